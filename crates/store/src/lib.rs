@@ -1,0 +1,1 @@
+//! Storage of dangjian: schema and migrations, repositories, field encryption, blind indexes.

@@ -1,0 +1,1 @@
+//! The web layer: axum router for the JSON API and the pages.
