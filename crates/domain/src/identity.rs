@@ -1,6 +1,5 @@
 //! Users' roles held at organizations and what each may do (DOMAIN.md §1, §2).
 
-
 code_enum! {
     /// A role a user holds at one organization; it covers that organization's subtree.
     pub enum Role {
