@@ -1,1 +1,58 @@
-//! Use cases of dangjian; the only place that combines contexts, storage and rules.
+//! Use cases of dangjian: the only place that combines contexts, storage and
+//! rules. Each use case authorizes the acting user against the organization
+//! tree, validates with `dangjian-domain`, writes through `dangjian-store` in
+//! one transaction, and records the audit trail.
+
+pub mod access;
+pub mod clock;
+pub mod demo;
+pub mod error;
+pub mod identity;
+pub mod members;
+pub mod orgs;
+pub mod roster;
+
+use std::sync::Arc;
+
+pub use access::{Actor, Grant};
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::AppError;
+pub use dangjian_store::{Backend, Db, Keyring};
+
+/// Settings of the application layer.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// How long a web session lives without being renewed.
+    pub session_hours: i64,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self { session_hours: 12 }
+    }
+}
+
+/// Everything a use case needs: the database, the keys and the clock.
+#[derive(Clone)]
+pub struct App {
+    pub db: Db,
+    pub keys: Arc<Keyring>,
+    pub clock: Arc<dyn Clock>,
+    pub config: AppConfig,
+}
+
+impl App {
+    pub fn new(db: Db, keys: Keyring, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            db,
+            keys: Arc::new(keys),
+            clock,
+            config: AppConfig::default(),
+        }
+    }
+
+    /// Today in the platform's zone (Asia/Shanghai, UTC+8 without DST).
+    pub fn today(&self) -> chrono::NaiveDate {
+        clock::to_local(self.clock.now()).date_naive()
+    }
+}

@@ -1,0 +1,11 @@
+//! SeaORM entities, one module per table.
+
+pub mod api_token;
+pub mod audit;
+pub mod member;
+pub mod member_event;
+pub mod org;
+pub mod org_history;
+pub mod role_grant;
+pub mod session;
+pub mod user;

@@ -1,0 +1,249 @@
+//! Schema migrations; the same code runs on SQLite and PostgreSQL.
+//!
+//! Every table with personal data names each column's classification
+//! (DOMAIN.md §13): `[public]`, `[internal]`, `[sensitive]`, `[core]`.
+//! Sensitive and core columns are stored encrypted (`_enc`) and, where exact
+//! lookup is needed, with a keyed blind index (`_bidx`).
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(M0001Foundation)]
+    }
+}
+
+/// Organizations, members, users, sessions, tokens and the audit log.
+pub struct M0001Foundation;
+
+impl MigrationName for M0001Foundation {
+    fn name(&self) -> &str {
+        "m0001_foundation"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0001Foundation {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // Organizations [public]: the tree is stored as a materialized path of
+        // ids ("/1/12/345/") so a subtree is one index range scan; see ARCHITECTURE.md.
+        m.create_table(
+            Table::create()
+                .table("orgs")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(string_len_uniq("code", 32))
+                .col(string_len("name", 200))
+                .col(string_len("kind", 32))
+                .col(string_len("setting", 32))
+                .col(big_integer_null("parent_id"))
+                .col(string_len("path", 400))
+                .col(integer("depth"))
+                .col(string_len("status", 16))
+                .col(boolean("has_committee"))
+                .col(date_null("committee_elected_on"))
+                .col(timestamp_with_time_zone("created_at"))
+                .col(timestamp_with_time_zone("updated_at"))
+                .to_owned(),
+        )
+        .await?;
+        index(m, "orgs", "idx_orgs_path", &["path"]).await?;
+        index(m, "orgs", "idx_orgs_parent", &["parent_id"]).await?;
+
+        // History of each organization [internal]: created, renamed, moved, dissolved.
+        m.create_table(
+            Table::create()
+                .table("org_history")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(big_integer("org_id"))
+                .col(timestamp_with_time_zone("at"))
+                .col(big_integer_null("actor_user_id"))
+                .col(string_len("action", 32))
+                .col(json("detail"))
+                .to_owned(),
+        )
+        .await?;
+        index(m, "org_history", "idx_org_history_org", &["org_id"]).await?;
+
+        // Members. name [internal], id_number [sensitive] as id_enc + id_bidx
+        // (+ id_masked, two leading and two trailing characters only), birth_date
+        // and sex [internal] derived from the ID, ethnicity/education/dues
+        // category [internal], phone [sensitive] as phone_enc + phone_masked,
+        // stage and its dates [internal], org/group [public], uid [internal]:
+        // pseudonymous id used in the archive ledger.
+        m.create_table(
+            Table::create()
+                .table("members")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(uuid_uniq("uid"))
+                .col(big_integer("org_id"))
+                .col(big_integer_null("group_id"))
+                .col(string_len("name", 100))
+                .col(blob("id_enc"))
+                .col(string_len("id_bidx", 64))
+                .col(string_len("id_masked", 32))
+                .col(date("birth_date"))
+                .col(string_len("sex", 8))
+                .col(string_len("ethnicity", 32))
+                .col(blob_null("phone_enc"))
+                .col(string_len_null("phone_masked", 32))
+                .col(string_len_null("education", 32))
+                .col(string_len("dues_category", 32))
+                .col(string_len("stage", 32))
+                .col(date_null("applied_on"))
+                .col(date_null("activist_on"))
+                .col(date_null("development_target_on"))
+                .col(date_null("probationary_on"))
+                .col(date_null("full_on"))
+                .col(boolean("is_mobile"))
+                .col(string_len("status", 32))
+                .col(timestamp_with_time_zone("created_at"))
+                .col(timestamp_with_time_zone("updated_at"))
+                .to_owned(),
+        )
+        .await?;
+        index(m, "members", "idx_members_org", &["org_id", "id"]).await?;
+        index(m, "members", "idx_members_bidx", &["id_bidx"]).await?;
+        // One person, one active registration anywhere in the tree (DOMAIN.md §3).
+        m.get_connection()
+            .execute_unprepared(
+                "CREATE UNIQUE INDEX IF NOT EXISTS uq_members_active_person \
+                 ON members (id_bidx) WHERE status = 'active'",
+            )
+            .await?;
+
+        // Archive events of a member [core]: detail is encrypted.
+        m.create_table(
+            Table::create()
+                .table("member_events")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(big_integer("member_id"))
+                .col(big_integer("org_id"))
+                .col(timestamp_with_time_zone("at"))
+                .col(string_len("kind", 64))
+                .col(big_integer_null("actor_user_id"))
+                .col(blob("detail_enc"))
+                .to_owned(),
+        )
+        .await?;
+        index(m, "member_events", "idx_member_events_member", &["member_id"]).await?;
+
+        // Users: login [internal], password_hash [core, argon2id], display name [internal].
+        m.create_table(
+            Table::create()
+                .table("users")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(string_len_uniq("login", 64))
+                .col(string_len("password_hash", 200))
+                .col(string_len("display_name", 100))
+                .col(big_integer_null("member_id"))
+                .col(boolean("disabled"))
+                .col(timestamp_with_time_zone("created_at"))
+                .to_owned(),
+        )
+        .await?;
+        // Roles a user holds at organizations [internal]; each covers the subtree.
+        m.create_table(
+            Table::create()
+                .table("role_grants")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(big_integer("user_id"))
+                .col(big_integer("org_id"))
+                .col(string_len("role", 32))
+                .to_owned(),
+        )
+        .await?;
+        index(m, "role_grants", "idx_role_grants_user", &["user_id"]).await?;
+
+        // Web sessions and API tokens: only SHA-256 of the secret is stored.
+        m.create_table(
+            Table::create()
+                .table("sessions")
+                .if_not_exists()
+                .col(string_len("id_hash", 64).primary_key())
+                .col(big_integer("user_id"))
+                .col(string_len("csrf", 64))
+                .col(timestamp_with_time_zone("created_at"))
+                .col(timestamp_with_time_zone("expires_at"))
+                .col(boolean("revoked"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("api_tokens")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(string_len_uniq("token_hash", 64))
+                .col(big_integer("user_id"))
+                .col(string_len("name", 100))
+                .col(timestamp_with_time_zone("created_at"))
+                .col(timestamp_with_time_zone_null("expires_at"))
+                .col(boolean("revoked"))
+                .to_owned(),
+        )
+        .await?;
+
+        // Audit log [internal]: who did or read what, when, from where.
+        m.create_table(
+            Table::create()
+                .table("audit_log")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(timestamp_with_time_zone("at"))
+                .col(big_integer_null("user_id"))
+                .col(string_len("action", 64))
+                .col(string_len("target_kind", 32))
+                .col(big_integer_null("target_id"))
+                .col(big_integer_null("org_id"))
+                .col(string_len_null("remote_addr", 64))
+                .col(json("detail"))
+                .to_owned(),
+        )
+        .await?;
+        index(m, "audit_log", "idx_audit_org", &["org_id", "at"]).await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for t in [
+            "audit_log",
+            "api_tokens",
+            "sessions",
+            "role_grants",
+            "users",
+            "member_events",
+            "members",
+            "org_history",
+            "orgs",
+        ] {
+            m.drop_table(Table::drop().table(t).if_exists().to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Creates a plain (non-unique) index if it does not exist.
+pub(crate) async fn index(
+    m: &SchemaManager<'_>,
+    table: &'static str,
+    name: &'static str,
+    cols: &[&'static str],
+) -> Result<(), DbErr> {
+    let mut idx = Index::create();
+    idx.name(name).table(table).if_not_exists();
+    for c in cols {
+        idx.col(*c);
+    }
+    m.create_index(idx.to_owned()).await
+}

@@ -1,0 +1,181 @@
+//! Users, role grants, web sessions and API tokens (secrets stored only as SHA-256).
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType,
+    QueryFilter, QueryOrder, QuerySelect, RelationDef, Set,
+};
+
+use crate::StoreError;
+use crate::entities::{api_token, org, role_grant, session, user};
+
+pub async fn insert_user<C: ConnectionTrait>(
+    c: &C,
+    login: &str,
+    password_hash: &str,
+    display_name: &str,
+    member_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<user::Model, StoreError> {
+    Ok(user::ActiveModel {
+        login: Set(login.to_string()),
+        password_hash: Set(password_hash.to_string()),
+        display_name: Set(display_name.to_string()),
+        member_id: Set(member_id),
+        disabled: Set(false),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(c)
+    .await?)
+}
+
+pub async fn user_by_login<C: ConnectionTrait>(
+    c: &C,
+    login: &str,
+) -> Result<Option<user::Model>, StoreError> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Login.eq(login))
+        .one(c)
+        .await?)
+}
+
+pub async fn user_by_id<C: ConnectionTrait>(
+    c: &C,
+    id: i64,
+) -> Result<Option<user::Model>, StoreError> {
+    Ok(user::Entity::find_by_id(id).one(c).await?)
+}
+
+pub async fn set_password<C: ConnectionTrait>(
+    c: &C,
+    u: user::Model,
+    hash: &str,
+) -> Result<(), StoreError> {
+    let mut am: user::ActiveModel = u.into();
+    am.password_hash = Set(hash.to_string());
+    am.update(c).await?;
+    Ok(())
+}
+
+pub async fn grant<C: ConnectionTrait>(
+    c: &C,
+    user_id: i64,
+    org_id: i64,
+    role: &str,
+) -> Result<(), StoreError> {
+    role_grant::ActiveModel {
+        user_id: Set(user_id),
+        org_id: Set(org_id),
+        role: Set(role.to_string()),
+        ..Default::default()
+    }
+    .insert(c)
+    .await?;
+    Ok(())
+}
+
+/// A role grant with the organization it is held at.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct GrantRow {
+    pub role: String,
+    pub org_id: i64,
+    pub org_path: String,
+    pub org_name: String,
+    pub org_code: String,
+}
+
+fn grant_org() -> RelationDef {
+    role_grant::Entity::belongs_to(org::Entity)
+        .from(role_grant::Column::OrgId)
+        .to(org::Column::Id)
+        .into()
+}
+
+pub async fn grants_of<C: ConnectionTrait>(
+    c: &C,
+    user_id: i64,
+) -> Result<Vec<GrantRow>, StoreError> {
+    Ok(role_grant::Entity::find()
+        .select_only()
+        .column(role_grant::Column::Role)
+        .column(role_grant::Column::OrgId)
+        .column_as(org::Column::Path, "org_path")
+        .column_as(org::Column::Name, "org_name")
+        .column_as(org::Column::Code, "org_code")
+        .join(JoinType::InnerJoin, grant_org())
+        .filter(role_grant::Column::UserId.eq(user_id))
+        .order_by_asc(role_grant::Column::Id)
+        .into_model::<GrantRow>()
+        .all(c)
+        .await?)
+}
+
+pub async fn insert_session<C: ConnectionTrait>(
+    c: &C,
+    id_hash: &str,
+    user_id: i64,
+    csrf: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    session::ActiveModel {
+        id_hash: Set(id_hash.to_string()),
+        user_id: Set(user_id),
+        csrf: Set(csrf.to_string()),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+        revoked: Set(false),
+    }
+    .insert(c)
+    .await?;
+    Ok(())
+}
+
+pub async fn session<C: ConnectionTrait>(
+    c: &C,
+    id_hash: &str,
+) -> Result<Option<session::Model>, StoreError> {
+    Ok(session::Entity::find_by_id(id_hash.to_string()).one(c).await?)
+}
+
+pub async fn revoke_session<C: ConnectionTrait>(c: &C, id_hash: &str) -> Result<(), StoreError> {
+    session::Entity::update_many()
+        .col_expr(session::Column::Revoked, sea_orm::sea_query::Expr::value(true))
+        .filter(session::Column::IdHash.eq(id_hash))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+pub async fn insert_token<C: ConnectionTrait>(
+    c: &C,
+    token_hash: &str,
+    user_id: i64,
+    name: &str,
+    now: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
+    api_token::ActiveModel {
+        token_hash: Set(token_hash.to_string()),
+        user_id: Set(user_id),
+        name: Set(name.to_string()),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+        revoked: Set(false),
+        ..Default::default()
+    }
+    .insert(c)
+    .await?;
+    Ok(())
+}
+
+pub async fn token<C: ConnectionTrait>(
+    c: &C,
+    token_hash: &str,
+) -> Result<Option<api_token::Model>, StoreError> {
+    Ok(api_token::Entity::find()
+        .filter(api_token::Column::TokenHash.eq(token_hash))
+        .one(c)
+        .await?)
+}

@@ -1,0 +1,210 @@
+//! Members: registry rows (sensitive columns already encrypted by the caller),
+//! lists by organization with keyset pagination, blind-index lookup, counts.
+
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef,
+};
+
+use crate::StoreError;
+use crate::entities::{member, member_event, org};
+use crate::repo::orgs::in_subtree;
+
+pub async fn insert<C: ConnectionTrait>(
+    c: &C,
+    row: member::ActiveModel,
+) -> Result<member::Model, StoreError> {
+    Ok(row.insert(c).await?)
+}
+
+pub async fn get<C: ConnectionTrait>(c: &C, id: i64) -> Result<Option<member::Model>, StoreError> {
+    Ok(member::Entity::find_by_id(id).one(c).await?)
+}
+
+/// One page of an organization's members in registration order, after id `after`.
+pub async fn list_by_org<C: ConnectionTrait>(
+    c: &C,
+    org_id: i64,
+    after: Option<i64>,
+    limit: u64,
+) -> Result<Vec<member::Model>, StoreError> {
+    let mut q = member::Entity::find().filter(member::Column::OrgId.eq(org_id));
+    if let Some(a) = after {
+        q = q.filter(member::Column::Id.gt(a));
+    }
+    Ok(q.order_by_asc(member::Column::Id).limit(limit).all(c).await?)
+}
+
+/// Every member of an organization (for exports), in registration order.
+pub async fn all_by_org<C: ConnectionTrait>(
+    c: &C,
+    org_id: i64,
+) -> Result<Vec<member::Model>, StoreError> {
+    Ok(member::Entity::find()
+        .filter(member::Column::OrgId.eq(org_id))
+        .order_by_asc(member::Column::Id)
+        .all(c)
+        .await?)
+}
+
+fn member_org() -> RelationDef {
+    member::Entity::belongs_to(org::Entity)
+        .from(member::Column::OrgId)
+        .to(org::Column::Id)
+        .into()
+}
+
+/// A member row with the path of its organization.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct MemberWithPath {
+    pub id: i64,
+    pub org_id: i64,
+    pub status: String,
+    pub org_path: String,
+}
+
+/// Every registration (any status) whose blind index equals `bidx`, with org paths.
+pub async fn find_by_bidx<C: ConnectionTrait>(
+    c: &C,
+    bidx: &str,
+) -> Result<Vec<MemberWithPath>, StoreError> {
+    Ok(member::Entity::find()
+        .select_only()
+        .column(member::Column::Id)
+        .column(member::Column::OrgId)
+        .column(member::Column::Status)
+        .column_as(org::Column::Path, "org_path")
+        .join(JoinType::InnerJoin, member_org())
+        .filter(member::Column::IdBidx.eq(bidx))
+        .into_model::<MemberWithPath>()
+        .all(c)
+        .await?)
+}
+
+/// Members whose blind index equals `bidx` inside the subtree at `path`.
+pub async fn find_by_bidx_in_subtree<C: ConnectionTrait>(
+    c: &C,
+    bidx: &str,
+    path: &str,
+) -> Result<Vec<member::Model>, StoreError> {
+    Ok(member::Entity::find()
+        .join(JoinType::InnerJoin, member_org())
+        .filter(member::Column::IdBidx.eq(bidx))
+        .filter(in_subtree(org::Column::Path, path))
+        .all(c)
+        .await?)
+}
+
+/// Count of active members of one organization, per stage.
+pub async fn stage_counts<C: ConnectionTrait>(
+    c: &C,
+    org_id: i64,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        stage: String,
+        n: i64,
+    }
+    let rows = member::Entity::find()
+        .select_only()
+        .column(member::Column::Stage)
+        .column_as(Expr::col(member::Column::Id).count(), "n")
+        .filter(member::Column::OrgId.eq(org_id))
+        .filter(member::Column::Status.eq("active"))
+        .group_by(member::Column::Stage)
+        .into_model::<Row>()
+        .all(c)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.stage, r.n)).collect())
+}
+
+/// Active members in the subtree rooted at `path`.
+pub async fn count_in_subtree<C: ConnectionTrait>(c: &C, path: &str) -> Result<u64, StoreError> {
+    Ok(member::Entity::find()
+        .join(JoinType::InnerJoin, member_org())
+        .filter(in_subtree(org::Column::Path, path))
+        .filter(member::Column::Status.eq("active"))
+        .count(c)
+        .await?)
+}
+
+/// Appends an archive event (detail already encrypted).
+pub async fn add_event<C: ConnectionTrait>(
+    c: &C,
+    ev: member_event::ActiveModel,
+) -> Result<member_event::Model, StoreError> {
+    Ok(ev.insert(c).await?)
+}
+
+/// Archive events of a member, oldest first.
+pub async fn events<C: ConnectionTrait>(
+    c: &C,
+    member_id: i64,
+) -> Result<Vec<member_event::Model>, StoreError> {
+    Ok(member_event::Entity::find()
+        .filter(member_event::Column::MemberId.eq(member_id))
+        .order_by_asc(member_event::Column::Id)
+        .all(c)
+        .await?)
+}
+
+/// Updates a member row.
+pub async fn update<C: ConnectionTrait>(
+    c: &C,
+    am: member::ActiveModel,
+) -> Result<member::Model, StoreError> {
+    Ok(am.update(c).await?)
+}
+
+
+/// Which of `bidxs` already have an active registration.
+pub async fn active_bidx_in<C: ConnectionTrait>(
+    c: &C,
+    bidxs: &[String],
+) -> Result<Vec<String>, StoreError> {
+    if bidxs.is_empty() {
+        return Ok(Vec::new());
+    }
+    #[derive(FromQueryResult)]
+    struct Row {
+        id_bidx: String,
+    }
+    Ok(member::Entity::find()
+        .select_only()
+        .column(member::Column::IdBidx)
+        .filter(member::Column::IdBidx.is_in(bidxs.to_vec()))
+        .filter(member::Column::Status.eq("active"))
+        .into_model::<Row>()
+        .all(c)
+        .await?
+        .into_iter()
+        .map(|r| r.id_bidx)
+        .collect())
+}
+
+/// Inserts many members at once and returns their ids in input order.
+pub async fn insert_many<C: ConnectionTrait>(
+    c: &C,
+    rows: Vec<member::ActiveModel>,
+) -> Result<Vec<i64>, StoreError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let models = member::Entity::insert_many(rows)
+        .exec_with_returning(c)
+        .await?;
+    Ok(models.into_iter().map(|m| m.id).collect())
+}
+
+/// Inserts many archive events at once.
+pub async fn add_events<C: ConnectionTrait>(
+    c: &C,
+    rows: Vec<member_event::ActiveModel>,
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    member_event::Entity::insert_many(rows).exec(c).await?;
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! Repositories: queries and writes per context. Each function takes any
+//! `ConnectionTrait` (a pool or an open transaction) and knows no rules.
+
+pub mod audit;
+pub mod identity;
+pub mod members;
+pub mod orgs;
