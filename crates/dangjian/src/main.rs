@@ -1,3 +1,521 @@
-//! The `dangjian` command: wires configuration to the application and the web server.
+//! The `dangjian` command: wires configuration to the application and the web
+//! server. Subcommands stay thin: parse, open the app, call one use case, print.
 
-fn main() {}
+mod config;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use dangjian_app::roster::{Progress, RosterFormat};
+use dangjian_app::{Actor, App, AppError, Db, Keyring, SystemClock};
+use dangjian_domain::identity::Role;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use config::DataArgs;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dangjian",
+    version,
+    about = "智慧党建平台 — smart party-building platform"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Serve the web pages and the JSON API.
+    Serve {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Address to listen on.
+        #[arg(long, env = "DANGJIAN_LISTEN")]
+        listen: Option<String>,
+        /// Seed demo data first when the database is empty (else reset the demo passwords) and print the demo users.
+        #[arg(long)]
+        demo: bool,
+        /// Demo members to generate with --demo.
+        #[arg(long, default_value_t = 300)]
+        members: usize,
+    },
+    /// Seed demo data (organization tree, members, one user per role) and print the users.
+    Demo {
+        #[command(flatten)]
+        data: DataArgs,
+        /// How many members to generate (scales to 1,000,000 and more for benchmarks).
+        #[arg(long, default_value_t = 300)]
+        members: usize,
+        /// Print JSON: {"root_org", "users": [{"login","password","role","org"}]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply pending database migrations.
+    Migrate {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import a roster (CSV or XLSX) into a branch; all rows or none.
+    Import {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Code of the branch.
+        #[arg(long)]
+        org: String,
+        /// The roster file (.csv or .xlsx).
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export a branch roster to CSV or XLSX (masked unless --unmasked).
+    Export {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        org: String,
+        /// Output file; its extension (.csv or .xlsx) picks the format.
+        #[arg(long)]
+        out: PathBuf,
+        /// Include ID and phone numbers in clear (audited).
+        #[arg(long)]
+        unmasked: bool,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        cmd: UserCmd,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        cmd: TokenCmd,
+    },
+    /// Compute a member's monthly dues (DOMAIN.md §7).
+    Fee {
+        /// employed, retired, farmer, student, unemployed, subsistence
+        #[arg(long)]
+        category: String,
+        /// Monthly base in yuan, at most two decimals.
+        #[arg(long, allow_hyphen_values = true)]
+        income: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCmd {
+    /// Add a user with one role; prints a one-time password.
+    Add {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        login: String,
+        /// Name shown in the interface.
+        #[arg(long)]
+        name: String,
+        /// member, secretary, committee_staff, auditor, admin
+        #[arg(long)]
+        role: String,
+        /// Code of the organization the role is held at.
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCmd {
+    /// Create an API token for a user (shown once).
+    Create {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        login: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A failure of a command: printed, then a non-zero exit.
+struct Failure(String);
+
+impl From<AppError> for Failure {
+    fn from(e: AppError) -> Self {
+        Failure(match e {
+            AppError::Validation(v) => {
+                v.0.iter()
+                    .map(|f| format!("{}: {} ({})", f.field, f.message_zh, f.message_en))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }
+            AppError::Conflict(f) => format!("{}: {} ({})", f.field, f.message_zh, f.message_en),
+            other => other.to_string(),
+        })
+    }
+}
+
+impl From<String> for Failure {
+    fn from(s: String) -> Self {
+        Failure(s)
+    }
+}
+
+async fn open(data: &DataArgs) -> Result<(App, config::Settings), Failure> {
+    let s = data.settings()?;
+    let db = Db::connect(&s.database_url)
+        .await
+        .map_err(|e| Failure(format!("cannot open the database: {e}")))?;
+    db.migrate()
+        .await
+        .map_err(|e| Failure(format!("migration failed: {e}")))?;
+    let keys = Keyring::load_or_create(&s.key_file).map_err(|e| Failure(e.to_string()))?;
+    let mut app = App::new(db, keys, Arc::new(SystemClock));
+    if let Some(h) = s.file.session_hours {
+        app.config.session_hours = h;
+    }
+    Ok((app, s))
+}
+
+/// The CLI acts with administrator rights over the whole tree: whoever runs
+/// it holds the key file already.
+async fn root_actor(app: &App) -> Result<Actor, Failure> {
+    let roots = dangjian_store::repo::orgs::roots(&app.db.conn)
+        .await
+        .map_err(|e| Failure(e.to_string()))?;
+    Ok(match roots.first() {
+        Some(r) => Actor::system(r.id, "/"),
+        None => Actor::system(0, "/"),
+    })
+}
+
+fn bar(total: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(total);
+    pb.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+fn print_demo(r: &dangjian_app::demo::DemoReport, json: bool) {
+    if json {
+        println!(
+            "{}",
+            json!({"root_org": r.root_org, "users": r.users, "organizations": r.organizations, "members": r.members, "seeded": r.seeded})
+        );
+    } else {
+        println!(
+            "演示数据 / demo data: {} 个组织 organizations, {} 名人员 members{}",
+            r.organizations,
+            r.members,
+            if r.seeded {
+                ""
+            } else {
+                " (已存在，已重置演示账号密码 / existed; demo passwords reset)"
+            }
+        );
+        println!("{:<14} {:<18} {:<16} org", "login", "password", "role");
+        for u in &r.users {
+            println!(
+                "{:<14} {:<18} {:<16} {}",
+                u.login,
+                u.password,
+                u.role.as_str(),
+                u.org
+            );
+        }
+    }
+}
+
+async fn seed(
+    app: &App,
+    members: usize,
+    quiet: bool,
+) -> Result<dangjian_app::demo::DemoReport, Failure> {
+    let pb = bar(members as u64, "生成演示数据 seeding");
+    if quiet {
+        pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let r = app
+        .seed_demo(members, &|p| pb.set_position(p.members_done as u64))
+        .await?;
+    pb.finish_and_clear();
+    Ok(r)
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.cmd {
+        Cmd::Serve {
+            data,
+            listen,
+            demo,
+            members,
+        } => {
+            let (app, s) = open(&data).await?;
+            if demo {
+                let r = seed(&app, members, false).await?;
+                print_demo(&r, false);
+            }
+            let listen = listen
+                .or(s.file.listen.clone())
+                .unwrap_or_else(|| "127.0.0.1:8080".into());
+            let addr: SocketAddr = listen.parse().map_err(|_| {
+                Failure(format!(
+                    "--listen: {listen:?} is not an address like 127.0.0.1:8080"
+                ))
+            })?;
+            let state = dangjian_web::AppState::new(app);
+            let router = dangjian_web::router(state);
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| Failure(format!("cannot listen on {addr}: {e}")))?;
+            let local = listener.local_addr().map_err(|e| Failure(e.to_string()))?;
+            println!("dangjian 正在运行 / listening on http://{local}");
+            tracing::info!(%local, "listening");
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .map_err(|e| Failure(e.to_string()))?;
+            Ok(())
+        }
+        Cmd::Demo {
+            data,
+            members,
+            json,
+        } => {
+            let (app, _) = open(&data).await?;
+            let r = seed(&app, members, json).await?;
+            print_demo(&r, json);
+            Ok(())
+        }
+        Cmd::Migrate { data, json } => {
+            let s = data.settings()?;
+            let db = Db::connect(&s.database_url)
+                .await
+                .map_err(|e| Failure(format!("cannot open the database: {e}")))?;
+            let n = db
+                .migrate()
+                .await
+                .map_err(|e| Failure(format!("migration failed: {e}")))?;
+            if json {
+                println!("{}", json!({"applied": n}));
+            } else {
+                println!("已应用 {n} 个迁移 / applied {n} migrations");
+            }
+            Ok(())
+        }
+        Cmd::Import {
+            data,
+            org,
+            file,
+            json,
+        } => {
+            let format = RosterFormat::from_name(&file.to_string_lossy()).ok_or_else(|| {
+                Failure(format!(
+                    "{}: only .csv and .xlsx files are accepted",
+                    file.display()
+                ))
+            })?;
+            let bytes =
+                std::fs::read(&file).map_err(|e| Failure(format!("{}: {e}", file.display())))?;
+            let (app, _) = open(&data).await?;
+            let actor = root_actor(&app).await?;
+            let pb = bar(0, "校验 validating");
+            if json {
+                pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+            }
+            let report = app
+                .import_roster(&actor, &org, format, &bytes, &|p| match p {
+                    Progress::Validated(n, t) => {
+                        pb.set_length(t as u64);
+                        pb.set_position(n as u64);
+                    }
+                    Progress::Written(n, t) => {
+                        pb.set_message("写入 writing");
+                        pb.set_length(t as u64);
+                        pb.set_position(n as u64);
+                    }
+                })
+                .await?;
+            pb.finish_and_clear();
+            if json {
+                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            } else if report.errors.is_empty() {
+                println!(
+                    "已导入 {} 行 / imported {} rows",
+                    report.imported, report.imported
+                );
+            } else {
+                eprintln!(
+                    "未导入任何记录，共 {} 个错误 / nothing imported, {} errors:",
+                    report.errors.len(),
+                    report.errors.len()
+                );
+                for e in &report.errors {
+                    eprintln!(
+                        "  第 {} 行 line {} [{}] {} ({})",
+                        e.row, e.row, e.column, e.message_zh, e.message_en
+                    );
+                }
+            }
+            if report.errors.is_empty() {
+                Ok(())
+            } else {
+                Err(Failure(String::new()))
+            }
+        }
+        Cmd::Export {
+            data,
+            org,
+            out,
+            unmasked,
+        } => {
+            let format = RosterFormat::from_name(&out.to_string_lossy()).ok_or_else(|| {
+                Failure(format!(
+                    "{}: the file must end in .csv or .xlsx",
+                    out.display()
+                ))
+            })?;
+            let (app, _) = open(&data).await?;
+            let mut actor = root_actor(&app).await?;
+            if !unmasked {
+                actor.grants[0].role = Role::Auditor;
+            }
+            let bytes = app.export_roster(&actor, &org, format).await?;
+            std::fs::write(&out, bytes).map_err(|e| Failure(format!("{}: {e}", out.display())))?;
+            println!("{}", out.display());
+            Ok(())
+        }
+        Cmd::User {
+            cmd:
+                UserCmd::Add {
+                    data,
+                    login,
+                    name,
+                    role,
+                    org,
+                    json,
+                },
+        } => {
+            let role = Role::parse(&role).ok_or_else(|| Failure(format!("--role: {role:?} is not one of member, secretary, committee_staff, auditor, admin")))?;
+            let (app, _) = open(&data).await?;
+            let actor = root_actor(&app).await?;
+            let u = app
+                .add_user(&actor, &login, &name, role, &org, None)
+                .await?;
+            if json {
+                println!("{}", json!({"login": u.login, "password": u.password}));
+            } else {
+                println!(
+                    "用户 {} 已创建。一次性密码 / one-time password: {}",
+                    u.login, u.password
+                );
+            }
+            Ok(())
+        }
+        Cmd::Token {
+            cmd:
+                TokenCmd::Create {
+                    data,
+                    login,
+                    name,
+                    json,
+                },
+        } => {
+            let (app, _) = open(&data).await?;
+            let t = app.create_token(&login, &name).await?;
+            if json {
+                println!("{}", json!({"token": t}));
+            } else {
+                println!("{t}");
+            }
+            Ok(())
+        }
+        Cmd::Fee {
+            category,
+            income,
+            json,
+        } => fee(&category, income.as_deref(), json),
+    }
+}
+
+fn fee(category: &str, income: Option<&str>, json: bool) -> Result<(), Failure> {
+    use dangjian_domain::dues::{DuesCategory, FeeInput, calculate_fee};
+    let cat = DuesCategory::parse(category).ok_or_else(|| Failure(format!("--category: {category:?} is not one of employed, retired, farmer, student, unemployed, subsistence")))?;
+    let today = dangjian_app::clock::to_local(chrono::Utc::now()).date_naive();
+    let mut input = FeeInput::new(cat, today);
+    if let Some(i) = income {
+        input = input
+            .with_income_str(i)
+            .map_err(|e| Failure(format!("--income: {} ({})", e.message_zh(), e)))?;
+    }
+    let r = calculate_fee(input)
+        .map_err(|e| Failure(format!("--{}: {} ({})", e.field(), e.message_zh(), e)))?;
+    if json {
+        println!(
+            "{}",
+            json!({"fee_fen": r.fee_fen, "fee_yuan": dangjian_domain::dues::format_fen(r.fee_fen), "rate": r.rate, "rule": r.rule, "source": r.source, "explanation": r.explanation_zh, "explanation_en": r.explanation_en})
+        );
+    } else {
+        println!(
+            "{} 元 / yuan — {}",
+            dangjian_domain::dues::format_fen(r.fee_fen),
+            r.explanation_zh
+        );
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DANGJIAN_LOG")
+                .unwrap_or_else(|_| "warn,dangjian=info,dangjian_web=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(msg)) => {
+            if !msg.is_empty() {
+                eprintln!("错误 / error: {msg}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cli_definition_is_valid() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,87 @@
+//! Settings: a TOML file < `DANGJIAN_*` environment variables < CLI flags.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::Deserialize;
+
+/// Where the data lives; shared by every command that opens the database.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Data directory: SQLite database, key file, settings (created on first run).
+    #[arg(long, env = "DANGJIAN_DATA", default_value = "dangjian-data")]
+    pub data: PathBuf,
+    /// PostgreSQL URL (postgres://…); without it the embedded SQLite file in --data is used.
+    #[arg(long, env = "DANGJIAN_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Settings file (TOML); default: DATA/dangjian.toml when it exists.
+    #[arg(long, env = "DANGJIAN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Key file; default: DATA/keys.json (created with mode 0600 when missing).
+    #[arg(long, env = "DANGJIAN_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+}
+
+/// The settings file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub database_url: Option<String>,
+    pub listen: Option<String>,
+    pub key_file: Option<PathBuf>,
+    pub session_hours: Option<i64>,
+}
+
+/// Settings after layering.
+#[derive(Debug)]
+pub struct Settings {
+    pub database_url: String,
+    pub key_file: PathBuf,
+    pub file: FileConfig,
+}
+
+impl DataArgs {
+    /// Reads the settings file (if any) and fills in what flags and the environment left open.
+    pub fn settings(&self) -> Result<Settings, String> {
+        let cfg_path = self
+            .config
+            .clone()
+            .unwrap_or_else(|| self.data.join("dangjian.toml"));
+        let file = if cfg_path.exists() {
+            let text = std::fs::read_to_string(&cfg_path)
+                .map_err(|e| format!("{}: {e}", cfg_path.display()))?;
+            toml::from_str(&text).map_err(|e| format!("{}: {e}", cfg_path.display()))?
+        } else if self.config.is_some() {
+            return Err(format!("{}: settings file not found", cfg_path.display()));
+        } else {
+            FileConfig::default()
+        };
+        let database_url = match self
+            .database_url
+            .clone()
+            .or_else(|| file.database_url.clone())
+        {
+            Some(u) => u,
+            None => {
+                std::fs::create_dir_all(&self.data)
+                    .map_err(|e| format!("{}: {e}", self.data.display()))?;
+                sqlite_url(&self.data.join("dangjian.db"))
+            }
+        };
+        let key_file = self
+            .key_file
+            .clone()
+            .or_else(|| file.key_file.clone())
+            .unwrap_or_else(|| self.data.join("keys.json"));
+        Ok(Settings {
+            database_url,
+            key_file,
+            file,
+        })
+    }
+}
+
+/// `sqlite://` URL of a file, created when missing.
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}

@@ -1,0 +1,112 @@
+//! The JSON API under `/api/v1`, health probes and metrics. The OpenAPI 3.1
+//! document is generated from these handlers and served at
+//! `/api/v1/openapi.json`.
+
+pub mod auth;
+pub mod members;
+pub mod orgs;
+pub mod types;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use utoipa::OpenApi;
+
+use crate::AppState;
+use types::HealthOut;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "dangjian API", description = "智慧党建平台 JSON API. Errors are RFC 9457 problem details.", version = "1"),
+    paths(
+        healthz, readyz,
+        auth::login, auth::logout, auth::me,
+        orgs::roots, orgs::create, orgs::detail, orgs::rename, orgs::move_org, orgs::dissolve, orgs::subtree, orgs::history,
+        members::list, members::register, members::detail, members::search, members::import, members::export,
+    ),
+    components(schemas(crate::error::Problem, crate::error::ProblemField)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/me", get(auth::me))
+        .route("/api/v1/orgs", get(orgs::roots).post(orgs::create))
+        .route("/api/v1/orgs/{code}", get(orgs::detail).patch(orgs::rename))
+        .route("/api/v1/orgs/{code}/move", post(orgs::move_org))
+        .route("/api/v1/orgs/{code}/dissolve", post(orgs::dissolve))
+        .route("/api/v1/orgs/{code}/subtree", get(orgs::subtree))
+        .route("/api/v1/orgs/{code}/history", get(orgs::history))
+        .route(
+            "/api/v1/orgs/{code}/members",
+            get(members::list).post(members::register),
+        )
+        .route("/api/v1/orgs/{code}/roster", post(members::import))
+        .route("/api/v1/orgs/{code}/roster.{ext}", get(members::export))
+        .route("/api/v1/members/search", post(members::search))
+        .route("/api/v1/members/{id}", get(members::detail))
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = HealthOut)))]
+pub async fn healthz() -> Json<HealthOut> {
+    Json(HealthOut {
+        status: "ok".into(),
+    })
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, body = HealthOut), (status = 503, body = HealthOut)))]
+pub async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
+    if st.app.db.ping().await {
+        (
+            StatusCode::OK,
+            Json(HealthOut {
+                status: "ready".into(),
+            }),
+        )
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(HealthOut {
+                status: "database unavailable".into(),
+            }),
+        )
+    }
+}
+
+async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        st.metrics.render(),
+    )
+}
+
+async fn openapi() -> impl IntoResponse {
+    let mut doc = ApiDoc::openapi();
+    doc.openapi = utoipa::openapi::OpenApiVersion::Version31;
+    Json(doc)
+}

@@ -1,0 +1,151 @@
+//! Mapping of application errors to HTTP, in one place: RFC 9457 problem
+//! details for the API (with `field` and all `errors` for validation), and a
+//! plain page for browsers. Internal errors are logged, never shown.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use dangjian_app::AppError;
+use dangjian_domain::FieldError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One field error inside a problem.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemField {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+    pub message_en: String,
+}
+
+/// RFC 9457 problem details.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProblemField>,
+}
+
+/// An error answered by the API.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        ApiError(e)
+    }
+}
+
+fn pf(e: &FieldError) -> ProblemField {
+    ProblemField {
+        field: e.field.clone(),
+        code: e.code.to_string(),
+        message: e.message_zh.clone(),
+        message_en: e.message_en.clone(),
+    }
+}
+
+impl ApiError {
+    /// A 400 for malformed request syntax (bad query parameter, bad JSON).
+    pub fn bad_request(field: &str, zh: &str, en: &str) -> Self {
+        ApiError(AppError::field(field, "bad_request", zh, en))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match &self.0 {
+            AppError::Validation(v) if v.0.iter().any(|e| e.code == "bad_request") => {
+                StatusCode::BAD_REQUEST
+            }
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        let (kind, title, detail, field, errors) = match &self.0 {
+            AppError::Validation(v) => (
+                "validation",
+                "输入有误 (invalid input)",
+                v.0.iter()
+                    .map(|e| format!("{}: {}", e.field, e.message_zh))
+                    .collect::<Vec<_>>()
+                    .join("；"),
+                v.0.first().map(|e| e.field.clone()),
+                v.0.iter().map(pf).collect(),
+            ),
+            AppError::Unauthorized => (
+                "unauthorized",
+                "需要登录 (authentication required)",
+                "请先登录 / sign in first".to_string(),
+                None,
+                vec![],
+            ),
+            AppError::Forbidden => (
+                "forbidden",
+                "无权访问 (forbidden)",
+                "您的角色不覆盖该组织 / your roles do not cover this organization".into(),
+                None,
+                vec![],
+            ),
+            AppError::NotFound(what) => (
+                "not-found",
+                "未找到 (not found)",
+                format!("{what} not found"),
+                None,
+                vec![],
+            ),
+            AppError::Conflict(e) => (
+                "conflict",
+                "与已有数据冲突 (conflict)",
+                format!("{} / {}", e.message_zh, e.message_en),
+                Some(e.field.clone()),
+                vec![pf(e)],
+            ),
+            AppError::Internal(msg) => {
+                tracing::error!(error = %msg, "internal error");
+                (
+                    "internal",
+                    "服务器内部错误 (internal error)",
+                    "请稍后再试 / please try again later".into(),
+                    None,
+                    vec![],
+                )
+            }
+        };
+        Problem {
+            kind: format!("https://dangjian.invalid/problems/{kind}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail,
+            field,
+            errors,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut res = (status, Json(self.problem())).into_response();
+        res.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/problem+json"),
+        );
+        res
+    }
+}
+
+/// Result type of API handlers.
+pub type ApiResult<T> = Result<T, ApiError>;
