@@ -40,7 +40,12 @@ impl Actor {
     /// May see the organization and the list of members of it (masked).
     pub fn can_view_org(&self, path: &str) -> bool {
         self.any(
-            &[Role::Secretary, Role::CommitteeStaff, Role::Auditor, Role::Admin],
+            &[
+                Role::Secretary,
+                Role::CommitteeStaff,
+                Role::Auditor,
+                Role::Admin,
+            ],
             path,
         ) || self
             .grants
@@ -51,7 +56,12 @@ impl Actor {
     /// May list the members of an organization at `path`.
     pub fn can_list_members(&self, path: &str) -> bool {
         self.any(
-            &[Role::Secretary, Role::CommitteeStaff, Role::Auditor, Role::Admin],
+            &[
+                Role::Secretary,
+                Role::CommitteeStaff,
+                Role::Auditor,
+                Role::Admin,
+            ],
             path,
         )
     }

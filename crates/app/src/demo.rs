@@ -22,11 +22,36 @@ use crate::members::{BIDX_ID, build_row, registered_event};
 use crate::orgs::NewOrgInput;
 use crate::{Actor, App, AppError};
 
-const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "高", "林", "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹", "彭", "曾", "肖", "田", "董", "袁", "潘", "蒋", "蔡", "余", "杜", "叶", "程", "苏", "魏", "吕", "丁", "任", "沈", "姚", "卢", "姜", "崔", "钟", "谭", "陆", "汪", "范", "金", "石", "欧阳", "司马"];
-const GIVEN: &[&str] = &["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "建国", "建华", "志强", "海燕", "红梅", "玉兰", "文", "华", "德胜", "春梅", "国庆", "晓东", "雪", "鹏", "宇", "欣怡", "子涵", "浩然", "思远", "佳怡", "振华", "淑珍", "凤英", "永红", "金凤", "立新", "卫东"];
-const ETHNIC: &[(&str, u32)] = &[("汉族", 90), ("壮族", 2), ("回族", 2), ("满族", 2), ("苗族", 1), ("维吾尔族", 1), ("土家族", 1), ("蒙古族", 1)];
-const REGIONS: &[&str] = &["110105", "310104", "420106", "510107", "440305", "330106", "320102", "370102", "430102", "610113"];
-const PLACES: &[&str] = &["青山", "白水", "东湖", "西岭", "南屏", "北川", "长乐", "永安", "太平", "和平", "新华", "红星", "光明", "胜利", "团结", "幸福", "丰收", "金沙", "柳林", "桃源"];
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
+    "何", "高", "林", "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹", "彭", "曾",
+    "肖", "田", "董", "袁", "潘", "蒋", "蔡", "余", "杜", "叶", "程", "苏", "魏", "吕", "丁", "任",
+    "沈", "姚", "卢", "姜", "崔", "钟", "谭", "陆", "汪", "范", "金", "石", "欧阳", "司马",
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟",
+    "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "建国", "建华", "志强", "海燕", "红梅",
+    "玉兰", "文", "华", "德胜", "春梅", "国庆", "晓东", "雪", "鹏", "宇", "欣怡", "子涵", "浩然",
+    "思远", "佳怡", "振华", "淑珍", "凤英", "永红", "金凤", "立新", "卫东",
+];
+const ETHNIC: &[(&str, u32)] = &[
+    ("汉族", 90),
+    ("壮族", 2),
+    ("回族", 2),
+    ("满族", 2),
+    ("苗族", 1),
+    ("维吾尔族", 1),
+    ("土家族", 1),
+    ("蒙古族", 1),
+];
+const REGIONS: &[&str] = &[
+    "110105", "310104", "420106", "510107", "440305", "330106", "320102", "370102", "430102",
+    "610113",
+];
+const PLACES: &[&str] = &[
+    "青山", "白水", "东湖", "西岭", "南屏", "北川", "长乐", "永安", "太平", "和平", "新华", "红星",
+    "光明", "胜利", "团结", "幸福", "丰收", "金沙", "柳林", "桃源",
+];
 
 /// A demo account and its one-time password.
 #[derive(Debug, Clone, Serialize)]
@@ -107,7 +132,14 @@ fn member_draft(rng: &mut StdRng, today: NaiveDate, used: &mut HashSet<String>) 
     let age_years = rng.gen_range(18..45);
     let birth = d - Duration::days(age_years * 365 + rng.gen_range(10..300));
     let id = loop {
-        let first17 = format!("{}{:04}{:02}{:02}{:03}", pick(rng, REGIONS), birth.year(), birth.month(), birth.day(), rng.gen_range(0..1000));
+        let first17 = format!(
+            "{}{:04}{:02}{:02}{:03}",
+            pick(rng, REGIONS),
+            birth.year(),
+            birth.month(),
+            birth.day(),
+            rng.gen_range(0..1000)
+        );
         let id = format!("{first17}{}", compute_check_char(&first17));
         if used.insert(id.clone()) {
             break id;
@@ -124,7 +156,16 @@ fn member_draft(rng: &mut StdRng, today: NaiveDate, used: &mut HashSet<String>) 
         name: name(rng),
         id_number: id,
         ethnicity: ethnicity(rng),
-        phone: rng.gen_bool(0.85).then(|| format!("1{}{:09}", pick(rng, &["38", "39", "50", "86", "58", "77"]), rng.gen_range(0..1_000_000_000u64)).chars().take(11).collect()),
+        phone: rng.gen_bool(0.85).then(|| {
+            format!(
+                "1{}{:09}",
+                pick(rng, &["38", "39", "50", "86", "58", "77"]),
+                rng.gen_range(0..1_000_000_000u64)
+            )
+            .chars()
+            .take(11)
+            .collect()
+        }),
         education: Some(*pick(rng, Education::ALL)),
         dues_category: category,
         stage,
@@ -147,29 +188,72 @@ fn plan(members: usize) -> Plan {
     let cities = counties.div_ceil(10).max(2);
     let counties_per_city = counties.div_ceil(cities);
     let committees_per_county = committees.div_ceil(cities * counties_per_city);
-    let branches_per_committee = branches.div_ceil(cities * counties_per_city * committees_per_county);
-    Plan { cities, counties_per_city, committees_per_county, branches_per_committee }
+    let branches_per_committee =
+        branches.div_ceil(cities * counties_per_city * committees_per_county);
+    Plan {
+        cities,
+        counties_per_city,
+        committees_per_county,
+        branches_per_committee,
+    }
 }
 
 impl App {
     /// Seeds the demo tree and users into an empty database; on a database
     /// that already holds the demo, issues new passwords to the demo users.
-    pub async fn seed_demo(&self, members: usize, progress: &(dyn Fn(SeedProgress) + Sync)) -> Result<DemoReport, AppError> {
+    pub async fn seed_demo(
+        &self,
+        members: usize,
+        progress: &(dyn Fn(SeedProgress) + Sync),
+    ) -> Result<DemoReport, AppError> {
         if let Some(root) = orepo::by_code(&self.db.conn, "GD").await? {
             let users = self.reset_demo_passwords().await?;
-            return Ok(DemoReport { root_org: root.code, users, organizations: orepo::subtree_count(&self.db.conn, &root.path).await? as usize, members: mrepo::count_in_subtree(&self.db.conn, &root.path).await? as usize, seeded: false });
+            return Ok(DemoReport {
+                root_org: root.code,
+                users,
+                organizations: orepo::subtree_count(&self.db.conn, &root.path).await? as usize,
+                members: mrepo::count_in_subtree(&self.db.conn, &root.path).await? as usize,
+                seeded: false,
+            });
         }
         if !orepo::roots(&self.db.conn).await?.is_empty() {
-            return Err(AppError::Conflict(dangjian_domain::FieldError::new("data", "not_empty", "数据库中已有其他组织数据，不能写入演示数据", "the database already holds other organizations; demo data is only seeded into an empty database")));
+            return Err(AppError::Conflict(dangjian_domain::FieldError::new(
+                "data",
+                "not_empty",
+                "数据库中已有其他组织数据，不能写入演示数据",
+                "the database already holds other organizations; demo data is only seeded into an empty database",
+            )));
         }
         let mut rng = StdRng::seed_from_u64(20_261_128);
         let today = self.today();
         let sys = Actor::system(0, "/");
-        let mk = |code: String, name: String, kind: OrgKind, setting: OrgSetting, parent: Option<String>, committee: bool| NewOrgInput {
-            code, name, kind, setting, parent_code: parent, has_committee: committee,
+        let mk = |code: String,
+                  name: String,
+                  kind: OrgKind,
+                  setting: OrgSetting,
+                  parent: Option<String>,
+                  committee: bool| NewOrgInput {
+            code,
+            name,
+            kind,
+            setting,
+            parent_code: parent,
+            has_committee: committee,
             committee_elected_on: committee.then(|| today - Duration::days(400)),
         };
-        let root = self.create_org(&sys, mk("GD".into(), "示范省委".into(), OrgKind::Province, OrgSetting::StateOrgan, None, true)).await?;
+        let root = self
+            .create_org(
+                &sys,
+                mk(
+                    "GD".into(),
+                    "示范省委".into(),
+                    OrgKind::Province,
+                    OrgSetting::StateOrgan,
+                    None,
+                    true,
+                ),
+            )
+            .await?;
         let sys = Actor::system(root.id, &root.path);
         let p = plan(members);
         let mut branches: Vec<(i64, String)> = Vec::new();
@@ -177,26 +261,86 @@ impl App {
         for c in 0..p.cities {
             let city_code = format!("GD-C{:02}", c + 1);
             let place = PLACES[c % PLACES.len()];
-            self.create_org(&sys, mk(city_code.clone(), format!("{place}市委"), OrgKind::City, OrgSetting::StateOrgan, Some("GD".into()), true)).await?;
+            self.create_org(
+                &sys,
+                mk(
+                    city_code.clone(),
+                    format!("{place}市委"),
+                    OrgKind::City,
+                    OrgSetting::StateOrgan,
+                    Some("GD".into()),
+                    true,
+                ),
+            )
+            .await?;
             orgs += 1;
             for x in 0..p.counties_per_city {
                 let county_code = format!("{city_code}-X{:02}", x + 1);
                 let cplace = PLACES[(c * 7 + x + 3) % PLACES.len()];
-                self.create_org(&sys, mk(county_code.clone(), format!("{cplace}县委"), OrgKind::County, OrgSetting::StateOrgan, Some(city_code.clone()), true)).await?;
+                self.create_org(
+                    &sys,
+                    mk(
+                        county_code.clone(),
+                        format!("{cplace}县委"),
+                        OrgKind::County,
+                        OrgSetting::StateOrgan,
+                        Some(city_code.clone()),
+                        true,
+                    ),
+                )
+                .await?;
                 orgs += 1;
                 for w in 0..p.committees_per_county {
                     let com_code = format!("{county_code}-W{:02}", w + 1);
                     let wplace = PLACES[(c * 11 + x * 5 + w + 1) % PLACES.len()];
-                    self.create_org(&sys, mk(com_code.clone(), format!("{wplace}镇党委"), OrgKind::Committee, OrgSetting::Village, Some(county_code.clone()), true)).await?;
+                    self.create_org(
+                        &sys,
+                        mk(
+                            com_code.clone(),
+                            format!("{wplace}镇党委"),
+                            OrgKind::Committee,
+                            OrgSetting::Village,
+                            Some(county_code.clone()),
+                            true,
+                        ),
+                    )
+                    .await?;
                     orgs += 1;
                     for b in 0..p.branches_per_committee {
                         let br_code = format!("{com_code}-B{:02}", b + 1);
                         let bplace = PLACES[(c * 13 + x * 3 + w * 7 + b) % PLACES.len()];
-                        let (bname, setting) = if b % 3 == 2 { (format!("{bplace}社区党支部"), OrgSetting::Community) } else { (format!("{bplace}村党支部"), OrgSetting::Village) };
-                        let br = self.create_org(&sys, mk(br_code.clone(), bname, OrgKind::Branch, setting, Some(com_code.clone()), b % 2 == 0)).await?;
+                        let (bname, setting) = if b % 3 == 2 {
+                            (format!("{bplace}社区党支部"), OrgSetting::Community)
+                        } else {
+                            (format!("{bplace}村党支部"), OrgSetting::Village)
+                        };
+                        let br = self
+                            .create_org(
+                                &sys,
+                                mk(
+                                    br_code.clone(),
+                                    bname,
+                                    OrgKind::Branch,
+                                    setting,
+                                    Some(com_code.clone()),
+                                    b % 2 == 0,
+                                ),
+                            )
+                            .await?;
                         orgs += 1;
                         for g in 0..2 {
-                            self.create_org(&sys, mk(format!("{br_code}-G{}", g + 1), format!("第{}党小组", ["一", "二"][g]), OrgKind::Group, setting, Some(br_code.clone()), false)).await?;
+                            self.create_org(
+                                &sys,
+                                mk(
+                                    format!("{br_code}-G{}", g + 1),
+                                    format!("第{}党小组", ["一", "二"][g]),
+                                    OrgKind::Group,
+                                    setting,
+                                    Some(br_code.clone()),
+                                    false,
+                                ),
+                            )
+                            .await?;
                             orgs += 1;
                         }
                         branches.push((br.id, br_code));
@@ -215,13 +359,19 @@ impl App {
         let mut batch_rows = Vec::new();
         let mut batch_valid = Vec::new();
         for (bi, (branch_id, _)) in branches.iter().enumerate() {
-            let want = if bi == 0 && big > 0 { big } else { per_branch_rest };
+            let want = if bi == 0 && big > 0 {
+                big
+            } else {
+                per_branch_rest
+            };
             for _ in 0..want {
                 if done >= members {
                     break;
                 }
                 let draft = member_draft(&mut rng, today, &mut used);
-                let v = validate_member(&draft, today).map_err(|e| AppError::Internal(format!("demo generated an invalid member: {e:?}")))?;
+                let v = validate_member(&draft, today).map_err(|e| {
+                    AppError::Internal(format!("demo generated an invalid member: {e:?}"))
+                })?;
                 batch_rows.push(build_row(self, &v, *branch_id, now)?);
                 batch_valid.push((v, *branch_id));
                 done += 1;
@@ -248,7 +398,10 @@ impl App {
                 }
                 mrepo::add_events(&tx, events).await?;
                 tx.commit().await?;
-                progress(SeedProgress { members_done: done, members_total: members });
+                progress(SeedProgress {
+                    members_done: done,
+                    members_total: members,
+                });
             }
         }
         let _ = BIDX_ID;
@@ -259,29 +412,68 @@ impl App {
         let specs: Vec<(&str, &str, Role, String, Option<i64>)> = vec![
             ("admin", "省委组织部管理员", Role::Admin, "GD".into(), None),
             ("auditor", "省委审计员", Role::Auditor, "GD".into(), None),
-            ("county_staff", "县委组织部干事", Role::CommitteeStaff, county, None),
-            ("secretary_a", "支部书记甲", Role::Secretary, a.clone(), None),
+            (
+                "county_staff",
+                "县委组织部干事",
+                Role::CommitteeStaff,
+                county,
+                None,
+            ),
+            (
+                "secretary_a",
+                "支部书记甲",
+                Role::Secretary,
+                a.clone(),
+                None,
+            ),
             ("secretary_b", "支部书记乙", Role::Secretary, b, None),
             ("member_a", "党员甲", Role::Member, a, first_member_a),
         ];
         let mut users = Vec::new();
         for (login, display, role, org, member_id) in specs {
-            let nu = self.add_user(&sys, login, display, role, &org, member_id).await?;
-            users.push(DemoUser { login: nu.login, password: nu.password, role, org });
+            let nu = self
+                .add_user(&sys, login, display, role, &org, member_id)
+                .await?;
+            users.push(DemoUser {
+                login: nu.login,
+                password: nu.password,
+                role,
+                org,
+            });
         }
-        Ok(DemoReport { root_org: root.code, users, organizations: orgs, members: done, seeded: true })
+        Ok(DemoReport {
+            root_org: root.code,
+            users,
+            organizations: orgs,
+            members: done,
+            seeded: true,
+        })
     }
 
     /// New one-time passwords for the demo users of an existing demo database.
     async fn reset_demo_passwords(&self) -> Result<Vec<DemoUser>, AppError> {
         let mut out = Vec::new();
-        for login in ["admin", "auditor", "county_staff", "secretary_a", "secretary_b", "member_a"] {
-            let Some(u) = irepo::user_by_login(&self.db.conn, login).await? else { continue };
+        for login in [
+            "admin",
+            "auditor",
+            "county_staff",
+            "secretary_a",
+            "secretary_b",
+            "member_a",
+        ] {
+            let Some(u) = irepo::user_by_login(&self.db.conn, login).await? else {
+                continue;
+            };
             let grants = irepo::grants_of(&self.db.conn, u.id).await?;
             let Some(g) = grants.first() else { continue };
             let password = generate_password()?;
             irepo::set_password(&self.db.conn, u, &hash_password(&password)?).await?;
-            out.push(DemoUser { login: login.into(), password, role: Role::parse(&g.role).unwrap_or(Role::Member), org: g.org_code.clone() });
+            out.push(DemoUser {
+                login: login.into(),
+                password,
+                role: Role::parse(&g.role).unwrap_or(Role::Member),
+                org: g.org_code.clone(),
+            });
         }
         Ok(out)
     }
@@ -305,9 +497,13 @@ mod tests {
     #[test]
     fn plan_scales() {
         let p = plan(1_000_000);
-        let branches = p.cities * p.counties_per_city * p.committees_per_county * p.branches_per_committee;
+        let branches =
+            p.cities * p.counties_per_city * p.committees_per_county * p.branches_per_committee;
         assert!(branches >= 25_000, "{branches}");
         let p = plan(200);
-        assert!(p.cities * p.counties_per_city * p.committees_per_county * p.branches_per_committee >= 12);
+        assert!(
+            p.cities * p.counties_per_city * p.committees_per_county * p.branches_per_committee
+                >= 12
+        );
     }
 }

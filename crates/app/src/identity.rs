@@ -1,8 +1,8 @@
 //! Accounts: password hashing (argon2id), sign-in, web sessions, API tokens,
 //! and turning a session or token into an [`Actor`].
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::Duration;
 use dangjian_domain::identity::Role;
 use dangjian_store::repo::{audit, identity as repo, orgs};
@@ -45,7 +45,11 @@ pub fn hash_password(password: &str) -> Result<String, AppError> {
 
 fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -103,7 +107,12 @@ impl App {
         let org = orgs::by_code(&self.db.conn, org_code)
             .await?
             .ok_or_else(|| {
-                AppError::field("org", "unknown_org", "组织代码不存在", "no organization with that code")
+                AppError::field(
+                    "org",
+                    "unknown_org",
+                    "组织代码不存在",
+                    "no organization with that code",
+                )
             })?;
         if !actor.can_admin(&org.path) {
             return Err(AppError::Forbidden);
@@ -182,7 +191,11 @@ impl App {
     }
 
     /// Loads a user's grants into an [`Actor`].
-    pub async fn actor_for(&self, user_id: i64, remote_addr: Option<String>) -> Result<Actor, AppError> {
+    pub async fn actor_for(
+        &self,
+        user_id: i64,
+        remote_addr: Option<String>,
+    ) -> Result<Actor, AppError> {
         let u = repo::user_by_id(&self.db.conn, user_id)
             .await?
             .filter(|u| !u.disabled)
@@ -272,7 +285,11 @@ impl App {
     }
 
     /// The actor of a bearer token.
-    pub async fn token_actor(&self, token: &str, remote_addr: Option<String>) -> Result<Actor, AppError> {
+    pub async fn token_actor(
+        &self,
+        token: &str,
+        remote_addr: Option<String>,
+    ) -> Result<Actor, AppError> {
         let t = repo::token(&self.db.conn, &secret_hash(token))
             .await?
             .filter(|t| !t.revoked && t.expires_at.is_none_or(|e| e > self.clock.now()))
@@ -282,5 +299,4 @@ impl App {
 }
 
 /// A valid argon2id hash of a random string, used to equalize timing.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3H0Lr6Sfa0ZpW1u3V7yYy0cOBqfK2yY6lqVu3v4m6cA";
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3H0Lr6Sfa0ZpW1u3V7yYy0cOBqfK2yY6lqVu3v4m6cA";

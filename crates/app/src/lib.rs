@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 pub use access::{Actor, Grant};
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use error::AppError;
 pub use dangjian_store::{Backend, Db, Keyring};
+pub use error::AppError;
 
 /// Settings of the application layer.
 #[derive(Debug, Clone)]

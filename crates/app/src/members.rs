@@ -2,10 +2,12 @@
 //! search by exact ID number within the actor's subtree.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use dangjian_domain::dues::DuesCategory;
-use dangjian_domain::members::{Education, MemberDraft, MemberStatus, Sex, Stage, StageDates, ValidMember, validate_member};
-use dangjian_domain::resident_id::{ResidentId, mask_phone};
 use dangjian_domain::FieldError;
+use dangjian_domain::dues::DuesCategory;
+use dangjian_domain::members::{
+    Education, MemberDraft, MemberStatus, Sex, Stage, StageDates, ValidMember, validate_member,
+};
+use dangjian_domain::resident_id::{ResidentId, mask_phone};
 use dangjian_store::entities::{member, member_event, org};
 use dangjian_store::repo::{audit, members as repo, orgs as orepo};
 use sea_orm::{ConnectionTrait, Set, TransactionTrait};
@@ -30,7 +32,12 @@ pub fn mask_id_for_list(id: &str) -> String {
         return "*".repeat(chars.len());
     }
     let n = chars.len();
-    format!("{}{}{}", chars[..3].iter().collect::<String>(), "*".repeat(n - 5), chars[n - 2..].iter().collect::<String>())
+    format!(
+        "{}{}{}",
+        chars[..3].iter().collect::<String>(),
+        "*".repeat(n - 5),
+        chars[n - 2..].iter().collect::<String>()
+    )
 }
 
 /// A member in a list: no sensitive field in clear.
@@ -98,7 +105,12 @@ pub struct Page<T> {
 }
 
 /// Registration row ready to insert (used by single registration and import).
-pub(crate) fn build_row(app: &App, v: &ValidMember, org_id: i64, now: DateTime<Utc>) -> Result<member::ActiveModel, AppError> {
+pub(crate) fn build_row(
+    app: &App,
+    v: &ValidMember,
+    org_id: i64,
+    now: DateTime<Utc>,
+) -> Result<member::ActiveModel, AppError> {
     let id = v.id.as_str();
     let phone_enc = match &v.phone {
         Some(p) => Some(app.keys.encrypt(p.as_bytes(), AAD_PHONE)?),
@@ -134,7 +146,15 @@ pub(crate) fn build_row(app: &App, v: &ValidMember, org_id: i64, now: DateTime<U
 }
 
 /// The archive event recorded when a member is registered.
-pub(crate) fn registered_event(app: &App, v: &ValidMember, member_id: i64, org_id: i64, actor: Option<i64>, now: DateTime<Utc>, source: &str) -> Result<member_event::ActiveModel, AppError> {
+pub(crate) fn registered_event(
+    app: &App,
+    v: &ValidMember,
+    member_id: i64,
+    org_id: i64,
+    actor: Option<i64>,
+    now: DateTime<Utc>,
+    source: &str,
+) -> Result<member_event::ActiveModel, AppError> {
     let detail = serde_json::json!({"stage": v.stage.as_str(), "stage_dates": v.stage_dates, "source": source});
     Ok(member_event::ActiveModel {
         member_id: Set(member_id),
@@ -155,7 +175,9 @@ pub(crate) fn duplicate_conflict(actor: &Actor, existing: Option<&(String, Strin
             "id_number",
             "duplicate_person",
             format!("此人已在「{name}」登记为在册人员，一人只能在一个支部登记（DOMAIN.md §3）"),
-            format!("this person already has an active registration in \"{name}\"; one person, one branch (DOMAIN.md §3)"),
+            format!(
+                "this person already has an active registration in \"{name}\"; one person, one branch (DOMAIN.md §3)"
+            ),
         )),
         _ => AppError::Conflict(FieldError::new(
             "id_number",
@@ -167,11 +189,18 @@ pub(crate) fn duplicate_conflict(actor: &Actor, existing: Option<&(String, Strin
 }
 
 impl App {
-    async fn active_registration<C: ConnectionTrait>(&self, c: &C, id: &ResidentId) -> Result<Option<(String, String)>, AppError> {
+    async fn active_registration<C: ConnectionTrait>(
+        &self,
+        c: &C,
+        id: &ResidentId,
+    ) -> Result<Option<(String, String)>, AppError> {
         let bidx = self.keys.blind_index(BIDX_ID, id.as_str());
         for m in repo::find_by_bidx(c, &bidx).await? {
             if m.status == MemberStatus::Active.as_str() {
-                let name = orepo::get(c, m.org_id).await?.map(|o| o.name).unwrap_or_default();
+                let name = orepo::get(c, m.org_id)
+                    .await?
+                    .map(|o| o.name)
+                    .unwrap_or_default();
                 return Ok(Some((m.org_path, name)));
             }
         }
@@ -179,7 +208,12 @@ impl App {
     }
 
     /// Registers a member in the branch `org_code`.
-    pub async fn register_member(&self, actor: &Actor, org_code: &str, draft: MemberDraft) -> Result<MemberSummary, AppError> {
+    pub async fn register_member(
+        &self,
+        actor: &Actor,
+        org_code: &str,
+        draft: MemberDraft,
+    ) -> Result<MemberSummary, AppError> {
         let o = self.visible_org(actor, org_code).await?;
         if !actor.can_manage_members(&o.path) {
             return Err(AppError::Forbidden);
@@ -191,20 +225,35 @@ impl App {
         if let Some(existing) = self.active_registration(&tx, &v.id).await? {
             return Err(duplicate_conflict(actor, Some(&existing)));
         }
-        let row = repo::insert(&tx, build_row(self, &v, o.id, now)?).await.map_err(|e| {
-            // A concurrent registration of the same person trips the unique index.
-            if e.to_string().to_lowercase().contains("unique") { duplicate_conflict(actor, None) } else { e.into() }
-        })?;
-        repo::add_event(&tx, registered_event(self, &v, row.id, o.id, actor.audit_id(), now, "form")?).await?;
-        audit::append(&tx, audit::Entry {
-            user_id: actor.audit_id(),
-            action: "member.register".into(),
-            target_kind: "member".into(),
-            target_id: Some(row.id),
-            org_id: Some(o.id),
-            remote_addr: actor.remote_addr.clone(),
-            detail: serde_json::json!({"stage": v.stage.as_str()}),
-        }, now).await?;
+        let row = repo::insert(&tx, build_row(self, &v, o.id, now)?)
+            .await
+            .map_err(|e| {
+                // A concurrent registration of the same person trips the unique index.
+                if e.to_string().to_lowercase().contains("unique") {
+                    duplicate_conflict(actor, None)
+                } else {
+                    e.into()
+                }
+            })?;
+        repo::add_event(
+            &tx,
+            registered_event(self, &v, row.id, o.id, actor.audit_id(), now, "form")?,
+        )
+        .await?;
+        audit::append(
+            &tx,
+            audit::Entry {
+                user_id: actor.audit_id(),
+                action: "member.register".into(),
+                target_kind: "member".into(),
+                target_id: Some(row.id),
+                org_id: Some(o.id),
+                remote_addr: actor.remote_addr.clone(),
+                detail: serde_json::json!({"stage": v.stage.as_str()}),
+            },
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(MemberSummary::from_model(&row))
     }
@@ -212,8 +261,12 @@ impl App {
     /// A member's record; 404 when outside the actor's reach (never 403, so
     /// existence does not leak). Reading sensitive fields is audited.
     pub async fn member_detail(&self, actor: &Actor, id: i64) -> Result<MemberDetail, AppError> {
-        let m = repo::get(&self.db.conn, id).await?.ok_or(AppError::NotFound("member"))?;
-        let o = orepo::get(&self.db.conn, m.org_id).await?.ok_or(AppError::NotFound("member"))?;
+        let m = repo::get(&self.db.conn, id)
+            .await?
+            .ok_or(AppError::NotFound("member"))?;
+        let o = orepo::get(&self.db.conn, m.org_id)
+            .await?
+            .ok_or(AppError::NotFound("member"))?;
         let own = actor.member_id == Some(m.id);
         if !own && !actor.can_list_members(&o.path) {
             return Err(AppError::NotFound("member"));
@@ -232,7 +285,11 @@ impl App {
         let mut events = Vec::new();
         for e in repo::events(&self.db.conn, m.id).await? {
             let detail = self.keys.decrypt_str(&e.detail_enc, AAD_EVENT)?;
-            events.push(EventView { at: e.at, kind: e.kind, detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null) });
+            events.push(EventView {
+                at: e.at,
+                kind: e.kind,
+                detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
+            });
         }
         audit::append(&self.db.conn, audit::Entry {
             user_id: actor.audit_id(),
@@ -264,26 +321,55 @@ impl App {
     }
 
     /// One page of an organization's members, masked.
-    pub async fn list_members(&self, actor: &Actor, org_code: &str, cursor: Option<&str>, limit: u64) -> Result<Page<MemberSummary>, AppError> {
+    pub async fn list_members(
+        &self,
+        actor: &Actor,
+        org_code: &str,
+        cursor: Option<&str>,
+        limit: u64,
+    ) -> Result<Page<MemberSummary>, AppError> {
         let o = self.visible_org(actor, org_code).await?;
         if !actor.can_list_members(&o.path) {
             return Err(AppError::Forbidden);
         }
         let after = match cursor {
-            Some(c) => Some(c.parse::<i64>().map_err(|_| AppError::field("cursor", "invalid_cursor", "分页游标无效", "cursor is not valid"))?),
+            Some(c) => Some(c.parse::<i64>().map_err(|_| {
+                AppError::field(
+                    "cursor",
+                    "invalid_cursor",
+                    "分页游标无效",
+                    "cursor is not valid",
+                )
+            })?),
             None => None,
         };
         let limit = limit.clamp(1, 500);
         let rows = repo::list_by_org(&self.db.conn, o.id, after, limit + 1).await?;
         let more = rows.len() as u64 > limit;
-        let items: Vec<MemberSummary> = rows.iter().take(limit as usize).map(MemberSummary::from_model).collect();
-        let next_cursor = if more { items.last().map(|m| m.id.to_string()) } else { None };
+        let items: Vec<MemberSummary> = rows
+            .iter()
+            .take(limit as usize)
+            .map(MemberSummary::from_model)
+            .collect();
+        let next_cursor = if more {
+            items.last().map(|m| m.id.to_string())
+        } else {
+            None
+        };
         Ok(Page { items, next_cursor })
     }
 
     /// Finds members by exact ID number inside the actor's subtrees.
-    pub async fn search_by_id_number(&self, actor: &Actor, id_number: &str) -> Result<Vec<MemberSummary>, AppError> {
-        let id = ResidentId::parse(id_number.trim()).map_err(|e| AppError::Validation(dangjian_domain::ValidationErrors(vec![e.to_field_error("id_number")])))?;
+    pub async fn search_by_id_number(
+        &self,
+        actor: &Actor,
+        id_number: &str,
+    ) -> Result<Vec<MemberSummary>, AppError> {
+        let id = ResidentId::parse(id_number.trim()).map_err(|e| {
+            AppError::Validation(dangjian_domain::ValidationErrors(vec![
+                e.to_field_error("id_number"),
+            ]))
+        })?;
         let bidx = self.keys.blind_index(BIDX_ID, id.as_str());
         let mut out = Vec::new();
         for g in actor.browse_roots() {
@@ -294,15 +380,20 @@ impl App {
                 out.push(MemberSummary::from_model(&m));
             }
         }
-        audit::append(&self.db.conn, audit::Entry {
-            user_id: actor.audit_id(),
-            action: "member.search_id".into(),
-            target_kind: "member".into(),
-            target_id: None,
-            org_id: None,
-            remote_addr: actor.remote_addr.clone(),
-            detail: serde_json::json!({"results": out.len()}),
-        }, self.clock.now()).await?;
+        audit::append(
+            &self.db.conn,
+            audit::Entry {
+                user_id: actor.audit_id(),
+                action: "member.search_id".into(),
+                target_kind: "member".into(),
+                target_id: None,
+                org_id: None,
+                remote_addr: actor.remote_addr.clone(),
+                detail: serde_json::json!({"results": out.len()}),
+            },
+            self.clock.now(),
+        )
+        .await?;
         Ok(out)
     }
 }
@@ -310,7 +401,12 @@ impl App {
 /// Members are registered in branches (DOMAIN.md §2: groups live inside a branch).
 pub(crate) fn check_member_org(o: &org::Model) -> Result<(), AppError> {
     if o.kind != "branch" || o.status != "active" {
-        return Err(AppError::field("org", "not_a_branch", "党员只能登记在正常状态的党支部", "members are registered in an active branch"));
+        return Err(AppError::field(
+            "org",
+            "not_a_branch",
+            "党员只能登记在正常状态的党支部",
+            "members are registered in an active branch",
+        ));
     }
     Ok(())
 }

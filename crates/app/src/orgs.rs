@@ -2,8 +2,10 @@
 //! and the structural findings of DOMAIN.md §2.
 
 use chrono::NaiveDate;
-use dangjian_domain::orgs::{OrgKind, OrgSetting, OrgStatus, allowed_child, validate_org_code, validate_org_name};
 use dangjian_domain::FieldError;
+use dangjian_domain::orgs::{
+    OrgKind, OrgSetting, OrgStatus, allowed_child, validate_org_code, validate_org_name,
+};
 use dangjian_store::entities::org;
 use dangjian_store::repo::{members as mrepo, orgs as repo};
 use sea_orm::TransactionTrait;
@@ -111,7 +113,12 @@ impl App {
         }
         let parent = match &input.parent_code {
             Some(pc) => Some(self.visible_org(actor, pc).await.map_err(|_| {
-                AppError::field("parent_code", "unknown_org", "上级组织不存在或无权访问", "parent organization not found or not accessible")
+                AppError::field(
+                    "parent_code",
+                    "unknown_org",
+                    "上级组织不存在或无权访问",
+                    "parent organization not found or not accessible",
+                )
             })?),
             None => None,
         };
@@ -121,15 +128,28 @@ impl App {
                     return Err(AppError::Forbidden);
                 }
                 if p.status != "active" {
-                    return Err(AppError::field("parent_code", "parent_dissolved", "上级组织已撤销", "parent organization is dissolved"));
+                    return Err(AppError::field(
+                        "parent_code",
+                        "parent_dissolved",
+                        "上级组织已撤销",
+                        "parent organization is dissolved",
+                    ));
                 }
                 let pk = OrgKind::parse(&p.kind).unwrap_or(OrgKind::Branch);
                 if !allowed_child(pk, input.kind) {
                     return Err(AppError::field(
                         "kind",
                         "kind_not_allowed",
-                        format!("{}下不能设立{}（DOMAIN.md §2）", pk.label_zh(), input.kind.label_zh()),
-                        format!("a {} cannot contain a {} (DOMAIN.md §2)", pk.label_en(), input.kind.label_en()),
+                        format!(
+                            "{}下不能设立{}（DOMAIN.md §2）",
+                            pk.label_zh(),
+                            input.kind.label_zh()
+                        ),
+                        format!(
+                            "a {} cannot contain a {} (DOMAIN.md §2)",
+                            pk.label_en(),
+                            input.kind.label_en()
+                        ),
                     ));
                 }
             }
@@ -140,7 +160,12 @@ impl App {
             }
         }
         if repo::by_code(&self.db.conn, &input.code).await?.is_some() {
-            return Err(AppError::Conflict(FieldError::new("code", "code_taken", "组织代码已存在", "organization code already exists")));
+            return Err(AppError::Conflict(FieldError::new(
+                "code",
+                "code_taken",
+                "组织代码已存在",
+                "organization code already exists",
+            )));
         }
         let now = self.clock.now();
         let tx = self.db.conn.begin().await?;
@@ -164,7 +189,12 @@ impl App {
     }
 
     /// Renames an organization; the old name stays in its history.
-    pub async fn rename_org(&self, actor: &Actor, code: &str, name: &str) -> Result<OrgView, AppError> {
+    pub async fn rename_org(
+        &self,
+        actor: &Actor,
+        code: &str,
+        name: &str,
+    ) -> Result<OrgView, AppError> {
         let o = self.visible_org(actor, code).await?;
         if !actor.can_manage_orgs(&o.path) {
             return Err(AppError::Forbidden);
@@ -174,40 +204,93 @@ impl App {
         let tx = self.db.conn.begin().await?;
         let old = o.name.clone();
         let o = repo::rename(&tx, o, name, now).await?;
-        repo::record_history(&tx, o.id, actor.audit_id(), "renamed", serde_json::json!({"from": old, "to": o.name}), now).await?;
+        repo::record_history(
+            &tx,
+            o.id,
+            actor.audit_id(),
+            "renamed",
+            serde_json::json!({"from": old, "to": o.name}),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(OrgView::from_model(&o))
     }
 
     /// Moves an organization (with its subtree) under another parent.
-    pub async fn move_org(&self, actor: &Actor, code: &str, new_parent_code: &str) -> Result<OrgView, AppError> {
+    pub async fn move_org(
+        &self,
+        actor: &Actor,
+        code: &str,
+        new_parent_code: &str,
+    ) -> Result<OrgView, AppError> {
         let o = self.visible_org(actor, code).await?;
-        let np = self.visible_org(actor, new_parent_code).await.map_err(|_| {
-            AppError::field("parent_code", "unknown_org", "新的上级组织不存在或无权访问", "new parent not found or not accessible")
-        })?;
+        let np = self
+            .visible_org(actor, new_parent_code)
+            .await
+            .map_err(|_| {
+                AppError::field(
+                    "parent_code",
+                    "unknown_org",
+                    "新的上级组织不存在或无权访问",
+                    "new parent not found or not accessible",
+                )
+            })?;
         let old_parent_path = match o.parent_id {
             Some(pid) => repo::get(&self.db.conn, pid).await?.map(|p| p.path),
             None => None,
         };
-        let may = actor.can_manage_orgs(&np.path) && old_parent_path.as_deref().is_some_and(|p| actor.can_manage_orgs(p));
+        let may = actor.can_manage_orgs(&np.path)
+            && old_parent_path
+                .as_deref()
+                .is_some_and(|p| actor.can_manage_orgs(p));
         if !may {
             return Err(AppError::Forbidden);
         }
         if np.path.starts_with(&o.path) {
-            return Err(AppError::field("parent_code", "cycle", "不能移到自己的下级组织之下", "cannot move an organization under its own subtree"));
+            return Err(AppError::field(
+                "parent_code",
+                "cycle",
+                "不能移到自己的下级组织之下",
+                "cannot move an organization under its own subtree",
+            ));
         }
-        let (pk, ck) = (OrgKind::parse(&np.kind).unwrap_or(OrgKind::Branch), OrgKind::parse(&o.kind).unwrap_or(OrgKind::Branch));
+        let (pk, ck) = (
+            OrgKind::parse(&np.kind).unwrap_or(OrgKind::Branch),
+            OrgKind::parse(&o.kind).unwrap_or(OrgKind::Branch),
+        );
         if !allowed_child(pk, ck) {
-            return Err(AppError::field("parent_code", "kind_not_allowed",
-                format!("{}下不能设立{}（DOMAIN.md §2）", pk.label_zh(), ck.label_zh()),
-                format!("a {} cannot contain a {} (DOMAIN.md §2)", pk.label_en(), ck.label_en())));
+            return Err(AppError::field(
+                "parent_code",
+                "kind_not_allowed",
+                format!(
+                    "{}下不能设立{}（DOMAIN.md §2）",
+                    pk.label_zh(),
+                    ck.label_zh()
+                ),
+                format!(
+                    "a {} cannot contain a {} (DOMAIN.md §2)",
+                    pk.label_en(),
+                    ck.label_en()
+                ),
+            ));
         }
         let now = self.clock.now();
         let tx = self.db.conn.begin().await?;
         repo::move_subtree(&tx, &o, &np, now).await?;
-        repo::record_history(&tx, o.id, actor.audit_id(), "moved", serde_json::json!({"from_parent": o.parent_id, "to_parent": np.id}), now).await?;
+        repo::record_history(
+            &tx,
+            o.id,
+            actor.audit_id(),
+            "moved",
+            serde_json::json!({"from_parent": o.parent_id, "to_parent": np.id}),
+            now,
+        )
+        .await?;
         tx.commit().await?;
-        let o = repo::get(&self.db.conn, o.id).await?.ok_or(AppError::NotFound("organization"))?;
+        let o = repo::get(&self.db.conn, o.id)
+            .await?
+            .ok_or(AppError::NotFound("organization"))?;
         Ok(OrgView::from_model(&o))
     }
 
@@ -218,17 +301,34 @@ impl App {
         if !actor.can_manage_orgs(&o.path) {
             return Err(AppError::Forbidden);
         }
-        let active_children = repo::children(&self.db.conn, o.id).await?.iter().filter(|c| c.status == "active").count();
+        let active_children = repo::children(&self.db.conn, o.id)
+            .await?
+            .iter()
+            .filter(|c| c.status == "active")
+            .count();
         let members = mrepo::count_in_subtree(&self.db.conn, &o.path).await?;
         if active_children > 0 || members > 0 {
-            return Err(AppError::Conflict(FieldError::new("code", "not_empty",
+            return Err(AppError::Conflict(FieldError::new(
+                "code",
+                "not_empty",
                 format!("该组织仍有 {active_children} 个下级组织和 {members} 名在册人员，不能撤销"),
-                format!("the organization still has {active_children} active child organizations and {members} active members"))));
+                format!(
+                    "the organization still has {active_children} active child organizations and {members} active members"
+                ),
+            )));
         }
         let now = self.clock.now();
         let tx = self.db.conn.begin().await?;
         let o = repo::dissolve(&tx, o, now).await?;
-        repo::record_history(&tx, o.id, actor.audit_id(), "dissolved", serde_json::json!({}), now).await?;
+        repo::record_history(
+            &tx,
+            o.id,
+            actor.audit_id(),
+            "dissolved",
+            serde_json::json!({}),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(OrgView::from_model(&o))
     }
@@ -236,7 +336,11 @@ impl App {
     /// The organizations a user starts browsing from.
     pub async fn org_roots(&self, actor: &Actor) -> Result<Vec<OrgView>, AppError> {
         let ids: Vec<i64> = actor.browse_roots().iter().map(|g| g.org_id).collect();
-        let mut v: Vec<OrgView> = repo::by_ids(&self.db.conn, &ids).await?.iter().map(OrgView::from_model).collect();
+        let mut v: Vec<OrgView> = repo::by_ids(&self.db.conn, &ids)
+            .await?
+            .iter()
+            .map(OrgView::from_model)
+            .collect();
         v.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(v)
     }
@@ -245,30 +349,58 @@ impl App {
     pub async fn org_detail(&self, actor: &Actor, code: &str) -> Result<OrgDetail, AppError> {
         let o = self.visible_org(actor, code).await?;
         let parent = match o.parent_id {
-            Some(pid) => repo::get(&self.db.conn, pid).await?.filter(|p| actor.can_view_org(&p.path)).map(|p| OrgView::from_model(&p)),
+            Some(pid) => repo::get(&self.db.conn, pid)
+                .await?
+                .filter(|p| actor.can_view_org(&p.path))
+                .map(|p| OrgView::from_model(&p)),
             None => None,
         };
         let children = if actor.can_list_members(&o.path) {
-            repo::children(&self.db.conn, o.id).await?.iter().map(OrgView::from_model).collect()
+            repo::children(&self.db.conn, o.id)
+                .await?
+                .iter()
+                .map(OrgView::from_model)
+                .collect()
         } else {
             Vec::new()
         };
         let stage_counts = mrepo::stage_counts(&self.db.conn, o.id).await?;
         let members_in_subtree = mrepo::count_in_subtree(&self.db.conn, &o.path).await?;
-        Ok(OrgDetail { org: OrgView::from_model(&o), parent, children, stage_counts, members_in_subtree })
+        Ok(OrgDetail {
+            org: OrgView::from_model(&o),
+            parent,
+            children,
+            stage_counts,
+            members_in_subtree,
+        })
     }
 
     /// The subtree under `code` down to `levels` levels below it.
-    pub async fn org_subtree(&self, actor: &Actor, code: &str, levels: i32) -> Result<Vec<OrgView>, AppError> {
+    pub async fn org_subtree(
+        &self,
+        actor: &Actor,
+        code: &str,
+        levels: i32,
+    ) -> Result<Vec<OrgView>, AppError> {
         let o = self.visible_org(actor, code).await?;
         if !actor.can_list_members(&o.path) {
             return Ok(vec![OrgView::from_model(&o)]);
         }
-        Ok(repo::subtree(&self.db.conn, &o.path, Some(o.depth + levels), 5000).await?.iter().map(OrgView::from_model).collect())
+        Ok(
+            repo::subtree(&self.db.conn, &o.path, Some(o.depth + levels), 5000)
+                .await?
+                .iter()
+                .map(OrgView::from_model)
+                .collect(),
+        )
     }
 
     /// History of an organization, oldest first.
-    pub async fn org_history(&self, actor: &Actor, code: &str) -> Result<Vec<dangjian_store::entities::org_history::Model>, AppError> {
+    pub async fn org_history(
+        &self,
+        actor: &Actor,
+        code: &str,
+    ) -> Result<Vec<dangjian_store::entities::org_history::Model>, AppError> {
         let o = self.visible_org(actor, code).await?;
         Ok(repo::history(&self.db.conn, o.id).await?)
     }

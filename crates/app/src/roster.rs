@@ -12,22 +12,38 @@ use dangjian_store::repo::{audit, members as repo};
 use sea_orm::TransactionTrait;
 use serde::Serialize;
 
-use crate::members::{BIDX_ID, build_row, check_member_org, registered_event, AAD_ID, AAD_PHONE};
+use crate::members::{AAD_ID, AAD_PHONE, BIDX_ID, build_row, check_member_org, registered_event};
 use crate::{Actor, App, AppError};
 
 /// Columns of a roster file: (field, zh-CN header, other accepted headers).
 pub const COLUMNS: &[(&str, &str, &[&str])] = &[
     ("name", "姓名", &["name"]),
-    ("id_number", "身份证号", &["公民身份号码", "身份证号码", "id_number"]),
+    (
+        "id_number",
+        "身份证号",
+        &["公民身份号码", "身份证号码", "id_number"],
+    ),
     ("ethnicity", "民族", &["ethnicity"]),
     ("phone", "手机号", &["手机", "联系电话", "phone"]),
     ("education", "学历", &["education"]),
-    ("dues_category", "人员类别", &["缴费类别", "dues_category", "category"]),
+    (
+        "dues_category",
+        "人员类别",
+        &["缴费类别", "dues_category", "category"],
+    ),
     ("stage", "党员阶段", &["人员阶段", "stage"]),
     ("applied_on", "申请入党日期", &["applied_on"]),
     ("activist_on", "确定积极分子日期", &["activist_on"]),
-    ("development_target_on", "确定发展对象日期", &["development_target_on"]),
-    ("probationary_on", "入党日期", &["接收预备党员日期", "probationary_on"]),
+    (
+        "development_target_on",
+        "确定发展对象日期",
+        &["development_target_on"],
+    ),
+    (
+        "probationary_on",
+        "入党日期",
+        &["接收预备党员日期", "probationary_on"],
+    ),
     ("full_on", "转正日期", &["full_on"]),
     ("mobile", "流动党员", &["is_mobile", "mobile"]),
 ];
@@ -95,13 +111,23 @@ fn read_csv(bytes: &[u8]) -> Result<Table, AppError> {
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
     let headers = rdr
         .headers()
-        .map_err(|e| file_error(format!("无法读取 CSV 表头：{e}"), format!("cannot read the CSV header: {e}")))?
+        .map_err(|e| {
+            file_error(
+                format!("无法读取 CSV 表头：{e}"),
+                format!("cannot read the CSV header: {e}"),
+            )
+        })?
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
     let mut rows = Vec::new();
     for (i, rec) in rdr.records().enumerate() {
-        let rec = rec.map_err(|e| file_error(format!("第 {} 行无法读取：{e}", i + 2), format!("line {} cannot be read: {e}", i + 2)))?;
+        let rec = rec.map_err(|e| {
+            file_error(
+                format!("第 {} 行无法读取：{e}", i + 2),
+                format!("line {} cannot be read: {e}", i + 2),
+            )
+        })?;
         rows.push(rec.iter().map(|s| s.to_string()).collect());
     }
     Ok(Table { headers, rows })
@@ -109,11 +135,21 @@ fn read_csv(bytes: &[u8]) -> Result<Table, AppError> {
 
 fn read_xlsx(bytes: &[u8]) -> Result<Table, AppError> {
     use calamine::{Data, Reader, Xlsx};
-    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| file_error(format!("无法打开 XLSX 文件：{e}"), format!("cannot open the XLSX file: {e}")))?;
+    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| {
+        file_error(
+            format!("无法打开 XLSX 文件：{e}"),
+            format!("cannot open the XLSX file: {e}"),
+        )
+    })?;
     let sheet = wb
         .worksheet_range_at(0)
         .ok_or_else(|| file_error("XLSX 文件没有工作表", "the XLSX file has no worksheet"))?
-        .map_err(|e| file_error(format!("无法读取工作表：{e}"), format!("cannot read the worksheet: {e}")))?;
+        .map_err(|e| {
+            file_error(
+                format!("无法读取工作表：{e}"),
+                format!("cannot read the worksheet: {e}"),
+            )
+        })?;
     let cell = |d: &Data| -> String {
         match d {
             Data::Empty => String::new(),
@@ -121,21 +157,37 @@ fn read_xlsx(bytes: &[u8]) -> Result<Table, AppError> {
             Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
             Data::Float(f) => f.to_string(),
             Data::Int(i) => i.to_string(),
-            Data::Bool(b) => if *b { "是".into() } else { "否".into() },
-            Data::DateTime(dt) => dt.as_datetime().map(|t| t.date().to_string()).unwrap_or_default(),
+            Data::Bool(b) => {
+                if *b {
+                    "是".into()
+                } else {
+                    "否".into()
+                }
+            }
+            Data::DateTime(dt) => dt
+                .as_datetime()
+                .map(|t| t.date().to_string())
+                .unwrap_or_default(),
             Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
             Data::Error(e) => format!("#{e:?}"),
         }
     };
     let mut it = sheet.rows();
-    let headers = it.next().map(|r| r.iter().map(|c| cell(c).trim().to_string()).collect()).unwrap_or_default();
+    let headers = it
+        .next()
+        .map(|r| r.iter().map(|c| cell(c).trim().to_string()).collect())
+        .unwrap_or_default();
     let rows = it.map(|r| r.iter().map(cell).collect()).collect();
     Ok(Table { headers, rows })
 }
 
 /// Accepted date spellings: 2020-01-31, 2020/1/31, 2020.01.31, 20200131, 2020年1月31日.
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
-    let t = s.trim().replace(['年', '月'], "-").replace('日', "").replace(['/', '.'], "-");
+    let t = s
+        .trim()
+        .replace(['年', '月'], "-")
+        .replace('日', "")
+        .replace(['/', '.'], "-");
     if t.len() == 8 && t.chars().all(|c| c.is_ascii_digit()) {
         return NaiveDate::parse_from_str(&t, "%Y%m%d").ok();
     }
@@ -154,26 +206,56 @@ fn map_headers(headers: &[String]) -> (HashMap<&'static str, usize>, Vec<RowErro
     let mut map = HashMap::new();
     let mut errors = Vec::new();
     for (i, h) in headers.iter().enumerate() {
-        let found = COLUMNS.iter().find(|(f, zh, alts)| h == zh || h == f || alts.iter().any(|a| a.eq_ignore_ascii_case(h)));
+        let found = COLUMNS.iter().find(|(f, zh, alts)| {
+            h == zh || h == f || alts.iter().any(|a| a.eq_ignore_ascii_case(h))
+        });
         if let Some((f, _, _)) = found {
             map.insert(*f, i);
         }
     }
     for (f, zh, _) in COLUMNS {
         if matches!(*f, "name" | "id_number" | "stage") && !map.contains_key(f) {
-            errors.push(RowError { row: 1, column: zh.to_string(), field: f.to_string(), code: "missing_column".into(),
-                message_zh: format!("缺少必需的列「{zh}」"), message_en: format!("required column \"{zh}\" ({f}) is missing") });
+            errors.push(RowError {
+                row: 1,
+                column: zh.to_string(),
+                field: f.to_string(),
+                code: "missing_column".into(),
+                message_zh: format!("缺少必需的列「{zh}」"),
+                message_en: format!("required column \"{zh}\" ({f}) is missing"),
+            });
         }
     }
     (map, errors)
 }
 
 /// Builds a member draft from one row, collecting the cell-level errors.
-fn row_to_draft(map: &HashMap<&'static str, usize>, row: &[String], line: usize, headers: &[String], errors: &mut Vec<RowError>) -> MemberDraft {
-    let get = |f: &str| map.get(f).and_then(|&i| row.get(i)).map(|s| s.trim().to_string()).unwrap_or_default();
+fn row_to_draft(
+    map: &HashMap<&'static str, usize>,
+    row: &[String],
+    line: usize,
+    headers: &[String],
+    errors: &mut Vec<RowError>,
+) -> MemberDraft {
+    let get = |f: &str| {
+        map.get(f)
+            .and_then(|&i| row.get(i))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
     let mut err = |f: &str, code: &str, zh: String, en: String| {
-        let column = map.get(f).and_then(|&i| headers.get(i)).cloned().unwrap_or_default();
-        errors.push(RowError { row: line, column, field: f.to_string(), code: code.into(), message_zh: zh, message_en: en });
+        let column = map
+            .get(f)
+            .and_then(|&i| headers.get(i))
+            .cloned()
+            .unwrap_or_default();
+        errors.push(RowError {
+            row: line,
+            column,
+            field: f.to_string(),
+            code: code.into(),
+            message_zh: zh,
+            message_en: en,
+        });
     };
     let mut dates = StageDates::default();
     for stage in Stage::ALL {
@@ -184,34 +266,63 @@ fn row_to_draft(map: &HashMap<&'static str, usize>, row: &[String], line: usize,
         }
         match parse_date(&v) {
             Some(d) => dates.set(*stage, Some(d)),
-            None => err(f, "invalid_date", format!("日期「{v}」无法识别，请写作 2020-01-31"), format!("date {v:?} is not recognised; write 2020-01-31")),
+            None => err(
+                f,
+                "invalid_date",
+                format!("日期「{v}」无法识别，请写作 2020-01-31"),
+                format!("date {v:?} is not recognised; write 2020-01-31"),
+            ),
         }
     }
     let stage_s = get("stage");
     let stage = Stage::parse(&stage_s).unwrap_or_else(|| {
         if !stage_s.is_empty() {
-            err("stage", "invalid_stage", format!("党员阶段「{stage_s}」无效"), format!("stage {stage_s:?} is not valid"));
+            err(
+                "stage",
+                "invalid_stage",
+                format!("党员阶段「{stage_s}」无效"),
+                format!("stage {stage_s:?} is not valid"),
+            );
         }
         Stage::Full
     });
     let cat_s = get("dues_category");
-    let dues_category = if cat_s.is_empty() { DuesCategory::Employed } else {
+    let dues_category = if cat_s.is_empty() {
+        DuesCategory::Employed
+    } else {
         DuesCategory::parse(&cat_s).unwrap_or_else(|| {
-            err("dues_category", "invalid_category", format!("人员类别「{cat_s}」无效"), format!("category {cat_s:?} is not valid"));
+            err(
+                "dues_category",
+                "invalid_category",
+                format!("人员类别「{cat_s}」无效"),
+                format!("category {cat_s:?} is not valid"),
+            );
             DuesCategory::Employed
         })
     };
     let edu_s = get("education");
-    let education = if edu_s.is_empty() { None } else {
+    let education = if edu_s.is_empty() {
+        None
+    } else {
         let e = Education::parse(&edu_s);
         if e.is_none() {
-            err("education", "invalid_education", format!("学历「{edu_s}」无效"), format!("education {edu_s:?} is not valid"));
+            err(
+                "education",
+                "invalid_education",
+                format!("学历「{edu_s}」无效"),
+                format!("education {edu_s:?} is not valid"),
+            );
         }
         e
     };
     let mob_s = get("mobile");
     let mobile = parse_bool(&mob_s).unwrap_or_else(|| {
-        err("mobile", "invalid_bool", format!("流动党员应填「是」或「否」，而不是「{mob_s}」"), format!("mobile must be yes or no, not {mob_s:?}"));
+        err(
+            "mobile",
+            "invalid_bool",
+            format!("流动党员应填「是」或「否」，而不是「{mob_s}」"),
+            format!("mobile must be yes or no, not {mob_s:?}"),
+        );
         false
     });
     let phone = get("phone");
@@ -219,7 +330,11 @@ fn row_to_draft(map: &HashMap<&'static str, usize>, row: &[String], line: usize,
     MemberDraft {
         name: get("name"),
         id_number: get("id_number"),
-        ethnicity: if ethnicity.is_empty() { "汉族".into() } else { ethnicity },
+        ethnicity: if ethnicity.is_empty() {
+            "汉族".into()
+        } else {
+            ethnicity
+        },
         phone: (!phone.is_empty()).then_some(phone),
         education,
         dues_category,
@@ -232,7 +347,14 @@ fn row_to_draft(map: &HashMap<&'static str, usize>, row: &[String], line: usize,
 impl App {
     /// Imports a roster into the branch `org_code`: validates every row first
     /// and writes nothing unless every row is valid.
-    pub async fn import_roster(&self, actor: &Actor, org_code: &str, format: RosterFormat, bytes: &[u8], progress: &(dyn Fn(Progress) + Sync)) -> Result<ImportReport, AppError> {
+    pub async fn import_roster(
+        &self,
+        actor: &Actor,
+        org_code: &str,
+        format: RosterFormat,
+        bytes: &[u8],
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<ImportReport, AppError> {
         let o = self.visible_org(actor, org_code).await?;
         if !actor.can_manage_members(&o.path) {
             return Err(AppError::Forbidden);
@@ -245,7 +367,11 @@ impl App {
         let total = table.rows.len();
         let (map, mut errors) = map_headers(&table.headers);
         if !errors.is_empty() {
-            return Ok(ImportReport { rows: total, imported: 0, errors });
+            return Ok(ImportReport {
+                rows: total,
+                imported: 0,
+                errors,
+            });
         }
         let today = self.today();
         let mut valid = Vec::with_capacity(total);
@@ -261,17 +387,40 @@ impl App {
                 Ok(v) => {
                     let bidx = self.keys.blind_index(BIDX_ID, v.id.as_str());
                     if let Some(first) = seen.insert(bidx.clone(), line) {
-                        errors.push(self.row_error(&map, &table.headers, line, "id_number", "duplicate_in_file",
-                            format!("与第 {first} 行是同一人"), format!("same person as line {first}")));
+                        errors.push(self.row_error(
+                            &map,
+                            &table.headers,
+                            line,
+                            "id_number",
+                            "duplicate_in_file",
+                            format!("与第 {first} 行是同一人"),
+                            format!("same person as line {first}"),
+                        ));
                     } else if errors.len() == before {
                         valid.push((line, bidx, v));
                     }
                 }
                 Err(ve) => {
                     for fe in ve.0 {
-                        let base = fe.field.split('.').next_back().unwrap_or(&fe.field).to_string();
-                        let column = map.get(base.as_str()).and_then(|&i| table.headers.get(i)).cloned().unwrap_or_default();
-                        errors.push(RowError { row: line, column, field: fe.field, code: fe.code.into(), message_zh: fe.message_zh, message_en: fe.message_en });
+                        let base = fe
+                            .field
+                            .split('.')
+                            .next_back()
+                            .unwrap_or(&fe.field)
+                            .to_string();
+                        let column = map
+                            .get(base.as_str())
+                            .and_then(|&i| table.headers.get(i))
+                            .cloned()
+                            .unwrap_or_default();
+                        errors.push(RowError {
+                            row: line,
+                            column,
+                            field: fe.field,
+                            code: fe.code.into(),
+                            message_zh: fe.message_zh,
+                            message_en: fe.message_en,
+                        });
                     }
                 }
             }
@@ -282,48 +431,112 @@ impl App {
         progress(Progress::Validated(total, total));
         // Already registered anywhere in the tree (DOMAIN.md §3); the other
         // organization is never named here.
-        let by_bidx: HashMap<&str, usize> = valid.iter().map(|(l, b, _)| (b.as_str(), *l)).collect();
+        let by_bidx: HashMap<&str, usize> =
+            valid.iter().map(|(l, b, _)| (b.as_str(), *l)).collect();
         let keys: Vec<String> = valid.iter().map(|(_, b, _)| b.clone()).collect();
         for chunk in keys.chunks(500) {
             for b in repo::active_bidx_in(&self.db.conn, chunk).await? {
                 let line = by_bidx.get(b.as_str()).copied().unwrap_or(0);
-                errors.push(self.row_error(&map, &table.headers, line, "id_number", "duplicate_person",
-                    "此人已在本系统登记为在册人员（DOMAIN.md §3）".into(), "this person already has an active registration (DOMAIN.md §3)".into()));
+                errors.push(self.row_error(
+                    &map,
+                    &table.headers,
+                    line,
+                    "id_number",
+                    "duplicate_person",
+                    "此人已在本系统登记为在册人员（DOMAIN.md §3）".into(),
+                    "this person already has an active registration (DOMAIN.md §3)".into(),
+                ));
             }
         }
         if !errors.is_empty() {
             errors.sort_by_key(|e| e.row);
-            return Ok(ImportReport { rows: total, imported: 0, errors });
+            return Ok(ImportReport {
+                rows: total,
+                imported: 0,
+                errors,
+            });
         }
         let now = self.clock.now();
         let tx = self.db.conn.begin().await?;
         let mut written = 0;
         for chunk in valid.chunks(400) {
-            let rows = chunk.iter().map(|(_, _, v)| build_row(self, v, o.id, now)).collect::<Result<Vec<_>, _>>()?;
+            let rows = chunk
+                .iter()
+                .map(|(_, _, v)| build_row(self, v, o.id, now))
+                .collect::<Result<Vec<_>, _>>()?;
             let ids = repo::insert_many(&tx, rows).await.map_err(|e| {
-                if e.to_string().to_lowercase().contains("unique") { crate::members::duplicate_conflict(actor, None) } else { e.into() }
+                if e.to_string().to_lowercase().contains("unique") {
+                    crate::members::duplicate_conflict(actor, None)
+                } else {
+                    e.into()
+                }
             })?;
-            let events = chunk.iter().zip(&ids).map(|((_, _, v), id)| registered_event(self, v, *id, o.id, actor.audit_id(), now, "import")).collect::<Result<Vec<_>, _>>()?;
+            let events = chunk
+                .iter()
+                .zip(&ids)
+                .map(|((_, _, v), id)| {
+                    registered_event(self, v, *id, o.id, actor.audit_id(), now, "import")
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             repo::add_events(&tx, events).await?;
             written += chunk.len();
             progress(Progress::Written(written, valid.len()));
         }
-        audit::append(&tx, audit::Entry {
-            user_id: actor.audit_id(), action: "roster.import".into(), target_kind: "org".into(), target_id: Some(o.id), org_id: Some(o.id),
-            remote_addr: actor.remote_addr.clone(), detail: serde_json::json!({"rows": written}),
-        }, now).await?;
+        audit::append(
+            &tx,
+            audit::Entry {
+                user_id: actor.audit_id(),
+                action: "roster.import".into(),
+                target_kind: "org".into(),
+                target_id: Some(o.id),
+                org_id: Some(o.id),
+                remote_addr: actor.remote_addr.clone(),
+                detail: serde_json::json!({"rows": written}),
+            },
+            now,
+        )
+        .await?;
         tx.commit().await?;
-        Ok(ImportReport { rows: total, imported: written, errors: Vec::new() })
+        Ok(ImportReport {
+            rows: total,
+            imported: written,
+            errors: Vec::new(),
+        })
     }
 
-    fn row_error(&self, map: &HashMap<&'static str, usize>, headers: &[String], line: usize, field: &str, code: &str, zh: String, en: String) -> RowError {
-        let column = map.get(field).and_then(|&i| headers.get(i)).cloned().unwrap_or_default();
-        RowError { row: line, column, field: field.into(), code: code.into(), message_zh: zh, message_en: en }
+    fn row_error(
+        &self,
+        map: &HashMap<&'static str, usize>,
+        headers: &[String],
+        line: usize,
+        field: &str,
+        code: &str,
+        zh: String,
+        en: String,
+    ) -> RowError {
+        let column = map
+            .get(field)
+            .and_then(|&i| headers.get(i))
+            .cloned()
+            .unwrap_or_default();
+        RowError {
+            row: line,
+            column,
+            field: field.into(),
+            code: code.into(),
+            message_zh: zh,
+            message_en: en,
+        }
     }
 
     /// Exports a branch's roster. ID numbers and phones are masked unless the
     /// actor may read sensitive fields; an unmasked export is audited as such.
-    pub async fn export_roster(&self, actor: &Actor, org_code: &str, format: RosterFormat) -> Result<Vec<u8>, AppError> {
+    pub async fn export_roster(
+        &self,
+        actor: &Actor,
+        org_code: &str,
+        format: RosterFormat,
+    ) -> Result<Vec<u8>, AppError> {
         let o = self.visible_org(actor, org_code).await?;
         if !actor.can_list_members(&o.path) {
             return Err(AppError::Forbidden);
@@ -333,25 +546,63 @@ impl App {
         let mut rows: Vec<Vec<String>> = Vec::with_capacity(members.len());
         for m in &members {
             let (id, phone) = if clear {
-                (self.keys.decrypt_str(&m.id_enc, AAD_ID)?, match &m.phone_enc { Some(p) => self.keys.decrypt_str(p, AAD_PHONE)?, None => String::new() })
+                (
+                    self.keys.decrypt_str(&m.id_enc, AAD_ID)?,
+                    match &m.phone_enc {
+                        Some(p) => self.keys.decrypt_str(p, AAD_PHONE)?,
+                        None => String::new(),
+                    },
+                )
             } else {
-                (m.id_masked.clone(), m.phone_masked.clone().unwrap_or_default())
+                (
+                    m.id_masked.clone(),
+                    m.phone_masked.clone().unwrap_or_default(),
+                )
             };
             let d = |x: Option<NaiveDate>| x.map(|d| d.to_string()).unwrap_or_default();
             rows.push(vec![
-                m.name.clone(), id, m.ethnicity.clone(), phone,
-                m.education.as_deref().and_then(Education::parse).map(|e| e.label_zh().to_string()).unwrap_or_default(),
-                DuesCategory::parse(&m.dues_category).map(|c| c.label_zh().to_string()).unwrap_or_default(),
-                Stage::parse(&m.stage).map(|s| s.label_zh().to_string()).unwrap_or_default(),
-                d(m.applied_on), d(m.activist_on), d(m.development_target_on), d(m.probationary_on), d(m.full_on),
+                m.name.clone(),
+                id,
+                m.ethnicity.clone(),
+                phone,
+                m.education
+                    .as_deref()
+                    .and_then(Education::parse)
+                    .map(|e| e.label_zh().to_string())
+                    .unwrap_or_default(),
+                DuesCategory::parse(&m.dues_category)
+                    .map(|c| c.label_zh().to_string())
+                    .unwrap_or_default(),
+                Stage::parse(&m.stage)
+                    .map(|s| s.label_zh().to_string())
+                    .unwrap_or_default(),
+                d(m.applied_on),
+                d(m.activist_on),
+                d(m.development_target_on),
+                d(m.probationary_on),
+                d(m.full_on),
                 if m.is_mobile { "是" } else { "否" }.to_string(),
             ]);
         }
-        audit::append(&self.db.conn, audit::Entry {
-            user_id: actor.audit_id(), action: if clear { "roster.export_sensitive" } else { "roster.export" }.into(),
-            target_kind: "org".into(), target_id: Some(o.id), org_id: Some(o.id), remote_addr: actor.remote_addr.clone(),
-            detail: serde_json::json!({"rows": rows.len()}),
-        }, self.clock.now()).await?;
+        audit::append(
+            &self.db.conn,
+            audit::Entry {
+                user_id: actor.audit_id(),
+                action: if clear {
+                    "roster.export_sensitive"
+                } else {
+                    "roster.export"
+                }
+                .into(),
+                target_kind: "org".into(),
+                target_id: Some(o.id),
+                org_id: Some(o.id),
+                remote_addr: actor.remote_addr.clone(),
+                detail: serde_json::json!({"rows": rows.len()}),
+            },
+            self.clock.now(),
+        )
+        .await?;
         let headers: Vec<&str> = COLUMNS.iter().map(|(_, zh, _)| *zh).collect();
         match format {
             RosterFormat::Csv => {
@@ -362,7 +613,10 @@ impl App {
                     w.write_record(r).map_err(io)?;
                 }
                 let mut out = b"\xEF\xBB\xBF".to_vec();
-                out.extend(w.into_inner().map_err(|e| AppError::Internal(e.to_string()))?);
+                out.extend(
+                    w.into_inner()
+                        .map_err(|e| AppError::Internal(e.to_string()))?,
+                );
                 Ok(out)
             }
             RosterFormat::Xlsx => {
@@ -390,7 +644,13 @@ mod tests {
     #[test]
     fn dates_in_common_spellings() {
         let d = NaiveDate::from_ymd_opt(2020, 1, 31);
-        for s in ["2020-01-31", "2020/1/31", "2020.01.31", "20200131", "2020年1月31日"] {
+        for s in [
+            "2020-01-31",
+            "2020/1/31",
+            "2020.01.31",
+            "20200131",
+            "2020年1月31日",
+        ] {
             assert_eq!(parse_date(s), d, "{s}");
         }
         assert_eq!(parse_date("2020-02-30"), None);
@@ -399,7 +659,10 @@ mod tests {
 
     #[test]
     fn chinese_and_english_headers_map() {
-        let h: Vec<String> = ["姓名", "公民身份号码", "stage"].iter().map(|s| s.to_string()).collect();
+        let h: Vec<String> = ["姓名", "公民身份号码", "stage"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let (map, errs) = map_headers(&h);
         assert!(errs.is_empty());
         assert_eq!(map["id_number"], 1);

@@ -148,7 +148,8 @@ impl Keyring {
             .enc
             .get(&self.active)
             .ok_or_else(|| CryptoError::UnknownKey(self.active.clone()))?;
-        let cipher = Aes256Gcm::new_from_slice(key.as_slice()).map_err(|_| CryptoError::Malformed)?;
+        let cipher =
+            Aes256Gcm::new_from_slice(key.as_slice()).map_err(|_| CryptoError::Malformed)?;
         let nonce = random_bytes::<12>()?;
         let ct = cipher
             .encrypt(
@@ -187,7 +188,8 @@ impl Keyring {
             .ok_or_else(|| CryptoError::UnknownKey(id.to_string()))?;
         let nonce = &rest[idlen..idlen + 12];
         let ct = &rest[idlen + 12..];
-        let cipher = Aes256Gcm::new_from_slice(key.as_slice()).map_err(|_| CryptoError::Malformed)?;
+        let cipher =
+            Aes256Gcm::new_from_slice(key.as_slice()).map_err(|_| CryptoError::Malformed)?;
         cipher
             .decrypt(
                 Nonce::from_slice(nonce),
@@ -244,7 +246,9 @@ mod tests {
     #[test]
     fn round_trip_and_column_binding() {
         let k = Keyring::generate().unwrap();
-        let ct = k.encrypt(b"11010519491231002X", "members.id_number").unwrap();
+        let ct = k
+            .encrypt(b"11010519491231002X", "members.id_number")
+            .unwrap();
         assert_eq!(
             k.decrypt_str(&ct, "members.id_number").unwrap(),
             "11010519491231002X"
@@ -268,7 +272,10 @@ mod tests {
 
     #[test]
     fn key_file_round_trip_and_permissions() {
-        let dir = std::env::temp_dir().join(format!("dj-keys-{}", hex::encode(random_bytes::<6>().unwrap())));
+        let dir = std::env::temp_dir().join(format!(
+            "dj-keys-{}",
+            hex::encode(random_bytes::<6>().unwrap())
+        ));
         let path = dir.join("keys.json");
         let k1 = Keyring::load_or_create(&path).unwrap();
         let k2 = Keyring::load_or_create(&path).unwrap();

@@ -133,7 +133,13 @@ impl MigrationTrait for M0001Foundation {
                 .to_owned(),
         )
         .await?;
-        index(m, "member_events", "idx_member_events_member", &["member_id"]).await?;
+        index(
+            m,
+            "member_events",
+            "idx_member_events_member",
+            &["member_id"],
+        )
+        .await?;
 
         // Users: login [internal], password_hash [core, argon2id], display name [internal].
         m.create_table(

@@ -136,12 +136,17 @@ pub async fn session<C: ConnectionTrait>(
     c: &C,
     id_hash: &str,
 ) -> Result<Option<session::Model>, StoreError> {
-    Ok(session::Entity::find_by_id(id_hash.to_string()).one(c).await?)
+    Ok(session::Entity::find_by_id(id_hash.to_string())
+        .one(c)
+        .await?)
 }
 
 pub async fn revoke_session<C: ConnectionTrait>(c: &C, id_hash: &str) -> Result<(), StoreError> {
     session::Entity::update_many()
-        .col_expr(session::Column::Revoked, sea_orm::sea_query::Expr::value(true))
+        .col_expr(
+            session::Column::Revoked,
+            sea_orm::sea_query::Expr::value(true),
+        )
         .filter(session::Column::IdHash.eq(id_hash))
         .exec(c)
         .await?;

@@ -33,7 +33,10 @@ pub async fn list_by_org<C: ConnectionTrait>(
     if let Some(a) = after {
         q = q.filter(member::Column::Id.gt(a));
     }
-    Ok(q.order_by_asc(member::Column::Id).limit(limit).all(c).await?)
+    Ok(q.order_by_asc(member::Column::Id)
+        .limit(limit)
+        .all(c)
+        .await?)
 }
 
 /// Every member of an organization (for exports), in registration order.
@@ -156,7 +159,6 @@ pub async fn update<C: ConnectionTrait>(
 ) -> Result<member::Model, StoreError> {
     Ok(am.update(c).await?)
 }
-
 
 /// Which of `bidxs` already have an active registration.
 pub async fn active_bidx_in<C: ConnectionTrait>(

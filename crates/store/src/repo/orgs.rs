@@ -89,10 +89,7 @@ pub async fn by_code<C: ConnectionTrait>(
 }
 
 /// Direct children, ordered by code.
-pub async fn children<C: ConnectionTrait>(
-    c: &C,
-    id: i64,
-) -> Result<Vec<org::Model>, StoreError> {
+pub async fn children<C: ConnectionTrait>(c: &C, id: i64) -> Result<Vec<org::Model>, StoreError> {
     Ok(org::Entity::find()
         .filter(org::Column::ParentId.eq(id))
         .order_by_asc(org::Column::Code)
@@ -120,7 +117,10 @@ pub async fn subtree<C: ConnectionTrait>(
     if let Some(d) = max_depth {
         q = q.filter(org::Column::Depth.lte(d));
     }
-    Ok(q.order_by_asc(org::Column::Path).limit(limit).all(c).await?)
+    Ok(q.order_by_asc(org::Column::Path)
+        .limit(limit)
+        .all(c)
+        .await?)
 }
 
 /// Number of organizations in the subtree rooted at `path` (itself included).
@@ -132,10 +132,7 @@ pub async fn subtree_count<C: ConnectionTrait>(c: &C, path: &str) -> Result<u64,
 }
 
 /// Organizations by id.
-pub async fn by_ids<C: ConnectionTrait>(
-    c: &C,
-    ids: &[i64],
-) -> Result<Vec<org::Model>, StoreError> {
+pub async fn by_ids<C: ConnectionTrait>(c: &C, ids: &[i64]) -> Result<Vec<org::Model>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -201,10 +198,13 @@ pub async fn move_subtree<C: ConnectionTrait>(
         .table(org::Entity)
         .value(
             org::Column::Path,
-            Expr::cust_with_values("? || substr(path, ?)", [
-                sea_orm::Value::from(new_prefix),
-                sea_orm::Value::from(keep_from),
-            ]),
+            Expr::cust_with_values(
+                "? || substr(path, ?)",
+                [
+                    sea_orm::Value::from(new_prefix),
+                    sea_orm::Value::from(keep_from),
+                ],
+            ),
         )
         .value(
             org::Column::Depth,
