@@ -6,7 +6,7 @@
 //! PostgreSQL answer from the `idx_orgs_path` B-tree.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{BinOper, Expr, ExprTrait, Func, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -193,17 +193,19 @@ pub async fn move_subtree<C: ConnectionTrait>(
     let old_prefix = o.path.clone();
     let new_prefix = format!("{}{}/", new_parent.path, o.id);
     let depth_delta = new_parent.depth + 1 - o.depth;
-    let keep_from = old_prefix.chars().count() as i64 + 1;
+    // Paths are ASCII. Built from parts rather than custom SQL so each
+    // backend gets its own placeholders (`?` is not one on PostgreSQL); i32
+    // because PostgreSQL has substr(text, integer) and no implicit bigint cast.
+    let keep_from = old_prefix.chars().count() as i32 + 1;
     let stmt = Query::update()
         .table(org::Entity)
         .value(
             org::Column::Path,
-            Expr::cust_with_values(
-                "? || substr(path, ?)",
-                [
-                    sea_orm::Value::from(new_prefix),
-                    sea_orm::Value::from(keep_from),
-                ],
+            Expr::val(new_prefix).binary(
+                BinOper::Custom("||"),
+                Func::cust("substr")
+                    .arg(Expr::col(org::Column::Path))
+                    .arg(keep_from),
             ),
         )
         .value(
