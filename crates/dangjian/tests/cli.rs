@@ -1,0 +1,154 @@
+//! The command line: the automation contract of DESIGN.md (`demo --json`,
+//! `token create --json`, `fee --json`), errors with non-zero exits, and an
+//! all-or-nothing roster import from the CLI.
+
+mod support;
+
+use support::{TempDir, bin, demo};
+
+#[test]
+fn every_subcommand_has_help() {
+    for sub in [
+        &["serve"][..],
+        &["demo"],
+        &["migrate"],
+        &["import"],
+        &["export"],
+        &["user", "add"],
+        &["token", "create"],
+        &["fee"],
+    ] {
+        let out = bin().args(sub).arg("--help").output().expect("run");
+        assert!(out.status.success(), "{sub:?} --help");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage"),
+            "{sub:?}"
+        );
+    }
+}
+
+#[test]
+fn demo_prints_the_contract_and_token_works() {
+    let dir = TempDir::new("cli-demo");
+    let d = demo(dir.path(), 120);
+    assert_eq!(d["root_org"], "GD");
+    let users = d["users"].as_array().expect("users");
+    assert_eq!(users.len(), 6);
+    for u in users {
+        for k in ["login", "password", "role", "org"] {
+            assert!(u[k].is_string(), "{k} missing in {u}");
+        }
+    }
+    let out = bin()
+        .args([
+            "token",
+            "create",
+            "--data",
+            dir.path(),
+            "--login",
+            "secretary_a",
+            "--json",
+        ])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let t: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(t["token"].as_str().is_some_and(|s| s.starts_with("dj_")));
+    // A second demo run keeps the data and hands out new passwords.
+    let again = demo(dir.path(), 120);
+    assert_eq!(again["seeded"], false);
+    assert_ne!(
+        support::password(&again, "admin"),
+        support::password(&d, "admin")
+    );
+}
+
+#[test]
+fn fee_json_and_bad_input() {
+    let out = bin()
+        .args([
+            "fee",
+            "--category",
+            "employed",
+            "--income",
+            "5000.01",
+            "--json",
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    // 5000.01 yuan × 1.5% = 75.00015 yuan → 7500 fen (DOMAIN.md §7).
+    assert_eq!(v["fee_fen"], 7500);
+    assert!(v["rate"].is_string() && v["rule"].is_string());
+    for bad in [
+        &["--category", "employed", "--income", "-1"][..],
+        &["--category", "employed", "--income", "1.234"],
+        &["--category", "pirate", "--income", "100"],
+        &["--category", "employed", "--income", "abc"],
+    ] {
+        let out = bin().arg("fee").args(bad).output().expect("run");
+        assert!(!out.status.success(), "{bad:?} should fail");
+        assert!(!String::from_utf8_lossy(&out.stderr).is_empty());
+    }
+}
+
+#[test]
+fn import_is_all_or_nothing() {
+    let dir = TempDir::new("cli-import");
+    demo(dir.path(), 60);
+    let bad = dir.0.join("bad.csv");
+    std::fs::write(&bad, "姓名,身份证号,党员阶段,申请入党日期\n张三,11010519491231002X,入党申请人,2020-01-01\n,110105194912310021,入党申请人,2020-01-01\n").expect("write");
+    let out = bin()
+        .args([
+            "import",
+            "--data",
+            dir.path(),
+            "--org",
+            "GD-C01-X01-W01-B01",
+            "--json",
+            bad.to_str().expect("path"),
+        ])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(r["imported"], 0);
+    let errors = r["errors"].as_array().expect("errors");
+    assert!(
+        errors.iter().any(|e| e["row"] == 3 && e["field"] == "name"),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["row"] == 3 && e["field"] == "id_number"),
+        "{errors:?}"
+    );
+    let good = dir.0.join("good.csv");
+    std::fs::write(
+        &good,
+        "姓名,身份证号,党员阶段,申请入党日期\n张三,11010519491231002X,入党申请人,2020-01-01\n",
+    )
+    .expect("write");
+    let out = bin()
+        .args([
+            "import",
+            "--data",
+            dir.path(),
+            "--org",
+            "GD-C01-X01-W01-B01",
+            good.to_str().expect("path"),
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
