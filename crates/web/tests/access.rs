@@ -1,0 +1,330 @@
+//! Scoping through HTTP: a user of branch A gets 404 for every member of
+//! branch B through the API and the pages; problem details for bad input;
+//! CSRF on cookie-authenticated writes; the OpenAPI document is served.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use dangjian_app::{Actor, App, Db, FixedClock, Keyring};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+struct Env {
+    app: App,
+    router: axum::Router,
+    _dir: std::path::PathBuf,
+}
+
+async fn env() -> Env {
+    let dir = std::env::temp_dir().join(format!(
+        "dj-web-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let url = match std::env::var("DANGJIAN_TEST_DATABASE_URL") {
+        Ok(u) => fresh_pg(&u).await,
+        Err(_) => format!("sqlite://{}?mode=rwc", dir.join("t.db").display()),
+    };
+    let db = Db::connect(&url).await.expect("db");
+    db.migrate().await.expect("migrate");
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-28T02:00:00Z")
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    let app = App::new(
+        db,
+        Keyring::generate().expect("keys"),
+        Arc::new(FixedClock::new(at)),
+    );
+    app.seed_demo(120, &|_| {}).await.expect("demo");
+    let router = dangjian_web::router(dangjian_web::AppState::new(app.clone()));
+    Env {
+        app,
+        router,
+        _dir: dir,
+    }
+}
+
+/// A fresh database on the PostgreSQL server of `url`.
+async fn fresh_pg(url: &str) -> String {
+    use dangjian_store::sea_orm::ConnectionTrait;
+    let name = format!(
+        "djweb_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    );
+    let admin = Db::connect(url).await.expect("pg");
+    admin
+        .conn
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create db");
+    match url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => url.to_string(),
+    }
+}
+
+async fn actor_of(app: &App, login: &str) -> Actor {
+    let u = dangjian_store::repo::identity::user_by_login(&app.db.conn, login)
+        .await
+        .expect("db")
+        .expect("user");
+    app.actor_for(u.id, None).await.expect("actor")
+}
+
+async fn token(app: &App, login: &str) -> String {
+    app.create_token(login, "test").await.expect("token")
+}
+
+async fn send(router: &axum::Router, req: Request<Body>) -> (StatusCode, String, Option<String>) {
+    let res = router.clone().oneshot(req).await.expect("response");
+    let status = res.status();
+    let ct = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    let body = res.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned(), ct)
+}
+
+fn get(path: &str, bearer: &str) -> Request<Body> {
+    Request::get(path)
+        .header(header::AUTHORIZATION, format!("Bearer {bearer}"))
+        .body(Body::empty())
+        .expect("request")
+}
+
+async fn members_of(env: &Env, bearer: &str, org: &str) -> Vec<i64> {
+    let (s, body, _) = send(
+        &env.router,
+        get(&format!("/api/v1/orgs/{org}/members?limit=500"), bearer),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    v["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|m| m["id"].as_i64())
+        .collect()
+}
+
+const A: &str = "GD-C01-X01-W01-B01";
+const B: &str = "GD-C01-X01-W01-B02";
+
+#[tokio::test]
+async fn branch_a_cannot_see_branch_b_through_api_or_pages() {
+    let env = env().await;
+    let ta = token(&env.app, "secretary_a").await;
+    let tb = token(&env.app, "secretary_b").await;
+    let b_members = members_of(&env, &tb, B).await;
+    assert!(!b_members.is_empty());
+    let a_members = members_of(&env, &ta, A).await;
+    assert!(!a_members.is_empty());
+
+    // API: B's list and every B member are invisible to A.
+    let (s, body, ct) = send(&env.router, get(&format!("/api/v1/orgs/{B}/members"), &ta)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(ct.as_deref(), Some("application/problem+json"));
+    let (s, _, _) = send(
+        &env.router,
+        get(&format!("/api/v1/orgs/{B}/roster.csv"), &ta),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    for id in &b_members {
+        let (s, body, _) = send(&env.router, get(&format!("/api/v1/members/{id}"), &ta)).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "member {id}: {body}");
+    }
+    // A sees its own members in full.
+    let (s, body, _) = send(
+        &env.router,
+        get(&format!("/api/v1/members/{}", a_members[0]), &ta),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["sensitive_visible"], true);
+    assert!(!v["id_number"].as_str().expect("id").contains('*'));
+
+    // Pages: same answer through a browser session.
+    let actor = actor_of(&env.app, "secretary_a").await;
+    let (secret, _) = env.app.open_session(&actor).await.expect("session");
+    for id in &b_members {
+        let req = Request::get(format!("/members/{id}"))
+            .header(header::COOKIE, format!("dj_session={secret}"))
+            .body(Body::empty())
+            .expect("req");
+        let (s, body, _) = send(&env.router, req).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "page of member {id}");
+        assert!(!body.contains("mono\">1"), "no ID digits leak");
+    }
+    let req = Request::get(format!("/orgs/{B}"))
+        .header(header::COOKIE, format!("dj_session={secret}"))
+        .body(Body::empty())
+        .expect("req");
+    assert_eq!(send(&env.router, req).await.0, StatusCode::NOT_FOUND);
+    let req = Request::get(format!("/members/{}", a_members[0]))
+        .header(header::COOKIE, format!("dj_session={secret}"))
+        .body(Body::empty())
+        .expect("req");
+    assert_eq!(send(&env.router, req).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn auditor_sees_masked_member_only_and_member_sees_self() {
+    let env = env().await;
+    let t = token(&env.app, "auditor").await;
+    let ids = members_of(&env, &t, A).await;
+    let (s, body, _) = send(&env.router, get(&format!("/api/v1/members/{}", ids[0]), &t)).await;
+    assert_eq!(s, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["sensitive_visible"], false);
+    assert!(v["id_number"].as_str().expect("id").contains('*'));
+
+    let tm = token(&env.app, "member_a").await;
+    let me: serde_json::Value =
+        serde_json::from_str(&send(&env.router, get("/api/v1/me", &tm)).await.1).expect("json");
+    let own = me["member_id"].as_i64().expect("member id");
+    assert_eq!(
+        send(&env.router, get(&format!("/api/v1/members/{own}"), &tm))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let other = ids.iter().find(|i| **i != own).expect("another member");
+    assert_eq!(
+        send(&env.router, get(&format!("/api/v1/members/{other}"), &tm))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        send(&env.router, get(&format!("/api/v1/orgs/{A}/members"), &tm))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn bad_input_gets_problem_details_and_csrf_is_enforced() {
+    let env = env().await;
+    let t = token(&env.app, "secretary_a").await;
+    // Invalid member: every error names its field.
+    let body = serde_json::json!({"name": "", "id_number": "110105194912310021", "stage": "applicant", "applied_on": "2020-01-01"});
+    let req = Request::post(format!("/api/v1/orgs/{A}/members"))
+        .header(header::AUTHORIZATION, format!("Bearer {t}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("req");
+    let (s, body, ct) = send(&env.router, req).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(ct.as_deref(), Some("application/problem+json"));
+    let p: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let fields: Vec<&str> = p["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert!(
+        fields.contains(&"name") && fields.contains(&"id_number"),
+        "{fields:?}"
+    );
+    // Malformed JSON: 400 naming the body.
+    let req = Request::post(format!("/api/v1/orgs/{A}/members"))
+        .header(header::AUTHORIZATION, format!("Bearer {t}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("{"))
+        .expect("req");
+    let (s, body, _) = send(&env.router, req).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    // Bad cursor and bad limit: 400.
+    assert_eq!(
+        send(
+            &env.router,
+            get(&format!("/api/v1/orgs/{A}/members?cursor=zz"), &t)
+        )
+        .await
+        .0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        send(
+            &env.router,
+            get(&format!("/api/v1/orgs/{A}/members?limit=-3"), &t)
+        )
+        .await
+        .0,
+        StatusCode::BAD_REQUEST
+    );
+    // No credentials: 401; a wrong token: 401.
+    let (s, _, _) = send(
+        &env.router,
+        Request::get("/api/v1/me").body(Body::empty()).expect("req"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send(&env.router, get("/api/v1/me", "dj_nope")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // Cookie-authenticated write without the CSRF header is refused.
+    let actor = actor_of(&env.app, "secretary_a").await;
+    let (secret, csrf) = env.app.open_session(&actor).await.expect("session");
+    let req = Request::post("/api/v1/members/search")
+        .header(header::COOKIE, format!("dj_session={secret}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(r#"{"id_number":"11010519491231002X"}"#))
+        .expect("req");
+    assert_eq!(
+        send(&env.router, req).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let req = Request::post("/api/v1/members/search")
+        .header(header::COOKIE, format!("dj_session={secret}"))
+        .header("x-csrf-token", csrf)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(r#"{"id_number":"11010519491231002X"}"#))
+        .expect("req");
+    assert_eq!(send(&env.router, req).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn health_metrics_and_openapi() {
+    let env = env().await;
+    for p in [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/api/v1/openapi.json",
+        "/login",
+        "/assets/app.css",
+    ] {
+        let (s, _, _) = send(
+            &env.router,
+            Request::get(p).body(Body::empty()).expect("req"),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{p}");
+    }
+    let (_, body, _) = send(
+        &env.router,
+        Request::get("/api/v1/openapi.json")
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    let doc: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["paths"]["/api/v1/members/{id}"].is_object());
+}
