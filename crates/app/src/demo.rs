@@ -114,7 +114,8 @@ fn member_draft(rng: &mut StdRng, today: NaiveDate, used: &mut HashSet<String>) 
     let mut d = today - Duration::days(rng.gen_range(10..4000));
     if stage == Stage::Full {
         dates.full_on = Some(d);
-        d -= Duration::days(365 + rng.gen_range(0..60));
+        // 366 days: a year of probation spanning 29 February is 366 days long.
+        d -= Duration::days(366 + rng.gen_range(0..60));
     }
     if stage >= Stage::Probationary {
         dates.probationary_on = Some(d);
