@@ -504,6 +504,8 @@ impl App {
         })
     }
 
+    // One argument per RowError field; a struct here would only rename them.
+    #[allow(clippy::too_many_arguments)]
     fn row_error(
         &self,
         map: &HashMap<&'static str, usize>,
