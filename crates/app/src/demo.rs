@@ -508,3 +508,34 @@ mod tests {
         );
     }
 }
+
+/// A roster CSV of `n` valid, distinct people (Chinese headers), for import
+/// benchmarks and tests. Deterministic for a given seed.
+pub fn roster_csv(n: usize, seed: u64, today: NaiveDate) -> String {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut used = HashSet::new();
+    let mut out = String::with_capacity(n * 120);
+    out.push_str("姓名,身份证号,民族,手机号,学历,人员类别,党员阶段,申请入党日期,确定积极分子日期,确定发展对象日期,入党日期,转正日期,流动党员\n");
+    let d = |x: Option<NaiveDate>| x.map(|d| d.to_string()).unwrap_or_default();
+    for _ in 0..n {
+        let m = member_draft(&mut rng, today, &mut used);
+        let s = &m.stage_dates;
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            m.name,
+            m.id_number,
+            m.ethnicity,
+            m.phone.unwrap_or_default(),
+            m.education.map(|e| e.label_zh()).unwrap_or(""),
+            m.dues_category.label_zh(),
+            m.stage.label_zh(),
+            d(s.applied_on),
+            d(s.activist_on),
+            d(s.development_target_on),
+            d(s.probationary_on),
+            d(s.full_on),
+            if m.mobile { "是" } else { "否" }
+        ));
+    }
+    out
+}

@@ -1,6 +1,7 @@
 //! The `dangjian` command: wires configuration to the application and the web
 //! server. Subcommands stay thin: parse, open the app, call one use case, print.
 
+mod bench;
 mod config;
 
 use std::net::SocketAddr;
@@ -97,6 +98,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: TokenCmd,
     },
+    /// Rerunnable benchmarks: ours against the named baseline in one run.
+    Bench {
+        #[command(subcommand)]
+        cmd: bench::BenchCmd,
+    },
     /// Compute a member's monthly dues (DOMAIN.md §7).
     Fee {
         /// employed, retired, farmer, student, unemployed, subsistence
@@ -148,7 +154,7 @@ enum TokenCmd {
 }
 
 /// A failure of a command: printed, then a non-zero exit.
-struct Failure(String);
+pub(crate) struct Failure(pub(crate) String);
 
 impl From<AppError> for Failure {
     fn from(e: AppError) -> Self {
@@ -171,7 +177,7 @@ impl From<String> for Failure {
     }
 }
 
-async fn open(data: &DataArgs) -> Result<(App, config::Settings), Failure> {
+pub(crate) async fn open(data: &DataArgs) -> Result<(App, config::Settings), Failure> {
     let s = data.settings()?;
     let db = Db::connect(&s.database_url)
         .await
@@ -449,6 +455,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Cmd::Bench { cmd } => bench::run(cmd).await,
         Cmd::Fee {
             category,
             income,

@@ -1,0 +1,198 @@
+//! `dangjian bench …`: rerunnable measurements that time ours and the named
+//! baseline in the same run and print the ratio (figures go to BENCHMARKS.md).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Subcommand;
+use dangjian_app::orgs::NewOrgInput;
+use dangjian_app::roster::{Progress, RosterFormat};
+use dangjian_app::{Actor, App, Db, Keyring, SystemClock};
+use dangjian_domain::orgs::{OrgKind, OrgSetting};
+use indicatif::ProgressBar;
+use serde_json::json;
+
+use crate::Failure;
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCmd {
+    /// Roster import of N generated rows (validation, encryption, blind index)
+    /// into SQLite against `sqlite3 .import` of the same file into a plain table.
+    Import {
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        /// Working directory (a fresh temporary one by default).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Median server time of a branch's member list (500 members) and an exact
+    /// ID-number search over the province, on a database seeded by
+    /// `dangjian demo --members 1000000`.
+    Query {
+        #[command(flatten)]
+        data: crate::config::DataArgs,
+        /// Requests per measurement.
+        #[arg(long, default_value_t = 300)]
+        runs: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn fail(e: impl std::fmt::Display) -> Failure {
+    Failure(e.to_string())
+}
+
+pub async fn run(cmd: BenchCmd) -> Result<(), Failure> {
+    match cmd {
+        BenchCmd::Import { rows, dir, json } => import(rows, dir, json).await,
+        BenchCmd::Query { data, runs, json } => query(data, runs, json).await,
+    }
+}
+
+fn workdir(dir: Option<PathBuf>) -> Result<PathBuf, Failure> {
+    let d = dir.unwrap_or_else(|| std::env::temp_dir().join(format!("dangjian-bench-{}", std::process::id())));
+    if d.exists() {
+        std::fs::remove_dir_all(&d).map_err(fail)?;
+    }
+    std::fs::create_dir_all(&d).map_err(fail)?;
+    Ok(d)
+}
+
+async fn import(rows: usize, dir: Option<PathBuf>, json: bool) -> Result<(), Failure> {
+    let dir = workdir(dir)?;
+    let today = dangjian_app::clock::to_local(chrono::Utc::now()).date_naive();
+    eprintln!("generating {rows} rows…");
+    let csv_path = dir.join("roster.csv");
+    std::fs::write(&csv_path, dangjian_app::demo::roster_csv(rows, 7, today)).map_err(fail)?;
+    let bytes = std::fs::read(&csv_path).map_err(fail)?;
+
+    // Baseline: sqlite3's own CSV import into a plain table, same machine, same file.
+    let base_db = dir.join("baseline.db");
+    let t = Instant::now();
+    let status = Command::new("sqlite3")
+        .arg(&base_db)
+        .args(["-cmd", "PRAGMA journal_mode=WAL;", "-cmd", "PRAGMA synchronous=NORMAL;"])
+        .arg(format!(".import --csv {} roster", csv_path.display()))
+        .status()
+        .map_err(|e| Failure(format!("sqlite3 shell not found ({e}); apt-get install sqlite3")))?;
+    let baseline = t.elapsed();
+    if !status.success() {
+        return Err(Failure("sqlite3 .import failed".into()));
+    }
+
+    // Ours: a fresh data directory with one branch, import through the app.
+    let app = fresh_app(&dir.join("ours")).await?;
+    let sys = Actor::system(0, "/");
+    let branch = seed_branch(&app, &sys).await?;
+    let sys = Actor::system(branch.0, "/");
+    let pb = ProgressBar::new(rows as u64);
+    let t = Instant::now();
+    let report = app
+        .import_roster(&sys, &branch.1, RosterFormat::Csv, &bytes, &|p| match p {
+            Progress::Validated(n, _) => pb.set_position(n as u64 / 2),
+            Progress::Written(n, total) => pb.set_position((total / 2 + n / 2) as u64),
+        })
+        .await
+        .map_err(|e| Failure(e.to_string()))?;
+    let ours = t.elapsed();
+    pb.finish_and_clear();
+    if !report.errors.is_empty() || report.imported != rows {
+        return Err(Failure(format!("import rejected: {} errors, first: {:?}", report.errors.len(), report.errors.first())));
+    }
+    let ratio = ours.as_secs_f64() / baseline.as_secs_f64();
+    if json {
+        println!("{}", json!({"rows": rows, "ours_s": ours.as_secs_f64(), "sqlite3_import_s": baseline.as_secs_f64(), "ratio": ratio}));
+    } else {
+        println!("roster import, {rows} rows");
+        println!("  sqlite3 .import (plain table): {:>8.2} s", baseline.as_secs_f64());
+        println!("  dangjian import (validated, encrypted, indexed): {:>8.2} s", ours.as_secs_f64());
+        println!("  ratio: {ratio:.2}× (target ≤ 2×)");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+async fn fresh_app(dir: &Path) -> Result<App, Failure> {
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let db = Db::connect(&crate::config::sqlite_url(&dir.join("dangjian.db"))).await.map_err(fail)?;
+    db.migrate().await.map_err(fail)?;
+    let keys = Keyring::load_or_create(&dir.join("keys.json")).map_err(fail)?;
+    Ok(App::new(db, keys, Arc::new(SystemClock)))
+}
+
+async fn seed_branch(app: &App, sys: &Actor) -> Result<(i64, String), Failure> {
+    let mk = |code: &str, name: &str, kind, parent: Option<&str>| NewOrgInput {
+        code: code.into(),
+        name: name.into(),
+        kind,
+        setting: OrgSetting::Other,
+        parent_code: parent.map(String::from),
+        has_committee: false,
+        committee_elected_on: None,
+    };
+    app.create_org(sys, mk("BENCH", "基准测试县委", OrgKind::County, None)).await.map_err(fail)?;
+    let sys = Actor::system(0, "/");
+    app.create_org(&sys, mk("BENCH-W", "基准测试党委", OrgKind::Committee, Some("BENCH"))).await.map_err(fail)?;
+    let b = app.create_org(&sys, mk("BENCH-B", "基准测试党支部", OrgKind::Branch, Some("BENCH-W"))).await.map_err(fail)?;
+    Ok((b.id, b.code))
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+async fn query(data: crate::config::DataArgs, runs: usize, json: bool) -> Result<(), Failure> {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    use tower::ServiceExt;
+
+    let (app, _) = crate::open(&data).await?;
+    let root = dangjian_store::repo::orgs::by_code(&app.db.conn, "GD").await.map_err(fail)?.ok_or_else(|| Failure("no demo data: run `dangjian demo --members 1000000` first".into()))?;
+    let total = dangjian_store::repo::members::count_in_subtree(&app.db.conn, &root.path).await.map_err(fail)?;
+    // The largest branch of the demo is its first one (500 members when seeded with ≥ 5,000).
+    let branch = "GD-C01-X01-W01-B01";
+    let admin = app.create_token("admin", "bench").await.map_err(fail)?;
+    let router = dangjian_web::router(dangjian_web::AppState::new(app.clone()));
+    let get = |path: String| Request::get(path).header(header::AUTHORIZATION, format!("Bearer {admin}")).body(Body::empty());
+    let mut list = Vec::with_capacity(runs);
+    let mut listed = 0;
+    for _ in 0..runs {
+        let req = get(format!("/api/v1/orgs/{branch}/members?limit=500")).map_err(fail)?;
+        let t = Instant::now();
+        let res = router.clone().oneshot(req).await.map_err(fail)?;
+        let body = axum::body::to_bytes(res.into_body(), usize::MAX).await.map_err(fail)?;
+        list.push(t.elapsed());
+        listed = serde_json::from_slice::<serde_json::Value>(&body).ok().and_then(|v| v["items"].as_array().map(|a| a.len())).unwrap_or(0);
+    }
+    // An ID number to look for: a member of a branch far from the first one.
+    let sys = Actor::system(root.id, &root.path);
+    let sample = dangjian_store::repo::members::get(&app.db.conn, (total / 2) as i64).await.map_err(fail)?.ok_or_else(|| Failure("no member to search".into()))?;
+    let id_number = app.member_detail(&sys, sample.id).await.map_err(fail)?.id_number;
+    let mut search = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let req = Request::post("/api/v1/members/search")
+            .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({"id_number": id_number}).to_string()))
+            .map_err(fail)?;
+        let t = Instant::now();
+        let res = router.clone().oneshot(req).await.map_err(fail)?;
+        let _ = axum::body::to_bytes(res.into_body(), usize::MAX).await.map_err(fail)?;
+        search.push(t.elapsed());
+    }
+    let (ml, ms) = (median(list), median(search));
+    if json {
+        println!("{}", json!({"members": total, "branch_list_rows": listed, "list_median_ms": ml.as_secs_f64() * 1e3, "id_search_median_ms": ms.as_secs_f64() * 1e3, "runs": runs}));
+    } else {
+        println!("{total} members; {runs} requests each, in-process through the router");
+        println!("  member list of {branch} ({listed} rows): median {:.2} ms (target < 10 ms)", ml.as_secs_f64() * 1e3);
+        println!("  exact ID-number search over the province:  median {:.2} ms (target < 10 ms)", ms.as_secs_f64() * 1e3);
+    }
+    Ok(())
+}
