@@ -5,12 +5,14 @@
 
 pub mod access;
 pub mod clock;
+pub mod decisions;
 pub mod demo;
 pub mod error;
 pub mod identity;
 pub mod members;
 pub mod orgs;
 pub mod roster;
+pub mod warnings;
 
 use std::sync::Arc;
 

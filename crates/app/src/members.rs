@@ -240,6 +240,8 @@ impl App {
             registered_event(self, &v, row.id, o.id, actor.audit_id(), now, "form")?,
         )
         .await?;
+        self.rules_after_member_write(&tx, &o, &[crate::warnings::member_facts_of(&row)])
+            .await?;
         audit::append(
             &tx,
             audit::Entry {

@@ -184,6 +184,7 @@ impl App {
         )
         .await?;
         repo::record_history(&tx, o.id, actor.audit_id(), "created", serde_json::json!({"code": o.code, "name": o.name, "kind": o.kind, "parent_id": o.parent_id}), now).await?;
+        self.evaluate_org_rules(&tx, &o).await?;
         tx.commit().await?;
         Ok(OrgView::from_model(&o))
     }
@@ -329,6 +330,46 @@ impl App {
             now,
         )
         .await?;
+        tx.commit().await?;
+        Ok(OrgView::from_model(&o))
+    }
+
+    /// Records that an organization's committee was elected on `elected_on`
+    /// (换届, a new term), or that it has none (`None`). Kept in its history;
+    /// the organization rules are evaluated in the same transaction, so an
+    /// overdue-term or committee-required warning clears.
+    pub async fn set_committee(
+        &self,
+        actor: &Actor,
+        code: &str,
+        elected_on: Option<NaiveDate>,
+    ) -> Result<OrgView, AppError> {
+        let o = self.visible_org(actor, code).await?;
+        if !actor.can_manage_orgs(&o.path) {
+            return Err(AppError::Forbidden);
+        }
+        if elected_on.is_some_and(|d| d > self.today()) {
+            return Err(AppError::field(
+                "committee_elected_on",
+                "date_in_future",
+                "选举日期晚于今天",
+                "the election date is after today",
+            ));
+        }
+        let now = self.clock.now();
+        let tx = self.db.conn.begin().await?;
+        let from = o.committee_elected_on;
+        let o = repo::set_committee(&tx, o, elected_on.is_some(), elected_on, now).await?;
+        repo::record_history(
+            &tx,
+            o.id,
+            actor.audit_id(),
+            "committee",
+            serde_json::json!({"from": from, "to": elected_on}),
+            now,
+        )
+        .await?;
+        self.evaluate_org_rules(&tx, &o).await?;
         tx.commit().await?;
         Ok(OrgView::from_model(&o))
     }

@@ -459,6 +459,7 @@ impl App {
         let now = self.clock.now();
         let tx = self.db.conn.begin().await?;
         let mut written = 0;
+        let mut facts = Vec::with_capacity(valid.len());
         for chunk in valid.chunks(400) {
             let rows = chunk
                 .iter()
@@ -479,9 +480,13 @@ impl App {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             repo::add_events(&tx, events).await?;
+            facts.extend(chunk.iter().zip(&ids).map(|((_, _, v), id)| {
+                crate::warnings::member_facts(*id, v.stage.as_str(), &v.stage_dates)
+            }));
             written += chunk.len();
             progress(Progress::Written(written, valid.len()));
         }
+        self.rules_after_member_write(&tx, &o, &facts).await?;
         audit::append(
             &tx,
             audit::Entry {

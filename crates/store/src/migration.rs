@@ -13,7 +13,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M0001Foundation)]
+        vec![Box::new(M0001Foundation), Box::new(M0002Supervision)]
     }
 }
 
@@ -231,6 +231,175 @@ impl MigrationTrait for M0001Foundation {
             "members",
             "org_history",
             "orgs",
+        ] {
+            m.drop_table(Table::drop().table(t).if_exists().to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Supervision (DOMAIN.md §8, §9): warnings with their history, threshold
+/// overrides per organization subtree, and the 三重一大 decision register.
+pub struct M0002Supervision;
+
+impl MigrationName for M0002Supervision {
+    fn name(&self) -> &str {
+        "m0002_supervision"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0002Supervision {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // Warnings [internal]: one row per (rule, subject, period), never
+        // deleted. org_id is the organization concerned (for a member, its
+        // branch); visibility follows the tree through orgs.path. The details
+        // name stages and counts, never personal data.
+        m.create_table(
+            Table::create()
+                .table("warnings")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(string_len("rule", 48))
+                .col(string_len("level", 16))
+                .col(string_len("subject_kind", 16))
+                .col(big_integer("subject_id"))
+                .col(big_integer("org_id"))
+                .col(string_len("period_key", 32))
+                .col(string_len("state", 16))
+                .col(boolean("cleared_by_data"))
+                .col(boolean("tolerated_mistake"))
+                .col(date_null("due_on"))
+                .col(text("detail_zh"))
+                .col(text("detail_en"))
+                .col(timestamp_with_time_zone("raised_at"))
+                .col(timestamp_with_time_zone("updated_at"))
+                .col(timestamp_with_time_zone_null("closed_at"))
+                .to_owned(),
+        )
+        .await?;
+        // Raised once per subject and period (DOMAIN.md §9): the engine
+        // inserts with ON CONFLICT DO NOTHING against this index.
+        m.create_index(
+            Index::create()
+                .name("uq_warnings_key")
+                .table("warnings")
+                .col("rule")
+                .col("subject_kind")
+                .col("subject_id")
+                .col("period_key")
+                .unique()
+                .if_not_exists()
+                .to_owned(),
+        )
+        .await?;
+        index(m, "warnings", "idx_warnings_org", &["org_id", "state"]).await?;
+        index(
+            m,
+            "warnings",
+            "idx_warnings_subject",
+            &["subject_kind", "subject_id"],
+        )
+        .await?;
+
+        // History of each warning [internal]: raised, escalated, recurred,
+        // cleared (by the engine), acknowledged, corrected (with evidence),
+        // closed, reopened; who and when. Append only.
+        m.create_table(
+            Table::create()
+                .table("warning_events")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(big_integer("warning_id"))
+                .col(timestamp_with_time_zone("at"))
+                .col(string_len("kind", 16))
+                .col(big_integer_null("actor_user_id"))
+                .col(string_len_null("from_level", 16))
+                .col(string_len("level", 16))
+                .col(string_len_null("from_state", 16))
+                .col(string_len("state", 16))
+                .col(text_null("evidence"))
+                .col(boolean("tolerated_mistake"))
+                .to_owned(),
+        )
+        .await?;
+        index(
+            m,
+            "warning_events",
+            "idx_warning_events_warning",
+            &["warning_id", "id"],
+        )
+        .await?;
+
+        // Threshold overrides per organization subtree [internal]: append
+        // only; the latest row of an organization is in force. Every change
+        // is also in the audit log.
+        m.create_table(
+            Table::create()
+                .table("threshold_overrides")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(big_integer("org_id"))
+                .col(json("overrides"))
+                .col(big_integer_null("changed_by"))
+                .col(timestamp_with_time_zone("at"))
+                .to_owned(),
+        )
+        .await?;
+        index(
+            m,
+            "threshold_overrides",
+            "idx_threshold_overrides_org",
+            &["org_id", "id"],
+        )
+        .await?;
+
+        // 三重一大 register [internal]: the record of DOMAIN.md §8 as columns,
+        // attendees/recused/statements as JSON (leadership seat or member
+        // numbers, no names), and the stored verdict of the compliance checks.
+        m.create_table(
+            Table::create()
+                .table("decisions")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(big_integer("org_id"))
+                .col(string_len("kind", 32))
+                .col(string_len("title", 200))
+                .col(big_integer_null("amount_fen"))
+                .col(big_integer("threshold_fen"))
+                .col(string_len("method", 32))
+                .col(date("decided_on"))
+                .col(string_len_null("meeting", 200))
+                .col(integer("members_total"))
+                .col(json("attendees"))
+                .col(json("recused"))
+                .col(boolean("prior_research"))
+                .col(boolean("consultation"))
+                .col(boolean("legal_review"))
+                .col(json("statements"))
+                .col(boolean("dissent_recorded"))
+                .col(boolean("emergency"))
+                .col(date_null("emergency_reported_on"))
+                .col(boolean("compliant"))
+                .col(string_len_null("worst_level", 16))
+                .col(json("verdict"))
+                .col(big_integer_null("created_by"))
+                .col(timestamp_with_time_zone("created_at"))
+                .col(timestamp_with_time_zone("updated_at"))
+                .to_owned(),
+        )
+        .await?;
+        index(m, "decisions", "idx_decisions_org", &["org_id", "id"]).await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for t in [
+            "decisions",
+            "threshold_overrides",
+            "warning_events",
+            "warnings",
         ] {
             m.drop_table(Table::drop().table(t).if_exists().to_owned())
                 .await?;

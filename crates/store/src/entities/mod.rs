@@ -2,10 +2,14 @@
 
 pub mod api_token;
 pub mod audit;
+pub mod decision;
 pub mod member;
 pub mod member_event;
 pub mod org;
 pub mod org_history;
 pub mod role_grant;
 pub mod session;
+pub mod threshold_override;
 pub mod user;
+pub mod warning;
+pub mod warning_event;

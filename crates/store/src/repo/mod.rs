@@ -2,6 +2,8 @@
 //! `ConnectionTrait` (a pool or an open transaction) and knows no rules.
 
 pub mod audit;
+pub mod decisions;
 pub mod identity;
 pub mod members;
 pub mod orgs;
+pub mod warnings;
