@@ -480,35 +480,6 @@ impl App {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn generated_members_are_valid() {
-        let mut rng = StdRng::seed_from_u64(1);
-        let today = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
-        let mut used = HashSet::new();
-        for _ in 0..2000 {
-            let d = member_draft(&mut rng, today, &mut used);
-            validate_member(&d, today).unwrap_or_else(|e| panic!("{d:?}: {e:?}"));
-        }
-    }
-
-    #[test]
-    fn plan_scales() {
-        let p = plan(1_000_000);
-        let branches =
-            p.cities * p.counties_per_city * p.committees_per_county * p.branches_per_committee;
-        assert!(branches >= 25_000, "{branches}");
-        let p = plan(200);
-        assert!(
-            p.cities * p.counties_per_city * p.committees_per_county * p.branches_per_committee
-                >= 12
-        );
-    }
-}
-
 /// A roster CSV of `n` valid, distinct people (Chinese headers), for import
 /// benchmarks and tests. Deterministic for a given seed.
 pub fn roster_csv(n: usize, seed: u64, today: NaiveDate) -> String {
@@ -538,4 +509,33 @@ pub fn roster_csv(n: usize, seed: u64, today: NaiveDate) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_members_are_valid() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let today = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+        let mut used = HashSet::new();
+        for _ in 0..2000 {
+            let d = member_draft(&mut rng, today, &mut used);
+            validate_member(&d, today).unwrap_or_else(|e| panic!("{d:?}: {e:?}"));
+        }
+    }
+
+    #[test]
+    fn plan_scales() {
+        let p = plan(1_000_000);
+        let branches =
+            p.cities * p.counties_per_city * p.committees_per_county * p.branches_per_committee;
+        assert!(branches >= 25_000, "{branches}");
+        let p = plan(200);
+        assert!(
+            p.cities * p.counties_per_city * p.committees_per_county * p.branches_per_committee
+                >= 12
+        );
+    }
 }

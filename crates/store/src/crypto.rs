@@ -150,7 +150,10 @@ impl Keyring {
             .ok_or_else(|| CryptoError::UnknownKey(self.active.clone()))?;
         let cipher =
             Aes256Gcm::new_from_slice(key.as_slice()).map_err(|_| CryptoError::Malformed)?;
-        let nonce = random_bytes::<12>()?;
+        // Nonces from the thread-local CSPRNG (ChaCha, seeded and reseeded from
+        // the OS): one syscall per value would dominate bulk imports.
+        let mut nonce = [0u8; 12];
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut nonce);
         let ct = cipher
             .encrypt(
                 Nonce::from_slice(&nonce),

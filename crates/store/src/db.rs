@@ -50,6 +50,10 @@ impl Db {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(30))
                     .foreign_keys(true)
+                    // A 64 MiB page cache per connection keeps bulk writes from
+                    // spilling to the WAL page by page.
+                    .pragma("cache_size", "-65536")
+                    .pragma("temp_store", "memory")
             });
         } else {
             opts.max_connections(32).min_connections(1);

@@ -193,10 +193,7 @@ pub async fn insert_many<C: ConnectionTrait>(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let models = member::Entity::insert_many(rows)
-        .exec_with_returning(c)
-        .await?;
-    Ok(models.into_iter().map(|m| m.id).collect())
+    crate::repo::bulk::insert(c, rows, true).await
 }
 
 /// Inserts many archive events at once.
@@ -207,6 +204,5 @@ pub async fn add_events<C: ConnectionTrait>(
     if rows.is_empty() {
         return Ok(());
     }
-    member_event::Entity::insert_many(rows).exec(c).await?;
-    Ok(())
+    crate::repo::bulk::insert(c, rows, false).await.map(|_| ())
 }

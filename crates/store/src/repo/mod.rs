@@ -2,6 +2,7 @@
 //! `ConnectionTrait` (a pool or an open transaction) and knows no rules.
 
 pub mod audit;
+pub mod bulk;
 pub mod decisions;
 pub mod identity;
 pub mod members;

@@ -270,10 +270,8 @@ fn can_search(a: &Actor) -> bool {
 
 async fn home(State(st): State<AppState>, lang: Lang, p: PageActor) -> Response {
     let a = &p.actor;
-    if !can_search(a) {
-        if let Some(mid) = a.member_id {
-            return Redirect::to(&format!("/members/{mid}")).into_response();
-        }
+    if let (false, Some(mid)) = (can_search(a), a.member_id) {
+        return Redirect::to(&format!("/members/{mid}")).into_response();
     }
     let mut orgs = Vec::new();
     let mut truncated = false;
