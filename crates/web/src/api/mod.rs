@@ -3,9 +3,11 @@
 //! `/api/v1/openapi.json`.
 
 pub mod auth;
+pub mod decisions;
 pub mod members;
 pub mod orgs;
 pub mod types;
+pub mod warnings;
 
 use axum::Json;
 use axum::Router;
@@ -26,6 +28,8 @@ use types::HealthOut;
         auth::login, auth::logout, auth::me,
         orgs::roots, orgs::create, orgs::detail, orgs::rename, orgs::move_org, orgs::dissolve, orgs::subtree, orgs::history,
         members::list, members::register, members::detail, members::search, members::import, members::export,
+        warnings::list, warnings::rules, warnings::summary, warnings::detail, warnings::acknowledge, warnings::correct, warnings::close, warnings::reopen, warnings::thresholds, warnings::set_thresholds,
+        decisions::create, decisions::list, decisions::detail, decisions::report,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemField)),
     modifiers(&BearerAuth)
@@ -68,6 +72,30 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/orgs/{code}/roster.{ext}", get(members::export))
         .route("/api/v1/members/search", post(members::search))
         .route("/api/v1/members/{id}", get(members::detail))
+        .route("/api/v1/warnings", get(warnings::list))
+        .route("/api/v1/warnings/rules", get(warnings::rules))
+        .route("/api/v1/warnings/summary", get(warnings::summary))
+        .route("/api/v1/warnings/{id}", get(warnings::detail))
+        .route(
+            "/api/v1/warnings/{id}/acknowledge",
+            post(warnings::acknowledge),
+        )
+        .route("/api/v1/warnings/{id}/correct", post(warnings::correct))
+        .route("/api/v1/warnings/{id}/close", post(warnings::close))
+        .route("/api/v1/warnings/{id}/reopen", post(warnings::reopen))
+        .route(
+            "/api/v1/orgs/{code}/thresholds",
+            get(warnings::thresholds).put(warnings::set_thresholds),
+        )
+        .route(
+            "/api/v1/orgs/{code}/decisions",
+            get(decisions::list).post(decisions::create),
+        )
+        .route("/api/v1/decisions/{id}", get(decisions::detail))
+        .route(
+            "/api/v1/decisions/{id}/report-emergency",
+            post(decisions::report),
+        )
 }
 
 /// Liveness: the process answers.

@@ -4,6 +4,7 @@
 //! the session's CSRF token.
 
 mod chart;
+mod supervision;
 
 use askama::Template;
 use axum::Form;
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/orgs/{code}/import", get(import_page).post(import_submit))
         .route("/members/{id}", get(member_page))
         .route("/search", post(search))
+        .merge(supervision::routes())
 }
 
 fn render<T: Template>(status: StatusCode, t: T) -> Response {
