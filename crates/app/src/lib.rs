@@ -26,11 +26,18 @@ pub use error::AppError;
 pub struct AppConfig {
     /// How long a web session lives without being renewed.
     pub session_hours: i64,
+    /// Evaluate the warning rules in the transaction of each write (DOMAIN.md
+    /// §9). Only the benchmark turns this off, to measure what evaluation
+    /// adds; the sweep repairs whatever is skipped.
+    pub evaluate_rules_on_write: bool,
 }
 
 impl Default for AppConfig {
     fn default() -> Self {
-        Self { session_hours: 12 }
+        Self {
+            session_hours: 12,
+            evaluate_rules_on_write: true,
+        }
     }
 }
 

@@ -696,6 +696,9 @@ impl App {
         c: &C,
         org: &org::Model,
     ) -> Result<EngineCounts, AppError> {
+        if !self.config.evaluate_rules_on_write {
+            return Ok(EngineCounts::default());
+        }
         let mut ids = vec![org.id];
         ids.extend(org.parent_id);
         let rows: Vec<OrgRuleRow> = repo::org_rows(c, &ids)
@@ -715,6 +718,9 @@ impl App {
         org: &org::Model,
         members: &[MemberFacts],
     ) -> Result<EngineCounts, AppError> {
+        if !self.config.evaluate_rules_on_write {
+            return Ok(EngineCounts::default());
+        }
         let today = self.today();
         let findings: Vec<Finding> = members
             .iter()

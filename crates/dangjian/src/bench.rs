@@ -18,6 +18,10 @@ use crate::Failure;
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCmd {
+    /// The warning sweep over a seeded tree (default 100,000 organizations,
+    /// 3,000,000 members) against one plain SQL pass over the same rows, and
+    /// what rule evaluation adds to a member registration.
+    Sweep(crate::bench_sweep::SweepArgs),
     /// Roster import of N generated rows (validation, encryption, blind index)
     /// into SQLite against `sqlite3 .import` of the same file into a plain table.
     Import {
@@ -51,6 +55,7 @@ pub async fn run(cmd: BenchCmd) -> Result<(), Failure> {
     match cmd {
         BenchCmd::Import { rows, dir, json } => import(rows, dir, json).await,
         BenchCmd::Query { data, runs, json } => query(data, runs, json).await,
+        BenchCmd::Sweep(args) => crate::bench_sweep::run(args).await,
     }
 }
 

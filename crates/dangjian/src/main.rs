@@ -2,6 +2,7 @@
 //! server. Subcommands stay thin: parse, open the app, call one use case, print.
 
 mod bench;
+mod bench_sweep;
 mod config;
 
 use std::net::SocketAddr;
@@ -44,6 +45,10 @@ enum Cmd {
         /// Demo members to generate with --demo.
         #[arg(long, default_value_t = 300)]
         members: usize,
+        /// Hours between two sweeps of the time-driven warning rules (the
+        /// first runs at start); 0 leaves sweeping to `dangjian warnings sweep`.
+        #[arg(long, env = "DANGJIAN_SWEEP_HOURS", default_value_t = 6)]
+        sweep_hours: u64,
     },
     /// Seed demo data (organization tree, members, one user per role) and print the users.
     Demo {
@@ -98,6 +103,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: TokenCmd,
     },
+    /// The warning engine (DOMAIN.md §9).
+    Warnings {
+        #[command(subcommand)]
+        cmd: WarningsCmd,
+    },
     /// Rerunnable benchmarks: ours against the named baseline in one run.
     Bench {
         #[command(subcommand)]
@@ -133,6 +143,22 @@ enum UserCmd {
         /// Code of the organization the role is held at.
         #[arg(long)]
         org: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum WarningsCmd {
+    /// Run the sweep of the time-driven rules over every organization now and
+    /// print what changed (for cron; `serve` also sweeps on its own).
+    Sweep {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Also re-check the registry data quality of every member.
+        #[arg(long)]
+        members: bool,
+        /// Print JSON: {"today", "subjects", "pages", "raised", "escalated", "recurred", "cleared"}.
         #[arg(long)]
         json: bool,
     },
@@ -269,6 +295,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             listen,
             demo,
             members,
+            sweep_hours,
         } => {
             let (app, s) = open(&data).await?;
             if demo {
@@ -283,6 +310,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     "--listen: {listen:?} is not an address like 127.0.0.1:8080"
                 ))
             })?;
+            if sweep_hours > 0 {
+                tokio::spawn(sweep_every(app.clone(), sweep_hours));
+            }
             let state = dangjian_web::AppState::new(app);
             let router = dangjian_web::router(state);
             let listener = tokio::net::TcpListener::bind(addr)
@@ -455,12 +485,68 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Cmd::Warnings {
+            cmd:
+                WarningsCmd::Sweep {
+                    data,
+                    members,
+                    json,
+                },
+        } => {
+            let (app, _) = open(&data).await?;
+            let now = app.clock.now();
+            let orgs = app.sweep(now).await?;
+            let people = match members {
+                true => Some(app.sweep_member_data(now).await?),
+                false => None,
+            };
+            if json {
+                let mut v = serde_json::to_value(&orgs).unwrap_or_default();
+                if let Some(p) = &people {
+                    v["members"] = serde_json::to_value(p).unwrap_or_default();
+                }
+                println!("{v}");
+            } else {
+                for (what, r) in [("organizations", Some(&orgs)), ("members", people.as_ref())] {
+                    let Some(r) = r else { continue };
+                    println!(
+                        "巡检 sweep {} ({what}): {} 个对象 subjects — 新增 raised {}, 升级 escalated {}, 再现 recurred {}, 消除 cleared {}",
+                        r.today,
+                        r.subjects,
+                        r.changes.raised,
+                        r.changes.escalated,
+                        r.changes.recurred,
+                        r.changes.cleared
+                    );
+                }
+            }
+            Ok(())
+        }
         Cmd::Bench { cmd } => bench::run(cmd).await,
         Cmd::Fee {
             category,
             income,
             json,
         } => fee(&category, income.as_deref(), json),
+    }
+}
+
+/// The scheduled sweep of the time-driven warning rules, in the background
+/// of `serve`: now, then every `hours`.
+async fn sweep_every(app: App, hours: u64) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(hours * 3600));
+    loop {
+        tick.tick().await;
+        match app.sweep(app.clock.now()).await {
+            Ok(r) => tracing::info!(
+                subjects = r.subjects,
+                raised = r.changes.raised,
+                escalated = r.changes.escalated,
+                cleared = r.changes.cleared,
+                "warning sweep"
+            ),
+            Err(e) => tracing::error!(error = %e, "warning sweep failed"),
+        }
     }
 }
 
