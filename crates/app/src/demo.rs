@@ -398,6 +398,8 @@ impl App {
                     }
                 }
                 mrepo::add_events(&tx, events).await?;
+                let mut ledger = self.ledger_appender(&tx).await?;
+                ledger.append_members(self, &tx, &ids).await?;
                 tx.commit().await?;
                 progress(SeedProgress {
                     members_done: done,
@@ -406,6 +408,7 @@ impl App {
             }
         }
         let _ = BIDX_ID;
+        self.ledger_checkpoint().await?;
         // Demo users, one per role (DOMAIN.md §1).
         let a = branches.first().map(|b| b.1.clone()).unwrap_or_default();
         let b = branches.get(1).map(|b| b.1.clone()).unwrap_or_default();

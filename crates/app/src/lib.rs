@@ -9,6 +9,7 @@ pub mod decisions;
 pub mod demo;
 pub mod error;
 pub mod identity;
+pub mod ledger;
 pub mod members;
 pub mod orgs;
 pub mod roster;
@@ -30,6 +31,9 @@ pub struct AppConfig {
     /// §9). Only the benchmark turns this off, to measure what evaluation
     /// adds; the sweep repairs whatever is skipped.
     pub evaluate_rules_on_write: bool,
+    /// Where the ledger's Ed25519 signing key lives (created at first use,
+    /// mode 0600); `None` derives it from the keyring.
+    pub ledger_key_file: Option<std::path::PathBuf>,
 }
 
 impl Default for AppConfig {
@@ -37,6 +41,7 @@ impl Default for AppConfig {
         Self {
             session_hours: 12,
             evaluate_rules_on_write: true,
+            ledger_key_file: None,
         }
     }
 }
@@ -48,6 +53,8 @@ pub struct App {
     pub keys: Arc<Keyring>,
     pub clock: Arc<dyn Clock>,
     pub config: AppConfig,
+    /// The ledger's signing key once loaded (see [`ledger`]).
+    ledger_key: Arc<std::sync::OnceLock<ed25519_dalek::SigningKey>>,
 }
 
 impl App {
@@ -57,6 +64,7 @@ impl App {
             keys: Arc::new(keys),
             clock,
             config: AppConfig::default(),
+            ledger_key: Arc::default(),
         }
     }
 

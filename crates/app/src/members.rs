@@ -235,11 +235,12 @@ impl App {
                     e.into()
                 }
             })?;
-        repo::add_event(
+        let event = repo::add_event(
             &tx,
             registered_event(self, &v, row.id, o.id, actor.audit_id(), now, "form")?,
         )
         .await?;
+        self.ledger_append_event(&tx, event).await?;
         self.rules_after_member_write(&tx, &o, &[crate::warnings::member_facts_of(&row)])
             .await?;
         audit::append(

@@ -458,6 +458,7 @@ impl App {
         }
         let now = self.clock.now();
         let tx = self.db.conn.begin().await?;
+        let mut ledger = self.ledger_appender(&tx).await?;
         let mut written = 0;
         let mut facts = Vec::with_capacity(valid.len());
         for chunk in valid.chunks(400) {
@@ -480,6 +481,7 @@ impl App {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             repo::add_events(&tx, events).await?;
+            ledger.append_members(self, &tx, &ids).await?;
             facts.extend(chunk.iter().zip(&ids).map(|((_, _, v), id)| {
                 crate::warnings::member_facts(*id, v.stage.as_str(), &v.stage_dates)
             }));

@@ -13,7 +13,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M0001Foundation), Box::new(M0002Supervision)]
+        vec![
+            Box::new(M0001Foundation),
+            Box::new(M0002Supervision),
+            Box::new(M0003Ledger),
+        ]
     }
 }
 
@@ -401,6 +405,89 @@ impl MigrationTrait for M0002Supervision {
             "warning_events",
             "warnings",
         ] {
+            m.drop_table(Table::drop().table(t).if_exists().to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The archive ledger (issue 4): leaves of the RFC 9162 log, its complete
+/// subtree hashes and its signed checkpoints. Append only; no personal data.
+pub struct M0003Ledger;
+
+impl MigrationName for M0003Ledger {
+    fn name(&self) -> &str {
+        "m0003_ledger"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0003Ledger {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // Leaves [internal]: the canonical leaf bytes (event type, member uid,
+        // time, keyed commitment; no personal data), the record they commit
+        // to, and the keyed digest of the member row after the event. The
+        // primary key on the index makes a concurrent second append of the
+        // same index fail instead of forking the log.
+        m.create_table(
+            Table::create()
+                .table("ledger_leaves")
+                .if_not_exists()
+                .col(big_integer("leaf_index").primary_key())
+                .col(blob("leaf"))
+                .col(big_integer_null("member_event_id"))
+                .col(big_integer_null("member_id"))
+                .col(blob("member_digest"))
+                .to_owned(),
+        )
+        .await?;
+        index(
+            m,
+            "ledger_leaves",
+            "idx_ledger_leaves_event",
+            &["member_event_id"],
+        )
+        .await?;
+        index(
+            m,
+            "ledger_leaves",
+            "idx_ledger_leaves_member",
+            &["member_id", "leaf_index"],
+        )
+        .await?;
+
+        // Complete subtree hashes [public]: node (level, idx) covers leaves
+        // idx·2^level .. (idx+1)·2^level; written once, never updated.
+        m.create_table(
+            Table::create()
+                .table("ledger_nodes")
+                .if_not_exists()
+                .col(integer("level"))
+                .col(big_integer("idx"))
+                .col(blob("hash"))
+                .primary_key(Index::create().col("level").col("idx"))
+                .to_owned(),
+        )
+        .await?;
+
+        // Signed checkpoints [public]: C2SP signed notes, one per tree size.
+        m.create_table(
+            Table::create()
+                .table("ledger_checkpoints")
+                .if_not_exists()
+                .col(big_integer("size").primary_key())
+                .col(blob("root"))
+                .col(text("note"))
+                .col(timestamp_with_time_zone("at"))
+                .to_owned(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for t in ["ledger_checkpoints", "ledger_nodes", "ledger_leaves"] {
             m.drop_table(Table::drop().table(t).if_exists().to_owned())
                 .await?;
         }

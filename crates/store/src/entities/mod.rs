@@ -3,6 +3,9 @@
 pub mod api_token;
 pub mod audit;
 pub mod decision;
+pub mod ledger_checkpoint;
+pub mod ledger_leaf;
+pub mod ledger_node;
 pub mod member;
 pub mod member_event;
 pub mod org;

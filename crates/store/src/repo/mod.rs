@@ -5,6 +5,7 @@ pub mod audit;
 pub mod bulk;
 pub mod decisions;
 pub mod identity;
+pub mod ledger;
 pub mod members;
 pub mod orgs;
 pub mod warnings;
