@@ -421,6 +421,59 @@ async fn warnings_api_acts_scopes_and_names_fields() {
         (StatusCode::OK, Some(100_000_000))
     );
 
+    // An overdue re-election recorded late: the term warning is raised by the
+    // write itself, and cleared by the next election.
+    let cm = format!("/api/v1/orgs/{branch_a}/committee");
+    let (s, _) = e
+        .call(
+            "PUT",
+            &cm,
+            &sec_a,
+            Some(json!({"elected_on": "2020-11-01"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, p) = e
+        .call(
+            "PUT",
+            &cm,
+            &admin,
+            Some(json!({"elected_on": "2027-01-01"})),
+        )
+        .await;
+    assert_eq!(
+        (s, p["field"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("committee_elected_on")
+        )
+    );
+    let (s, _) = e
+        .call(
+            "PUT",
+            &cm,
+            &admin,
+            Some(json!({"elected_on": "2020-11-01"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let term = format!("/api/v1/warnings?org={branch_a}&rule=term_expiring");
+    let (_, t) = e.call("GET", &term, &sec_a, None).await;
+    assert_eq!(t["items"][0]["state"], "open");
+    assert_eq!(t["items"][0]["period_key"], "2025-11-01");
+    let (s, _) = e
+        .call(
+            "PUT",
+            &cm,
+            &admin,
+            Some(json!({"elected_on": "2026-11-20"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, t) = e.call("GET", &term, &sec_a, None).await;
+    assert_eq!(t["items"][0]["state"], "corrected");
+    assert_eq!(t["items"][0]["cleared_by_data"], true);
+
     // Emergency report through the API.
     let mut em = circulated();
     em["emergency"] = json!(true);

@@ -26,7 +26,7 @@ use types::HealthOut;
     paths(
         healthz, readyz,
         auth::login, auth::logout, auth::me,
-        orgs::roots, orgs::create, orgs::detail, orgs::rename, orgs::move_org, orgs::dissolve, orgs::subtree, orgs::history,
+        orgs::roots, orgs::create, orgs::detail, orgs::rename, orgs::move_org, orgs::dissolve, orgs::subtree, orgs::history, orgs::committee,
         members::list, members::register, members::detail, members::search, members::import, members::export,
         warnings::list, warnings::rules, warnings::summary, warnings::detail, warnings::acknowledge, warnings::correct, warnings::close, warnings::reopen, warnings::thresholds, warnings::set_thresholds,
         decisions::create, decisions::list, decisions::detail, decisions::report,
@@ -64,6 +64,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/orgs/{code}/dissolve", post(orgs::dissolve))
         .route("/api/v1/orgs/{code}/subtree", get(orgs::subtree))
         .route("/api/v1/orgs/{code}/history", get(orgs::history))
+        .route(
+            "/api/v1/orgs/{code}/committee",
+            axum::routing::put(orgs::committee),
+        )
         .route(
             "/api/v1/orgs/{code}/members",
             get(members::list).post(members::register),

@@ -201,3 +201,26 @@ pub async fn history(
             .collect(),
     ))
 }
+
+/// The election of an organization's committee (换届).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct CommitteeIn {
+    /// Day the committee in office was elected; null when it has none.
+    pub elected_on: Option<chrono::NaiveDate>,
+}
+
+/// Records the election of the committee (a new term) or that there is none;
+/// the term and committee-required warnings are re-evaluated at once.
+#[utoipa::path(put, path = "/api/v1/orgs/{code}/committee", params(("code" = String, Path)), request_body = CommitteeIn, security(("bearer" = [])),
+    responses((status = 200, body = OrgOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn committee(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(code): Path<String>,
+    b: Result<Json<CommitteeIn>, JsonRejection>,
+) -> ApiResult<Json<OrgOut>> {
+    let b = body(b)?;
+    Ok(Json(OrgOut::from_view(
+        &st.app.set_committee(&a, &code, b.elected_on).await?,
+    )))
+}
