@@ -4,6 +4,7 @@
 mod bench;
 mod bench_sweep;
 mod config;
+mod ledger_cmd;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -107,6 +108,11 @@ enum Cmd {
     Warnings {
         #[command(subcommand)]
         cmd: WarningsCmd,
+    },
+    /// The tamper-evident archive log (issue 4): verify it, sign a checkpoint.
+    Ledger {
+        #[command(subcommand)]
+        cmd: ledger_cmd::LedgerCmd,
     },
     /// Rerunnable benchmarks: ours against the named baseline in one run.
     Bench {
@@ -213,6 +219,10 @@ pub(crate) async fn open(data: &DataArgs) -> Result<(App, config::Settings), Fai
         .map_err(|e| Failure(format!("migration failed: {e}")))?;
     let keys = Keyring::load_or_create(&s.key_file).map_err(|e| Failure(e.to_string()))?;
     let mut app = App::new(db, keys, Arc::new(SystemClock));
+    app.config.ledger_key_file = Some(
+        s.key_file
+            .with_file_name(dangjian_app::ledger::KEY_FILE_NAME),
+    );
     if let Some(h) = s.file.session_hours {
         app.config.session_hours = h;
     }
@@ -522,6 +532,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Cmd::Ledger { cmd } => ledger_cmd::run(cmd).await,
         Cmd::Bench { cmd } => bench::run(cmd).await,
         Cmd::Fee {
             category,
