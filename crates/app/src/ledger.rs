@@ -359,7 +359,7 @@ fn may_audit_ledger(actor: &Actor) -> bool {
 }
 
 fn bad(field: &str, zh: &str, en: String) -> AppError {
-    AppError::field(field, "invalid_value", zh, en)
+    AppError::field(field, "bad_request", zh, en)
 }
 
 impl App {

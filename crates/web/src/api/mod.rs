@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod decisions;
+pub mod ledger;
 pub mod members;
 pub mod orgs;
 pub mod types;
@@ -30,6 +31,7 @@ use types::HealthOut;
         members::list, members::register, members::detail, members::search, members::import, members::export,
         warnings::list, warnings::rules, warnings::summary, warnings::detail, warnings::acknowledge, warnings::correct, warnings::close, warnings::reopen, warnings::thresholds, warnings::set_thresholds,
         decisions::create, decisions::list, decisions::detail, decisions::report,
+        ledger::checkpoint, ledger::key, ledger::tile, ledger::inclusion, ledger::consistency, ledger::entry,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemField)),
     modifiers(&BearerAuth)
@@ -100,6 +102,15 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/decisions/{id}/report-emergency",
             post(decisions::report),
         )
+        .route("/ledger/checkpoint", get(ledger::checkpoint))
+        .route("/ledger/key", get(ledger::key))
+        .route("/ledger/tile/{*path}", get(ledger::tile))
+        .route("/api/v1/ledger/proofs/inclusion", get(ledger::inclusion))
+        .route(
+            "/api/v1/ledger/proofs/consistency",
+            get(ledger::consistency),
+        )
+        .route("/api/v1/ledger/entries/{index}", get(ledger::entry))
 }
 
 /// Liveness: the process answers.
