@@ -262,3 +262,28 @@ async fn demo_archive_verifies_and_key_file_is_private() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_registrations_append_one_after_the_other() {
+    // PostgreSQL only: on SQLite, concurrent registrations already fail with
+    // SQLITE_BUSY before the ledger is involved (deferred transactions that
+    // read, then write), a limitation of register_member, not of the log.
+    if TestDb::is_sqlite() {
+        return;
+    }
+    let fx = Fixture::new().await;
+    let mut tasks = Vec::new();
+    for s in 0..8u32 {
+        let app = fx.app.clone();
+        let sys = fx.sys.clone();
+        tasks.push(tokio::spawn(async move {
+            app.register_member(&sys, BRANCH_A, draft(900 + s)).await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let v = fx.app.ledger_verify().await.unwrap();
+    assert!(v.ok, "{:?}", v.problems);
+    assert_eq!(v.size, 8);
+}

@@ -15,8 +15,8 @@ use dangjian_ledger::tree::{ProofPlan, root_plan};
 use dangjian_ledger::{Frontier, Hash, HashStore, NodeId, StoredNode};
 use sea_orm::sea_query::Condition;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use crate::StoreError;
@@ -131,8 +131,20 @@ pub async fn prefetch_plan<C: ConnectionTrait>(
     prefetch(c, size, plan.nodes()).await
 }
 
+/// Key of the PostgreSQL advisory lock that serializes appends.
+const APPEND_LOCK: i64 = 0x646a_6c65_6467_6572; // "djledger"
+
 /// The right edge of the stored tree (one size query, one node query).
+///
+/// Call it inside the transaction that appends: on PostgreSQL it first takes
+/// a transaction-scoped advisory lock, so concurrent writers append one after
+/// the other instead of computing the same leaf index (SQLite writers are
+/// serialized already: the caller holds the write lock once it has written).
 pub async fn frontier<C: ConnectionTrait>(c: &C) -> Result<Frontier, StoreError> {
+    if c.get_database_backend() == DbBackend::Postgres {
+        c.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({APPEND_LOCK})"))
+            .await?;
+    }
     let size = size(c).await?;
     let store = prefetch_plan(c, size, &root_plan(size)).await?;
     Frontier::load(&store).map_err(|e| StoreError::Corrupt(format!("ledger frontier: {e}")))
