@@ -34,6 +34,9 @@ pub struct AppConfig {
     /// Where the ledger's Ed25519 signing key lives (created at first use,
     /// mode 0600); `None` derives it from the keyring.
     pub ledger_key_file: Option<std::path::PathBuf>,
+    /// Whether anyone may read the ledger's checkpoint, key, tiles, proofs
+    /// and leaves (never the events they record); else auditors and admins.
+    pub ledger_public: bool,
 }
 
 impl Default for AppConfig {
@@ -42,6 +45,7 @@ impl Default for AppConfig {
             session_hours: 12,
             evaluate_rules_on_write: true,
             ledger_key_file: None,
+            ledger_public: false,
         }
     }
 }

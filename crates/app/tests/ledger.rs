@@ -287,3 +287,20 @@ async fn concurrent_registrations_append_one_after_the_other() {
     assert!(v.ok, "{:?}", v.problems);
     assert_eq!(v.size, 8);
 }
+
+#[tokio::test]
+async fn a_public_ledger_serves_anyone_but_never_the_events() {
+    let mut fx = Fixture::new().await;
+    registered(&fx, 2).await;
+    let anyone = dangjian_app::ledger::public_reader();
+    assert!(matches!(
+        fx.app.ledger_entry(&anyone, 0).await,
+        Err(AppError::Forbidden)
+    ));
+    fx.app.config.ledger_public = true;
+    let note = fx.app.ledger_latest_checkpoint(&anyone).await.unwrap();
+    assert!(note.starts_with("dangjian/SX\n2\n"), "{note}");
+    let e = fx.app.ledger_entry(&anyone, 1).await.unwrap();
+    assert!(e.event.is_none());
+    assert_eq!(e.event_type, "member.registered");
+}

@@ -30,6 +30,9 @@ pub struct FileConfig {
     pub listen: Option<String>,
     pub key_file: Option<PathBuf>,
     pub session_hours: Option<i64>,
+    /// Serve the ledger's checkpoint, key, tiles and proofs without a token
+    /// (issue 4); default false: an auditor's or administrator's token.
+    pub ledger_public: Option<bool>,
 }
 
 /// Settings after layering.

@@ -2,6 +2,7 @@
 //! a checkpoint of it (issue 4; contract in DESIGN.md).
 
 use clap::Subcommand;
+use dangjian_app::App;
 use serde_json::json;
 
 use crate::config::DataArgs;
@@ -73,6 +74,33 @@ pub async fn run(cmd: LedgerCmd) -> Result<(), Failure> {
                 print!("{note}");
             }
             Ok(())
+        }
+    }
+}
+
+/// The ledger watch in the background of `serve`: at start and then hourly,
+/// the cheap check of the log (tree against leaves, signed checkpoints),
+/// raising an error-level alert on any problem, then a checkpoint of the
+/// current size when the log grew.
+pub async fn watch(app: App) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match app.ledger_verify_log().await {
+            Ok(r) if r.ok => tracing::info!(size = r.size, "ledger verified"),
+            Ok(r) => {
+                for p in &r.problems {
+                    tracing::error!(code = p.code, record = ?p.record, leaf_index = ?p.leaf_index, "ALERT ledger: {}", p.message);
+                }
+                continue;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "ALERT ledger check failed");
+                continue;
+            }
+        }
+        if let Err(e) = app.ledger_checkpoint().await {
+            tracing::error!(error = %e, "ledger checkpoint failed");
         }
     }
 }

@@ -226,6 +226,7 @@ pub(crate) async fn open(data: &DataArgs) -> Result<(App, config::Settings), Fai
     if let Some(h) = s.file.session_hours {
         app.config.session_hours = h;
     }
+    app.config.ledger_public = s.file.ledger_public.unwrap_or(false);
     Ok((app, s))
 }
 
@@ -323,6 +324,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             if sweep_hours > 0 {
                 tokio::spawn(sweep_every(app.clone(), sweep_hours));
             }
+            tokio::spawn(ledger_cmd::watch(app.clone()));
             let state = dangjian_web::AppState::new(app);
             let router = dangjian_web::router(state);
             let listener = tokio::net::TcpListener::bind(addr)

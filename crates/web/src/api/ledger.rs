@@ -9,6 +9,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
+use dangjian_app::Actor;
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
@@ -67,6 +68,15 @@ fn number(field: &str, v: Option<&str>) -> ApiResult<u64> {
     })
 }
 
+/// The caller, or — when the ledger is public — an anonymous reader.
+fn reader(st: &AppState, actor: Result<ApiActor, ApiError>) -> ApiResult<Actor> {
+    match actor {
+        Ok(ApiActor(a)) => Ok(a),
+        Err(_) if st.app.config.ledger_public => Ok(dangjian_app::ledger::public_reader()),
+        Err(e) => Err(e),
+    }
+}
+
 fn hex(h: &[u8]) -> String {
     h.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -81,8 +91,9 @@ fn text(body: String) -> impl IntoResponse {
     responses((status = 200, content_type = "text/plain", body = String), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn checkpoint(
     State(st): State<AppState>,
-    ApiActor(a): ApiActor,
+    actor: Result<ApiActor, ApiError>,
 ) -> ApiResult<impl IntoResponse> {
+    let a = reader(&st, actor)?;
     Ok(text(st.app.ledger_latest_checkpoint(&a).await?))
 }
 
@@ -91,8 +102,9 @@ pub async fn checkpoint(
     responses((status = 200, content_type = "text/plain", body = String), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn key(
     State(st): State<AppState>,
-    ApiActor(a): ApiActor,
+    actor: Result<ApiActor, ApiError>,
 ) -> ApiResult<impl IntoResponse> {
+    let a = reader(&st, actor)?;
     Ok(text(st.app.ledger_key(&a).await? + "\n"))
 }
 
@@ -101,9 +113,10 @@ pub async fn key(
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = Problem)))]
 pub async fn tile(
     State(st): State<AppState>,
-    ApiActor(a): ApiActor,
+    actor: Result<ApiActor, ApiError>,
     Path(path): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
+    let a = reader(&st, actor)?;
     let bytes = st.app.ledger_tile(&a, &format!("tile/{path}")).await?;
     Ok((
         [
@@ -119,9 +132,10 @@ pub async fn tile(
     responses((status = 200, body = ProofOut), (status = 400, body = Problem), (status = 403, body = Problem)))]
 pub async fn inclusion(
     State(st): State<AppState>,
-    ApiActor(a): ApiActor,
+    actor: Result<ApiActor, ApiError>,
     q: Result<Query<InclusionQuery>, QueryRejection>,
 ) -> ApiResult<Json<ProofOut>> {
+    let a = reader(&st, actor)?;
     let q = query(q)?;
     let index = number("index", q.index.as_deref())?;
     let size = number("size", q.size.as_deref())?;
@@ -136,9 +150,10 @@ pub async fn inclusion(
     responses((status = 200, body = ProofOut), (status = 400, body = Problem), (status = 403, body = Problem)))]
 pub async fn consistency(
     State(st): State<AppState>,
-    ApiActor(a): ApiActor,
+    actor: Result<ApiActor, ApiError>,
     q: Result<Query<ConsistencyQuery>, QueryRejection>,
 ) -> ApiResult<Json<ProofOut>> {
+    let a = reader(&st, actor)?;
     let q = query(q)?;
     let old = number("old", q.old.as_deref())?;
     let size = number("size", q.size.as_deref())?;
@@ -153,9 +168,10 @@ pub async fn consistency(
     responses((status = 200, body = EntryOut), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn entry(
     State(st): State<AppState>,
-    ApiActor(a): ApiActor,
+    actor: Result<ApiActor, ApiError>,
     Path(index): Path<String>,
 ) -> ApiResult<Json<EntryOut>> {
+    let a = reader(&st, actor)?;
     let index = number("index", Some(&index))?;
     let e = st.app.ledger_entry(&a, index).await?;
     Ok(Json(EntryOut {
