@@ -202,6 +202,31 @@ pub struct LedgerEvent {
     pub detail: serde_json::Value,
 }
 
+/// Whether a member's archive history verifies against the latest checkpoint.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberLedgerStatus {
+    /// Every event re-derives to its leaf, every leaf is in the signed
+    /// checkpoint, and the member row matches its latest leaf.
+    pub verified: bool,
+    /// Size of the latest signed checkpoint (0 when none).
+    pub checkpoint_size: u64,
+    pub events: Vec<MemberLedgerEvent>,
+    /// The member row matches the state recorded at its latest leaf.
+    pub row_matches: bool,
+}
+
+/// One archive event of a member and its leaf.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberLedgerEvent {
+    pub record_id: i64,
+    pub kind: String,
+    pub leaf_index: Option<u64>,
+    /// `verified`, `pending` (logged after the latest checkpoint),
+    /// `mismatch` (row and leaf differ), `unlogged` (no leaf) or
+    /// `not_included` (the proof against the checkpoint fails).
+    pub status: &'static str,
+}
+
 /// Appends leaves within one transaction; holds the tree's right edge so a
 /// batch of appends needs no reads of the node table.
 pub struct LedgerAppender {
@@ -604,6 +629,97 @@ impl App {
             return Err(internal("tile has missing nodes"));
         }
         Ok(rows.into_iter().flat_map(|(_, h)| h).collect())
+    }
+
+    /// Whether member `id`'s archive history verifies against the latest
+    /// signed checkpoint: each event re-derived to its leaf, each leaf's
+    /// inclusion proof checked with the independent verifier. `NotFound`
+    /// outside the actor's reach.
+    pub async fn ledger_member_status(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<MemberLedgerStatus, AppError> {
+        let c = &self.db.conn;
+        let m = member::Entity::find_by_id(id)
+            .one(c)
+            .await?
+            .ok_or(AppError::NotFound("member"))?;
+        let o = orepo::get(c, m.org_id)
+            .await?
+            .ok_or(AppError::NotFound("member"))?;
+        if actor.member_id != Some(m.id) && !actor.can_list_members(&o.path) {
+            return Err(AppError::NotFound("member"));
+        }
+        let key = self.ledger_commitment_key()?;
+        let verifier = self.ledger_signer().await?.verifier();
+        let checkpoint = match repo::latest_checkpoint(c).await? {
+            Some(cp) => Some(Checkpoint::open(&cp.note, &verifier).map_err(internal)?.0),
+            None => None,
+        };
+        let cp_size = checkpoint.as_ref().map_or(0, |cp| cp.size());
+        let stored = repo::size(c).await?;
+        let leaves = repo::member_leaves(c, m.id).await?;
+        let events = member_event::Entity::find()
+            .filter(member_event::Column::MemberId.eq(m.id))
+            .order_by_asc(member_event::Column::Id)
+            .all(c)
+            .await?;
+        let mut out = Vec::with_capacity(events.len());
+        for ev in events {
+            let leaf = leaves.iter().find(|l| l.member_event_id == Some(ev.id));
+            let status = match leaf {
+                None => "unlogged",
+                Some(l) => {
+                    let same = self
+                        .keys
+                        .decrypt(&ev.detail_enc, AAD_EVENT)
+                        .ok()
+                        .and_then(|d| leaf_of(&key, &ev, &m, &d, &l.member_digest).ok())
+                        .is_some_and(|leaf| leaf.encode() == l.leaf);
+                    let index = l.leaf_index as u64;
+                    if !same {
+                        "mismatch"
+                    } else if index >= cp_size {
+                        "pending"
+                    } else {
+                        let plan = inclusion_plan(index, cp_size).map_err(internal)?;
+                        let store = repo::prefetch_plan(c, stored, &plan).await?;
+                        let proof = plan.fetch(&store).map_err(internal)?;
+                        let root = checkpoint.as_ref().map(|cp| *cp.root()).unwrap_or_default();
+                        if dangjian_ledger::verify_inclusion(
+                            &leaf_hash(&l.leaf),
+                            index,
+                            cp_size,
+                            &proof,
+                            &root,
+                        )
+                        .is_ok()
+                        {
+                            "verified"
+                        } else {
+                            "not_included"
+                        }
+                    }
+                }
+            };
+            out.push(MemberLedgerEvent {
+                record_id: ev.id,
+                kind: ev.kind,
+                leaf_index: leaf.map(|l| l.leaf_index as u64),
+                status,
+            });
+        }
+        let row_matches = leaves
+            .iter()
+            .max_by_key(|l| l.leaf_index)
+            .is_some_and(|l| member_digest(&key, &m).as_slice() == l.member_digest.as_slice());
+        Ok(MemberLedgerStatus {
+            verified: row_matches && !out.is_empty() && out.iter().all(|e| e.status == "verified"),
+            checkpoint_size: cp_size,
+            events: out,
+            row_matches,
+        })
     }
 
     /// `dangjian ledger verify`: rebuilds the tree from the stored leaves and

@@ -304,3 +304,34 @@ async fn a_public_ledger_serves_anyone_but_never_the_events() {
     assert!(e.event.is_none());
     assert_eq!(e.event_type, "member.registered");
 }
+
+#[tokio::test]
+async fn a_members_history_verifies_against_the_latest_checkpoint() {
+    let fx = Fixture::new().await;
+    let ids = registered(&fx, 3).await;
+    let sec_a = fx.user(Role::Secretary, BRANCH_A).await;
+    // Logged but not yet in a checkpoint.
+    let s = fx.app.ledger_member_status(&sec_a, ids[0]).await.unwrap();
+    assert!(!s.verified);
+    assert_eq!(s.events[0].status, "pending");
+    fx.app.ledger_checkpoint().await.unwrap();
+    let s = fx.app.ledger_member_status(&sec_a, ids[0]).await.unwrap();
+    assert!(s.verified, "{s:?}");
+    assert_eq!(s.checkpoint_size, 3);
+    assert_eq!(s.events[0].leaf_index, Some(0));
+    // Branch B's member is out of branch A's secretary's reach.
+    assert!(matches!(
+        fx.app.ledger_member_status(&sec_a, ids[1]).await,
+        Err(AppError::NotFound(_))
+    ));
+    exec(
+        &fx.app,
+        &format!(
+            "UPDATE members SET is_mobile = NOT is_mobile WHERE id = {}",
+            ids[2]
+        ),
+    )
+    .await;
+    let s = fx.app.ledger_member_status(&fx.sys, ids[2]).await.unwrap();
+    assert!(!s.verified && !s.row_matches);
+}

@@ -218,6 +218,18 @@ pub async fn leaves<C: ConnectionTrait>(
         .await?)
 }
 
+/// The leaves of member `member_id`, oldest first.
+pub async fn member_leaves<C: ConnectionTrait>(
+    c: &C,
+    member_id: i64,
+) -> Result<Vec<ledger_leaf::Model>, StoreError> {
+    Ok(ledger_leaf::Entity::find()
+        .filter(ledger_leaf::Column::MemberId.eq(member_id))
+        .order_by_asc(ledger_leaf::Column::LeafIndex)
+        .all(c)
+        .await?)
+}
+
 /// Which of `event_ids` already have a leaf.
 pub async fn logged_events<C: ConnectionTrait>(
     c: &C,

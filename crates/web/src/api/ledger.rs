@@ -184,3 +184,49 @@ pub async fn entry(
             .map(|ev| serde_json::to_value(ev).unwrap_or_default()),
     }))
 }
+
+/// One archive event of a member and the state of its leaf.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MemberLedgerEventOut {
+    pub record_id: i64,
+    pub kind: String,
+    pub leaf_index: Option<u64>,
+    /// verified, pending, mismatch, unlogged or not_included.
+    pub status: String,
+}
+
+/// Whether a member's archive history verifies against the latest checkpoint.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MemberLedgerOut {
+    pub verified: bool,
+    pub checkpoint_size: u64,
+    pub row_matches: bool,
+    pub events: Vec<MemberLedgerEventOut>,
+}
+
+/// Whether member `id`'s archive history verifies against the latest signed
+/// checkpoint (each event re-derived, each leaf's inclusion proof checked).
+#[utoipa::path(get, path = "/api/v1/members/{id}/ledger", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = MemberLedgerOut), (status = 404, body = Problem)))]
+pub async fn member_status(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<MemberLedgerOut>> {
+    let s = st.app.ledger_member_status(&a, id).await?;
+    Ok(Json(MemberLedgerOut {
+        verified: s.verified,
+        checkpoint_size: s.checkpoint_size,
+        row_matches: s.row_matches,
+        events: s
+            .events
+            .into_iter()
+            .map(|e| MemberLedgerEventOut {
+                record_id: e.record_id,
+                kind: e.kind,
+                leaf_index: e.leaf_index,
+                status: e.status.to_string(),
+            })
+            .collect(),
+    }))
+}

@@ -31,7 +31,7 @@ use types::HealthOut;
         members::list, members::register, members::detail, members::search, members::import, members::export,
         warnings::list, warnings::rules, warnings::summary, warnings::detail, warnings::acknowledge, warnings::correct, warnings::close, warnings::reopen, warnings::thresholds, warnings::set_thresholds,
         decisions::create, decisions::list, decisions::detail, decisions::report,
-        ledger::checkpoint, ledger::key, ledger::tile, ledger::inclusion, ledger::consistency, ledger::entry,
+        ledger::checkpoint, ledger::key, ledger::tile, ledger::inclusion, ledger::consistency, ledger::entry, ledger::member_status,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemField)),
     modifiers(&BearerAuth)
@@ -111,6 +111,7 @@ pub fn routes() -> Router<AppState> {
             get(ledger::consistency),
         )
         .route("/api/v1/ledger/entries/{index}", get(ledger::entry))
+        .route("/api/v1/members/{id}/ledger", get(ledger::member_status))
 }
 
 /// Liveness: the process answers.
