@@ -454,6 +454,9 @@ struct MemberView {
     sensitive_visible: bool,
     stages: Vec<(&'static str, String)>,
     events: Vec<(String, String)>,
+    /// Whether the archive history verifies against the latest ledger
+    /// checkpoint, as a sentence; empty when it could not be checked.
+    archive_check: String,
 }
 
 #[derive(Template)]
@@ -501,7 +504,32 @@ async fn member_page(
             )
         })
         .collect();
+    let archive_check = match st.app.ledger_member_status(&p.actor, id).await {
+        Ok(s) if s.verified => lang
+            .t(
+                &format!("✓ 档案记录与第 {} 号检查点核验一致", s.checkpoint_size),
+                &format!(
+                    "✓ Archive verifies against checkpoint {}",
+                    s.checkpoint_size
+                ),
+            )
+            .to_string(),
+        Ok(s) if s.row_matches && s.events.iter().all(|e| e.status != "mismatch") => lang
+            .t(
+                "档案记录待纳入下一检查点",
+                "Archive awaits the next checkpoint",
+            )
+            .to_string(),
+        Ok(_) => lang
+            .t(
+                "✗ 档案记录与账本不符，请联系审计员",
+                "✗ Archive does not match the ledger; contact an auditor",
+            )
+            .to_string(),
+        Err(_) => String::new(),
+    };
     let m = MemberView {
+        archive_check,
         name: d.summary.name.clone(),
         stage: d.summary.stage.label(l),
         sex: d.summary.sex.label(l),
