@@ -22,6 +22,10 @@ pub enum BenchCmd {
     /// 3,000,000 members) against one plain SQL pass over the same rows, and
     /// what rule evaluation adds to a member registration.
     Sweep(crate::bench_sweep::SweepArgs),
+    /// Appending archive leaves against SHA-256 alone and the `ct-merkle`
+    /// crate, and median inclusion/consistency proofs from a stored log of
+    /// 10,000,000 leaves (issue 4).
+    Ledger(crate::bench_ledger::LedgerArgs),
     /// Roster import of N generated rows (validation, encryption, blind index)
     /// into SQLite against `sqlite3 .import` of the same file into a plain table.
     Import {
@@ -56,6 +60,7 @@ pub async fn run(cmd: BenchCmd) -> Result<(), Failure> {
         BenchCmd::Import { rows, dir, json } => import(rows, dir, json).await,
         BenchCmd::Query { data, runs, json } => query(data, runs, json).await,
         BenchCmd::Sweep(args) => crate::bench_sweep::run(args).await,
+        BenchCmd::Ledger(args) => crate::bench_ledger::run(args).await,
     }
 }
 

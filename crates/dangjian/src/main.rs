@@ -2,6 +2,7 @@
 //! server. Subcommands stay thin: parse, open the app, call one use case, print.
 
 mod bench;
+mod bench_ledger;
 mod bench_sweep;
 mod config;
 mod ledger_cmd;
