@@ -14,7 +14,7 @@ use dangjian_domain::{FieldError, ValidationErrors};
 use dangjian_store::entities::{decision, org};
 use dangjian_store::repo::warnings as wrepo;
 use dangjian_store::repo::{audit, decisions as repo, orgs as orepo};
-use sea_orm::{ConnectionTrait, Set, TransactionTrait};
+use sea_orm::{ConnectionTrait, Set};
 use serde::{Deserialize, Serialize};
 
 use crate::members::Page;
@@ -314,7 +314,7 @@ impl App {
         errs.into_result()?;
         let verdict = check_compliance(&domain);
         let now = self.clock.now();
-        let tx = self.db.conn.begin().await?;
+        let (_writer, tx) = self.begin_write().await?;
         let row = repo::insert(
             &tx,
             decision::ActiveModel {
@@ -477,7 +477,7 @@ impl App {
         v.emergency_reported_on = Some(reported_on);
         let verdict = check_compliance(&domain_of(&v));
         let now = self.clock.now();
-        let tx = self.db.conn.begin().await?;
+        let (_writer, tx) = self.begin_write().await?;
         let mut am: decision::ActiveModel = d.clone().into();
         am.emergency_reported_on = Set(Some(reported_on));
         am.compliant = Set(verdict.compliant);

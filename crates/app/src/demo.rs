@@ -14,7 +14,6 @@ use dangjian_domain::resident_id::compute_check_char;
 use dangjian_store::repo::{identity as irepo, members as mrepo, orgs as orepo};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sea_orm::TransactionTrait;
 use serde::Serialize;
 
 use crate::identity::{generate_password, hash_password};
@@ -378,7 +377,7 @@ impl App {
                 done += 1;
             }
             if batch_rows.len() >= 5000 || bi + 1 == branches.len() {
-                let tx = self.db.conn.begin().await?;
+                let (_writer, tx) = self.begin_write().await?;
                 let rows = std::mem::take(&mut batch_rows);
                 let valid = std::mem::take(&mut batch_valid);
                 let mut ids = Vec::with_capacity(rows.len());

@@ -6,7 +6,6 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use chrono::Duration;
 use dangjian_domain::identity::Role;
 use dangjian_store::repo::{audit, identity as repo, orgs};
-use sea_orm::TransactionTrait;
 use sha2::{Digest, Sha256};
 
 use crate::{Actor, App, AppError, Grant};
@@ -128,7 +127,7 @@ impl App {
         let password = generate_password()?;
         let hash = hash_password(&password)?;
         let now = self.clock.now();
-        let tx = self.db.conn.begin().await?;
+        let (_writer, tx) = self.begin_write().await?;
         let u = repo::insert_user(&tx, login, &hash, display_name, member_id, now).await?;
         repo::grant(&tx, u.id, org.id, role.as_str()).await?;
         audit::append(

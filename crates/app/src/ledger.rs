@@ -33,10 +33,7 @@ use dangjian_store::entities::{member, member_event};
 use dangjian_store::repo::ledger::{self as repo, NewLeaf};
 use dangjian_store::repo::orgs as orepo;
 use ed25519_dalek::SigningKey;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 
 use crate::members::AAD_EVENT;
@@ -476,7 +473,7 @@ impl App {
         {
             return Ok(cp.note);
         }
-        let tx = self.db.conn.begin().await?;
+        let (_writer, tx) = self.begin_write().await?;
         let frontier = repo::frontier(&tx).await?;
         if let Some(cp) = repo::latest_checkpoint(&tx).await?
             && cp.size as u64 == frontier.size()

@@ -59,6 +59,10 @@ pub struct App {
     pub config: AppConfig,
     /// The ledger's signing key once loaded (see [`ledger`]).
     ledger_key: Arc<std::sync::OnceLock<ed25519_dalek::SigningKey>>,
+    /// SQLite has one writer: write transactions queue here instead of
+    /// failing with "database is locked" when a deferred transaction that
+    /// has read tries to upgrade to a write lock.
+    write_gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl App {
@@ -69,7 +73,28 @@ impl App {
             clock,
             config: AppConfig::default(),
             ledger_key: Arc::default(),
+            write_gate: Arc::default(),
         }
+    }
+
+    /// Opens a write transaction; on SQLite, waits for the previous writer
+    /// first. Keep the returned guard alive until the transaction ends.
+    pub async fn begin_write(
+        &self,
+    ) -> Result<
+        (
+            Option<tokio::sync::MutexGuard<'_, ()>>,
+            sea_orm::DatabaseTransaction,
+        ),
+        AppError,
+    > {
+        use sea_orm::TransactionTrait;
+        let guard = match self.db.backend {
+            Backend::Sqlite => Some(self.write_gate.lock().await),
+            Backend::Postgres => None,
+        };
+        let tx = self.db.conn.begin().await?;
+        Ok((guard, tx))
     }
 
     /// Today in the platform's zone (Asia/Shanghai, UTC+8 without DST).

@@ -10,7 +10,7 @@ use dangjian_domain::members::{
 use dangjian_domain::resident_id::{ResidentId, mask_phone};
 use dangjian_store::entities::{member, member_event, org};
 use dangjian_store::repo::{audit, members as repo, orgs as orepo};
-use sea_orm::{ConnectionTrait, Set, TransactionTrait};
+use sea_orm::{ConnectionTrait, Set};
 use serde::Serialize;
 
 use crate::orgs::OrgView;
@@ -221,7 +221,7 @@ impl App {
         check_member_org(&o)?;
         let v = validate_member(&draft, self.today())?;
         let now = self.clock.now();
-        let tx = self.db.conn.begin().await?;
+        let (_writer, tx) = self.begin_write().await?;
         if let Some(existing) = self.active_registration(&tx, &v.id).await? {
             return Err(duplicate_conflict(actor, Some(&existing)));
         }

@@ -8,7 +8,6 @@ use dangjian_domain::orgs::{
 };
 use dangjian_store::entities::org;
 use dangjian_store::repo::{members as mrepo, orgs as repo};
-use sea_orm::TransactionTrait;
 use serde::Serialize;
 
 use crate::{Actor, App, AppError};
@@ -168,7 +167,7 @@ impl App {
             )));
         }
         let now = self.clock.now();
-        let tx = self.db.conn.begin().await?;
+        let (_writer, tx) = self.begin_write().await?;
         let o = repo::insert(
             &tx,
             repo::NewOrg {
@@ -202,7 +201,7 @@ impl App {
         }
         let name = validate_org_name(name).map_err(|e| field_errors(vec![e]))?;
         let now = self.clock.now();
-        let tx = self.db.conn.begin().await?;
+        let (_writer, tx) = self.begin_write().await?;
         let old = o.name.clone();
         let o = repo::rename(&tx, o, name, now).await?;
         repo::record_history(
@@ -277,7 +276,7 @@ impl App {
             ));
         }
         let now = self.clock.now();
-        let tx = self.db.conn.begin().await?;
+        let (_writer, tx) = self.begin_write().await?;
         repo::move_subtree(&tx, &o, &np, now).await?;
         repo::record_history(
             &tx,
@@ -319,7 +318,7 @@ impl App {
             )));
         }
         let now = self.clock.now();
-        let tx = self.db.conn.begin().await?;
+        let (_writer, tx) = self.begin_write().await?;
         let o = repo::dissolve(&tx, o, now).await?;
         repo::record_history(
             &tx,
@@ -357,7 +356,7 @@ impl App {
             ));
         }
         let now = self.clock.now();
-        let tx = self.db.conn.begin().await?;
+        let (_writer, tx) = self.begin_write().await?;
         let from = o.committee_elected_on;
         let o = repo::set_committee(&tx, o, elected_on.is_some(), elected_on, now).await?;
         repo::record_history(

@@ -9,7 +9,6 @@ use chrono::NaiveDate;
 use dangjian_domain::dues::DuesCategory;
 use dangjian_domain::members::{Education, MemberDraft, Stage, StageDates, validate_member};
 use dangjian_store::repo::{audit, members as repo};
-use sea_orm::TransactionTrait;
 use serde::Serialize;
 
 use crate::members::{AAD_ID, AAD_PHONE, BIDX_ID, build_row, check_member_org, registered_event};
@@ -457,7 +456,7 @@ impl App {
             });
         }
         let now = self.clock.now();
-        let tx = self.db.conn.begin().await?;
+        let (_writer, tx) = self.begin_write().await?;
         let mut ledger = self.ledger_appender(&tx).await?;
         let mut written = 0;
         let mut facts = Vec::with_capacity(valid.len());

@@ -265,12 +265,8 @@ async fn demo_archive_verifies_and_key_file_is_private() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_registrations_append_one_after_the_other() {
-    // PostgreSQL only: on SQLite, concurrent registrations already fail with
-    // SQLITE_BUSY before the ledger is involved (deferred transactions that
-    // read, then write), a limitation of register_member, not of the log.
-    if TestDb::is_sqlite() {
-        return;
-    }
+    // On SQLite the app's write gate queues writers (one writer at a time);
+    // on PostgreSQL an advisory lock orders the appends.
     let fx = Fixture::new().await;
     let mut tasks = Vec::new();
     for s in 0..8u32 {
