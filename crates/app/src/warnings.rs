@@ -551,7 +551,8 @@ pub(crate) async fn reconcile_subjects<C: ConnectionTrait>(
     }
     let mut rows = new_rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(500).collect();
+        // 16 columns: 1,500 rows stay under SQLite's 32,766 parameters.
+        let chunk: Vec<_> = rows.by_ref().take(1500).collect();
         for w in repo::insert_new(c, chunk).await? {
             counts.raised += 1;
             let level = Level::parse(&w.level).unwrap_or(Level::Blue);
@@ -740,8 +741,12 @@ impl App {
         .await
     }
 
-    /// Everything a member write can change: the branch's organization rules
-    /// and the members' data quality, in the caller's transaction.
+    /// Everything registering `members` (new rows) in `org` can change: the
+    /// branch's organization rules and the members' data quality, in the
+    /// caller's transaction. New members have no stored warning, so when
+    /// their data is sound nothing about them is read (one round trip less
+    /// per registration); a change to an existing member calls
+    /// [`App::evaluate_org_rules`] and [`App::evaluate_member_rules`].
     pub async fn rules_after_member_write<C: ConnectionTrait>(
         &self,
         c: &C,
@@ -749,7 +754,13 @@ impl App {
         members: &[MemberFacts],
     ) -> Result<EngineCounts, AppError> {
         let mut n = self.evaluate_org_rules(c, org).await?;
-        n += self.evaluate_member_rules(c, org, members).await?;
+        let today = self.today();
+        if members
+            .iter()
+            .any(|m| !evaluate_member_data(m, today).is_empty())
+        {
+            n += self.evaluate_member_rules(c, org, members).await?;
+        }
         Ok(n)
     }
 

@@ -252,7 +252,8 @@ pub async fn add_events<C: ConnectionTrait>(
 ) -> Result<(), StoreError> {
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(500).collect();
+        // 11 columns: 2,500 rows stay under SQLite's 32,766 parameters.
+        let chunk: Vec<_> = rows.by_ref().take(2500).collect();
         warning_event::Entity::insert_many(chunk)
             .exec_without_returning(c)
             .await?;
