@@ -65,7 +65,9 @@ pub async fn run(cmd: BenchCmd) -> Result<(), Failure> {
 }
 
 fn workdir(dir: Option<PathBuf>) -> Result<PathBuf, Failure> {
-    let d = dir.unwrap_or_else(|| std::env::temp_dir().join(format!("dangjian-bench-{}", std::process::id())));
+    let d = dir.unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("dangjian-bench-{}", std::process::id()))
+    });
     if d.exists() {
         std::fs::remove_dir_all(&d).map_err(fail)?;
     }
@@ -86,10 +88,19 @@ async fn import(rows: usize, dir: Option<PathBuf>, json: bool) -> Result<(), Fai
     let t = Instant::now();
     let status = Command::new("sqlite3")
         .arg(&base_db)
-        .args(["-cmd", "PRAGMA journal_mode=WAL;", "-cmd", "PRAGMA synchronous=NORMAL;"])
+        .args([
+            "-cmd",
+            "PRAGMA journal_mode=WAL;",
+            "-cmd",
+            "PRAGMA synchronous=NORMAL;",
+        ])
         .arg(format!(".import --csv {} roster", csv_path.display()))
         .status()
-        .map_err(|e| Failure(format!("sqlite3 shell not found ({e}); apt-get install sqlite3")))?;
+        .map_err(|e| {
+            Failure(format!(
+                "sqlite3 shell not found ({e}); apt-get install sqlite3"
+            ))
+        })?;
     let baseline = t.elapsed();
     if !status.success() {
         return Err(Failure("sqlite3 .import failed".into()));
@@ -126,19 +137,42 @@ async fn import(rows: usize, dir: Option<PathBuf>, json: bool) -> Result<(), Fai
     let ours = t.elapsed();
     pb.finish_and_clear();
     if !report.errors.is_empty() || report.imported != rows {
-        return Err(Failure(format!("import rejected: {} errors, first: {:?}", report.errors.len(), report.errors.first())));
+        return Err(Failure(format!(
+            "import rejected: {} errors, first: {:?}",
+            report.errors.len(),
+            report.errors.first()
+        )));
     }
     let ratio = ours.as_secs_f64() / baseline.as_secs_f64();
-    let phase = |m: &std::sync::Mutex<Option<Duration>>| m.lock().ok().and_then(|g| *g).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+    let phase = |m: &std::sync::Mutex<Option<Duration>>| {
+        m.lock()
+            .ok()
+            .and_then(|g| *g)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0)
+    };
     let (v_at, w_at) = (phase(&validated_at), phase(&first_write_at));
     if json {
-        println!("{}", json!({"rows": rows, "ours_s": ours.as_secs_f64(), "sqlite3_import_s": baseline.as_secs_f64(), "ratio": ratio}));
+        println!(
+            "{}",
+            json!({"rows": rows, "ours_s": ours.as_secs_f64(), "sqlite3_import_s": baseline.as_secs_f64(), "ratio": ratio})
+        );
     } else {
         println!("roster import, {rows} rows");
-        println!("  sqlite3 .import (plain table): {:>8.2} s", baseline.as_secs_f64());
-        println!("  dangjian import (validated, encrypted, indexed): {:>8.2} s", ours.as_secs_f64());
+        println!(
+            "  sqlite3 .import (plain table): {:>8.2} s",
+            baseline.as_secs_f64()
+        );
+        println!(
+            "  dangjian import (validated, encrypted, indexed): {:>8.2} s",
+            ours.as_secs_f64()
+        );
         println!("  ratio: {ratio:.2}× (target ≤ 2×)");
-        println!("  phases: parse+validate {v_at:.2} s, duplicate check until first batch written {:.2} s, writing {:.2} s", w_at - v_at, ours.as_secs_f64() - w_at);
+        println!(
+            "  phases: parse+validate {v_at:.2} s, duplicate check until first batch written {:.2} s, writing {:.2} s",
+            w_at - v_at,
+            ours.as_secs_f64() - w_at
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
@@ -146,7 +180,9 @@ async fn import(rows: usize, dir: Option<PathBuf>, json: bool) -> Result<(), Fai
 
 async fn fresh_app(dir: &Path) -> Result<App, Failure> {
     std::fs::create_dir_all(dir).map_err(fail)?;
-    let db = Db::connect(&crate::config::sqlite_url(&dir.join("dangjian.db"))).await.map_err(fail)?;
+    let db = Db::connect(&crate::config::sqlite_url(&dir.join("dangjian.db")))
+        .await
+        .map_err(fail)?;
     db.migrate().await.map_err(fail)?;
     let keys = Keyring::load_or_create(&dir.join("keys.json")).map_err(fail)?;
     Ok(App::new(db, keys, Arc::new(SystemClock)))
@@ -162,10 +198,28 @@ async fn seed_branch(app: &App, sys: &Actor) -> Result<(i64, String), Failure> {
         has_committee: false,
         committee_elected_on: None,
     };
-    app.create_org(sys, mk("BENCH", "基准测试县委", OrgKind::County, None)).await.map_err(fail)?;
+    app.create_org(sys, mk("BENCH", "基准测试县委", OrgKind::County, None))
+        .await
+        .map_err(fail)?;
     let sys = Actor::system(0, "/");
-    app.create_org(&sys, mk("BENCH-W", "基准测试党委", OrgKind::Committee, Some("BENCH"))).await.map_err(fail)?;
-    let b = app.create_org(&sys, mk("BENCH-B", "基准测试党支部", OrgKind::Branch, Some("BENCH-W"))).await.map_err(fail)?;
+    app.create_org(
+        &sys,
+        mk("BENCH-W", "基准测试党委", OrgKind::Committee, Some("BENCH")),
+    )
+    .await
+    .map_err(fail)?;
+    let b = app
+        .create_org(
+            &sys,
+            mk(
+                "BENCH-B",
+                "基准测试党支部",
+                OrgKind::Branch,
+                Some("BENCH-W"),
+            ),
+        )
+        .await
+        .map_err(fail)?;
     Ok((b.id, b.code))
 }
 
@@ -180,27 +234,50 @@ async fn query(data: crate::config::DataArgs, runs: usize, json: bool) -> Result
     use tower::ServiceExt;
 
     let (app, _) = crate::open(&data).await?;
-    let root = dangjian_store::repo::orgs::by_code(&app.db.conn, "GD").await.map_err(fail)?.ok_or_else(|| Failure("no demo data: run `dangjian demo --members 1000000` first".into()))?;
-    let total = dangjian_store::repo::members::count_in_subtree(&app.db.conn, &root.path).await.map_err(fail)?;
+    let root = dangjian_store::repo::orgs::by_code(&app.db.conn, "GD")
+        .await
+        .map_err(fail)?
+        .ok_or_else(|| {
+            Failure("no demo data: run `dangjian demo --members 1000000` first".into())
+        })?;
+    let total = dangjian_store::repo::members::count_in_subtree(&app.db.conn, &root.path)
+        .await
+        .map_err(fail)?;
     // The largest branch of the demo is its first one (500 members when seeded with ≥ 5,000).
     let branch = "GD-C01-X01-W01-B01";
     let admin = app.create_token("admin", "bench").await.map_err(fail)?;
     let router = dangjian_web::router(dangjian_web::AppState::new(app.clone()));
-    let get = |path: String| Request::get(path).header(header::AUTHORIZATION, format!("Bearer {admin}")).body(Body::empty());
+    let get = |path: String| {
+        Request::get(path)
+            .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+            .body(Body::empty())
+    };
     let mut list = Vec::with_capacity(runs);
     let mut listed = 0;
     for _ in 0..runs {
         let req = get(format!("/api/v1/orgs/{branch}/members?limit=500")).map_err(fail)?;
         let t = Instant::now();
         let res = router.clone().oneshot(req).await.map_err(fail)?;
-        let body = axum::body::to_bytes(res.into_body(), usize::MAX).await.map_err(fail)?;
+        let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .map_err(fail)?;
         list.push(t.elapsed());
-        listed = serde_json::from_slice::<serde_json::Value>(&body).ok().and_then(|v| v["items"].as_array().map(|a| a.len())).unwrap_or(0);
+        listed = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["items"].as_array().map(|a| a.len()))
+            .unwrap_or(0);
     }
     // An ID number to look for: a member of a branch far from the first one.
     let sys = Actor::system(root.id, &root.path);
-    let sample = dangjian_store::repo::members::get(&app.db.conn, (total / 2) as i64).await.map_err(fail)?.ok_or_else(|| Failure("no member to search".into()))?;
-    let id_number = app.member_detail(&sys, sample.id).await.map_err(fail)?.id_number;
+    let sample = dangjian_store::repo::members::get(&app.db.conn, (total / 2) as i64)
+        .await
+        .map_err(fail)?
+        .ok_or_else(|| Failure("no member to search".into()))?;
+    let id_number = app
+        .member_detail(&sys, sample.id)
+        .await
+        .map_err(fail)?
+        .id_number;
     let mut search = Vec::with_capacity(runs);
     for _ in 0..runs {
         let req = Request::post("/api/v1/members/search")
@@ -210,16 +287,27 @@ async fn query(data: crate::config::DataArgs, runs: usize, json: bool) -> Result
             .map_err(fail)?;
         let t = Instant::now();
         let res = router.clone().oneshot(req).await.map_err(fail)?;
-        let _ = axum::body::to_bytes(res.into_body(), usize::MAX).await.map_err(fail)?;
+        let _ = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .map_err(fail)?;
         search.push(t.elapsed());
     }
     let (ml, ms) = (median(list), median(search));
     if json {
-        println!("{}", json!({"members": total, "branch_list_rows": listed, "list_median_ms": ml.as_secs_f64() * 1e3, "id_search_median_ms": ms.as_secs_f64() * 1e3, "runs": runs}));
+        println!(
+            "{}",
+            json!({"members": total, "branch_list_rows": listed, "list_median_ms": ml.as_secs_f64() * 1e3, "id_search_median_ms": ms.as_secs_f64() * 1e3, "runs": runs})
+        );
     } else {
         println!("{total} members; {runs} requests each, in-process through the router");
-        println!("  member list of {branch} ({listed} rows): median {:.2} ms (target < 10 ms)", ml.as_secs_f64() * 1e3);
-        println!("  exact ID-number search over the province:  median {:.2} ms (target < 10 ms)", ms.as_secs_f64() * 1e3);
+        println!(
+            "  member list of {branch} ({listed} rows): median {:.2} ms (target < 10 ms)",
+            ml.as_secs_f64() * 1e3
+        );
+        println!(
+            "  exact ID-number search over the province:  median {:.2} ms (target < 10 ms)",
+            ms.as_secs_f64() * 1e3
+        );
     }
     Ok(())
 }

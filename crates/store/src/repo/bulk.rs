@@ -37,14 +37,26 @@ where
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<A> = rows.by_ref().take(CHUNK).collect();
-        let sql = statement(backend, &table, &cols.iter().map(|c| c.as_str().to_string()).collect::<Vec<_>>(), chunk.len(), returning);
+        let sql = statement(
+            backend,
+            &table,
+            &cols
+                .iter()
+                .map(|c| c.as_str().to_string())
+                .collect::<Vec<_>>(),
+            chunk.len(),
+            returning,
+        );
         let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * cols.len());
         for row in &chunk {
             for col in &cols {
                 match row.get(*col) {
                     ActiveValue::Set(v) | ActiveValue::Unchanged(v) => values.push(v),
                     ActiveValue::NotSet => {
-                        return Err(StoreError::Corrupt(format!("bulk insert into {table}: column {} not set in every row", col.as_str())));
+                        return Err(StoreError::Corrupt(format!(
+                            "bulk insert into {table}: column {} not set in every row",
+                            col.as_str()
+                        )));
                     }
                 }
             }
@@ -52,7 +64,10 @@ where
         let stmt = Statement::from_sql_and_values(backend, sql, values);
         if returning {
             for r in c.query_all_raw(stmt).await? {
-                ids.push(<i64 as TryGetable>::try_get_by(&r, 0usize).map_err(|e| StoreError::Corrupt(format!("{e:?}")))?);
+                ids.push(
+                    <i64 as TryGetable>::try_get_by(&r, 0usize)
+                        .map_err(|e| StoreError::Corrupt(format!("{e:?}")))?,
+                );
             }
         } else {
             c.execute_raw(stmt).await?;
@@ -61,7 +76,13 @@ where
     Ok(ids)
 }
 
-fn statement(backend: DbBackend, table: &str, cols: &[String], rows: usize, returning: bool) -> String {
+fn statement(
+    backend: DbBackend,
+    table: &str,
+    cols: &[String],
+    rows: usize,
+    returning: bool,
+) -> String {
     let mut sql = String::with_capacity(64 + rows * cols.len() * 5);
     sql.push_str("INSERT INTO ");
     sql.push_str(table);
@@ -94,4 +115,3 @@ fn statement(backend: DbBackend, table: &str, cols: &[String], rows: usize, retu
     }
     sql
 }
-
