@@ -119,10 +119,10 @@ async fn import(rows: usize, dir: Option<PathBuf>, json: bool) -> Result<(), Fai
         .import_roster(&sys, &branch.1, RosterFormat::Csv, &bytes, &|p| match p {
             Progress::Validated(n, total) => {
                 pb.set_position(n as u64 / 2);
-                if n == total {
-                    if let Ok(mut g) = validated_at.lock() {
-                        *g = Some(t.elapsed());
-                    }
+                if n == total
+                    && let Ok(mut g) = validated_at.lock()
+                {
+                    *g = Some(t.elapsed());
                 }
             }
             Progress::Written(n, total) => {
