@@ -87,7 +87,11 @@ fn tree(n: usize, today: NaiveDate) -> (Vec<BulkOrg>, Vec<(i64, String)>) {
         };
         let h = mix(id as u64);
         let branch = kind == "branch";
-        let setting = if h.is_multiple_of(2) { "village" } else { "enterprise" };
+        let setting = if h.is_multiple_of(2) {
+            "village"
+        } else {
+            "enterprise"
+        };
         // Terms elected over the last six years: some expired, some soon.
         let elected = today - Days::days((h >> 8) as i64 % (6 * 365));
         let has_committee = !branch || !h.is_multiple_of(3);
