@@ -408,6 +408,11 @@ impl App {
         }
         let _ = BIDX_ID;
         self.ledger_checkpoint().await?;
+        // Members were bulk-inserted without evaluation: one sweep brings the
+        // demo's warnings up to date (DOMAIN.md §9).
+        let now = self.clock.now();
+        self.sweep(now).await?;
+        self.sweep_member_data(now).await?;
         // Demo users, one per role (DOMAIN.md §1).
         let a = branches.first().map(|b| b.1.clone()).unwrap_or_default();
         let b = branches.get(1).map(|b| b.1.clone()).unwrap_or_default();

@@ -26,7 +26,7 @@ use dangjian_domain::{FieldError, ValidationErrors};
 use dangjian_store::entities::{member, org, warning, warning_event};
 use dangjian_store::repo::warnings::{self as repo, OrgRuleRow, StageCount};
 use dangjian_store::repo::{audit, decisions as drepo, members as mrepo, orgs as orepo};
-use sea_orm::{ConnectionTrait, Set, TransactionTrait};
+use sea_orm::{ConnectionTrait, Set};
 use serde::Serialize;
 
 use crate::clock::to_local;
@@ -786,7 +786,7 @@ impl App {
             let mut attempt = 0;
             let changes = loop {
                 attempt += 1;
-                let tx = self.db.conn.begin().await?;
+                let (_writer, tx) = self.begin_write().await?;
                 let r = evaluate_org_rows(&tx, &rows, &overrides, today, now).await;
                 let r = match r {
                     Ok(n) => tx.commit().await.map(|_| n).map_err(AppError::from),
@@ -844,7 +844,7 @@ impl App {
                 .flat_map(|m| evaluate_member_data(m, today))
                 .collect();
             let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
-            let tx = self.db.conn.begin().await?;
+            let (_writer, tx) = self.begin_write().await?;
             let n = reconcile_subjects(
                 &tx,
                 SubjectKind::Member,
@@ -1245,7 +1245,7 @@ impl App {
             }
             ActionKind::Acknowledge => {}
         }
-        let tx = self.db.conn.begin().await?;
+        let (_writer, tx) = self.begin_write().await?;
         if !repo::update_if_state(&tx, w.id, &w.state, am).await? {
             return Err(AppError::Conflict(FieldError::new(
                 "state",
@@ -1453,7 +1453,7 @@ impl App {
         inherited.thresholds.merge(&doc.thresholds)?;
         let stored = override_json(&doc);
         let now = self.clock.now();
-        let tx = self.db.conn.begin().await?;
+        let (_writer, tx) = self.begin_write().await?;
         repo::insert_override(&tx, o.id, stored.clone(), actor.audit_id(), now).await?;
         audit::append(
             &tx,

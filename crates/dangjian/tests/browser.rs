@@ -1,6 +1,7 @@
 //! Browser test: headless Debian Chromium driven through chromedriver logs in
 //! as a branch secretary, opens the organization tree, the branch and a
-//! member, switches to English, and is refused a member of another branch.
+//! member, switches to English, is refused a member of another branch, and
+//! opens its branch's supervision dashboard.
 //! Needs `chromium` and `chromium-driver`; `.ci/run` installs them and runs
 //! this with `--ignored`.
 
@@ -183,6 +184,20 @@ async fn secretary_logs_in_and_browses() {
         .await
         .expect("text");
     assert!(h1.contains("Not found"), "got: {h1}");
+
+    // The supervision dashboard of the secretary's own branch (issue 3).
+    c.goto(&format!("{}/supervision/GD-C01-X01-W01-B01", server.base))
+        .await
+        .expect("open");
+    let title = c
+        .wait()
+        .for_element(Locator::Id("supervision-title"))
+        .await
+        .expect("dashboard");
+    assert!(!title.text().await.expect("text").is_empty());
+    c.find(Locator::Id("by-level"))
+        .await
+        .expect("warnings by colour");
 
     c.close().await.expect("close browser");
 }
