@@ -328,3 +328,38 @@ async fn health_metrics_and_openapi() {
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/api/v1/members/{id}"].is_object());
 }
+
+#[tokio::test]
+async fn fee_calculator_is_exact_and_rejects_bad_input() {
+    let env = env().await;
+    let fee = |q: &str| {
+        Request::get(format!("/api/v1/fees/calculate?{q}"))
+            .body(Body::empty())
+            .expect("req")
+    };
+    // DOMAIN.md §7: the rate applies to the whole base; 3000 is in the 0.5 % bracket.
+    for (q, fen) in [
+        ("category=employed&income=3000", 1500),
+        ("category=employed&income=3000.01", 3000),
+        ("category=retired&income=5000.01", 5000),
+        ("category=%E5%9C%A8%E8%81%8C&income=10000", 15000),
+    ] {
+        let (s, body, _) = send(&env.router, fee(q)).await;
+        assert_eq!(s, StatusCode::OK, "{q}: {body}");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(v["fee_fen"], fen, "{q}");
+        assert!(v["rule"].is_string() && v["rate"].is_string());
+    }
+    for (q, field) in [
+        ("category=employed&income=-1", "income"),
+        ("category=employed&income=1.234", "income"),
+        ("category=employed&income=abc", "income"),
+        ("category=pirate&income=1", "category"),
+    ] {
+        let (s, body, ct) = send(&env.router, fee(q)).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{q}: {body}");
+        assert_eq!(ct.as_deref(), Some("application/problem+json"));
+        let p: serde_json::Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(p["field"], field, "{q}");
+    }
+}

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod decisions;
+pub mod fees;
 pub mod ledger;
 pub mod members;
 pub mod orgs;
@@ -28,6 +29,7 @@ use types::HealthOut;
         healthz, readyz,
         auth::login, auth::logout, auth::me,
         orgs::roots, orgs::create, orgs::detail, orgs::rename, orgs::move_org, orgs::dissolve, orgs::subtree, orgs::history, orgs::committee,
+        fees::calculate,
         members::list, members::register, members::detail, members::search, members::import, members::export,
         warnings::list, warnings::rules, warnings::summary, warnings::detail, warnings::acknowledge, warnings::correct, warnings::close, warnings::reopen, warnings::thresholds, warnings::set_thresholds,
         decisions::create, decisions::list, decisions::detail, decisions::report,
@@ -77,6 +79,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/orgs/{code}/roster", post(members::import))
         .route("/api/v1/orgs/{code}/roster.{ext}", get(members::export))
         .route("/api/v1/members/search", post(members::search))
+        .route("/api/v1/fees/calculate", get(fees::calculate))
         .route("/api/v1/members/{id}", get(members::detail))
         .route("/api/v1/warnings", get(warnings::list))
         .route("/api/v1/warnings/rules", get(warnings::rules))
