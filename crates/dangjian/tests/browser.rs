@@ -198,6 +198,8 @@ async fn secretary_logs_in_and_browses() {
     c.find(Locator::Id("by-level"))
         .await
         .expect("warnings by colour");
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-supervision.png");
+    std::fs::write(&shot, c.screenshot().await.expect("screenshot")).expect("write screenshot");
 
     c.close().await.expect("close browser");
 }
