@@ -6,7 +6,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ActiveValue, ConnectionTrait, DbBackend, EntityName, EntityTrait, IdenStatic,
-    Iterable, PrimaryKeyToColumn, Statement, TryGetable, Value,
+    Iterable, Statement, TryGetable, Value,
 };
 
 use crate::StoreError;
@@ -15,7 +15,7 @@ use crate::StoreError;
 /// tables of up to 80 columns.
 pub const CHUNK: usize = 400;
 
-/// Inserts `rows` (all with the same columns set; the primary key unset) in
+/// Inserts `rows` (all with the same columns set) in
 /// chunks; returns the new ids in input order when `returning` is set.
 pub async fn insert<C, A>(c: &C, rows: Vec<A>, returning: bool) -> Result<Vec<i64>, StoreError>
 where
@@ -25,11 +25,10 @@ where
     let Some(first) = rows.first() else {
         return Ok(Vec::new());
     };
-    let pk: Vec<String> = <A::Entity as EntityTrait>::PrimaryKey::iter()
-        .map(|p| p.into_column().as_str().to_string())
-        .collect();
+    // Columns set in the first row; an auto-increment key left unset is
+    // assigned by the database, an explicit key is written like any column.
     let cols: Vec<<A::Entity as EntityTrait>::Column> = <A::Entity as EntityTrait>::Column::iter()
-        .filter(|col| !pk.iter().any(|p| p == col.as_str()) && first.get(*col).is_set())
+        .filter(|col| first.get(*col).is_set())
         .collect();
     let table = A::Entity::default().table_name().to_string();
     let backend = c.get_database_backend();

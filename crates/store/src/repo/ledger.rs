@@ -166,33 +166,27 @@ pub async fn insert<C: ConnectionTrait>(
     leaves: Vec<NewLeaf>,
     nodes: &[StoredNode],
 ) -> Result<(), StoreError> {
-    let mut leaves = leaves.into_iter().peekable();
-    while leaves.peek().is_some() {
-        let chunk: Vec<ledger_leaf::ActiveModel> = leaves
-            .by_ref()
-            .take(CHUNK)
-            .map(|l| ledger_leaf::ActiveModel {
-                leaf_index: Set(l.index as i64),
-                leaf: Set(l.leaf),
-                member_event_id: Set(l.member_event_id),
-                member_id: Set(l.member_id),
-                member_digest: Set(l.member_digest),
-            })
-            .collect();
-        ledger_leaf::Entity::insert_many(chunk)
-            .exec_without_returning(c)
-            .await?;
-    }
-    for chunk in nodes.chunks(CHUNK) {
-        let rows = chunk.iter().map(|n| ledger_node::ActiveModel {
+    // The bulk path: one multi-row INSERT per chunk, cached statement text.
+    let leaves: Vec<ledger_leaf::ActiveModel> = leaves
+        .into_iter()
+        .map(|l| ledger_leaf::ActiveModel {
+            leaf_index: Set(l.index as i64),
+            leaf: Set(l.leaf),
+            member_event_id: Set(l.member_event_id),
+            member_id: Set(l.member_id),
+            member_digest: Set(l.member_digest),
+        })
+        .collect();
+    crate::repo::bulk::insert(c, leaves, false).await?;
+    let nodes: Vec<ledger_node::ActiveModel> = nodes
+        .iter()
+        .map(|n| ledger_node::ActiveModel {
             level: Set(i32::from(n.id.level)),
             idx: Set(n.id.index as i64),
             hash: Set(n.hash.to_vec()),
-        });
-        ledger_node::Entity::insert_many(rows)
-            .exec_without_returning(c)
-            .await?;
-    }
+        })
+        .collect();
+    crate::repo::bulk::insert(c, nodes, false).await?;
     Ok(())
 }
 
