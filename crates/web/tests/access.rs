@@ -2,73 +2,15 @@
 //! branch B through the API and the pages; problem details for bad input;
 //! CSRF on cookie-authenticated writes; the OpenAPI document is served.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use dangjian_app::{Actor, App, Db, FixedClock, Keyring};
+use dangjian_app::{Actor, App};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-struct Env {
-    app: App,
-    router: axum::Router,
-    _dir: std::path::PathBuf,
-}
+mod common;
 
-async fn env() -> Env {
-    let dir = std::env::temp_dir().join(format!(
-        "dj-web-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
-    let url = match std::env::var("DANGJIAN_TEST_DATABASE_URL") {
-        Ok(u) => fresh_pg(&u).await,
-        Err(_) => format!("sqlite://{}?mode=rwc", dir.join("t.db").display()),
-    };
-    let db = Db::connect(&url).await.expect("db");
-    db.migrate().await.expect("migrate");
-    let at = chrono::DateTime::parse_from_rfc3339("2026-11-28T02:00:00Z")
-        .expect("time")
-        .with_timezone(&chrono::Utc);
-    let app = App::new(
-        db,
-        Keyring::generate().expect("keys"),
-        Arc::new(FixedClock::new(at)),
-    );
-    app.seed_demo(120, &|_| {}).await.expect("demo");
-    let router = dangjian_web::router(dangjian_web::AppState::new(app.clone()));
-    Env {
-        app,
-        router,
-        _dir: dir,
-    }
-}
-
-/// A fresh database on the PostgreSQL server of `url`.
-async fn fresh_pg(url: &str) -> String {
-    use dangjian_store::sea_orm::ConnectionTrait;
-    let name = format!(
-        "djweb_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    );
-    let admin = Db::connect(url).await.expect("pg");
-    admin
-        .conn
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create db");
-    match url.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{name}"),
-        None => url.to_string(),
-    }
-}
+use common::{Env, env};
 
 async fn actor_of(app: &App, login: &str) -> Actor {
     let u = dangjian_store::repo::identity::user_by_login(&app.db.conn, login)
@@ -122,7 +64,7 @@ const B: &str = "GD-C01-X01-W01-B02";
 
 #[tokio::test]
 async fn branch_a_cannot_see_branch_b_through_api_or_pages() {
-    let env = env().await;
+    let env = env("access").await;
     let ta = token(&env.app, "secretary_a").await;
     let tb = token(&env.app, "secretary_b").await;
     let b_members = members_of(&env, &tb, B).await;
@@ -181,7 +123,7 @@ async fn branch_a_cannot_see_branch_b_through_api_or_pages() {
 
 #[tokio::test]
 async fn auditor_sees_masked_member_only_and_member_sees_self() {
-    let env = env().await;
+    let env = env("access").await;
     let t = token(&env.app, "auditor").await;
     let ids = members_of(&env, &t, A).await;
     let (s, body, _) = send(&env.router, get(&format!("/api/v1/members/{}", ids[0]), &t)).await;
@@ -217,7 +159,7 @@ async fn auditor_sees_masked_member_only_and_member_sees_self() {
 
 #[tokio::test]
 async fn bad_input_gets_problem_details_and_csrf_is_enforced() {
-    let env = env().await;
+    let env = env("access").await;
     let t = token(&env.app, "secretary_a").await;
     // Invalid member: every error names its field.
     let body = serde_json::json!({"name": "", "id_number": "110105194912310021", "stage": "applicant", "applied_on": "2020-01-01"});
@@ -301,7 +243,7 @@ async fn bad_input_gets_problem_details_and_csrf_is_enforced() {
 
 #[tokio::test]
 async fn health_metrics_and_openapi() {
-    let env = env().await;
+    let env = env("access").await;
     for p in [
         "/healthz",
         "/readyz",
@@ -331,7 +273,7 @@ async fn health_metrics_and_openapi() {
 
 #[tokio::test]
 async fn fee_calculator_is_exact_and_rejects_bad_input() {
-    let env = env().await;
+    let env = env("access").await;
     let fee = |q: &str| {
         Request::get(format!("/api/v1/fees/calculate?{q}"))
             .body(Body::empty())

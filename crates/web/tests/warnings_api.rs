@@ -5,75 +5,15 @@
 //! thresholds name their field; the dashboard, warning and register pages
 //! render and their forms carry the CSRF token.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use dangjian_app::{App, Db, FixedClock, Keyring};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-struct Env {
-    app: App,
-    router: axum::Router,
-    _dir: std::path::PathBuf,
-}
+mod common;
 
-async fn env() -> Env {
-    let dir = std::env::temp_dir().join(format!(
-        "dj-web-warn-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
-    let url = match std::env::var("DANGJIAN_TEST_DATABASE_URL") {
-        Ok(u) if !u.trim().is_empty() => fresh_pg(u.trim()).await,
-        _ => format!("sqlite://{}?mode=rwc", dir.join("t.db").display()),
-    };
-    let db = Db::connect(&url).await.expect("db");
-    db.migrate().await.expect("migrate");
-    let at = chrono::DateTime::parse_from_rfc3339("2026-11-28T02:00:00Z")
-        .expect("time")
-        .with_timezone(&chrono::Utc);
-    let app = App::new(
-        db,
-        Keyring::generate().expect("keys"),
-        Arc::new(FixedClock::new(at)),
-    );
-    app.seed_demo(120, &|_| {}).await.expect("demo");
-    app.sweep(at).await.expect("sweep");
-    let router = dangjian_web::router(dangjian_web::AppState::new(app.clone()));
-    Env {
-        app,
-        router,
-        _dir: dir,
-    }
-}
-
-/// A fresh database on the PostgreSQL server of `url`.
-async fn fresh_pg(url: &str) -> String {
-    use dangjian_store::sea_orm::ConnectionTrait;
-    let name = format!(
-        "djwarn_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    );
-    let admin = Db::connect(url).await.expect("pg");
-    admin
-        .conn
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create db");
-    match url.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{name}"),
-        None => url.to_string(),
-    }
-}
+use common::{Env, env};
 
 impl Env {
     async fn token(&self, login: &str) -> String {
@@ -191,7 +131,7 @@ fn circulated() -> Value {
 
 #[tokio::test]
 async fn warnings_api_acts_scopes_and_names_fields() {
-    let e = env().await;
+    let e = env("warn").await;
     let (sec_a, sec_b, admin) = (
         e.token("secretary_a").await,
         e.token("secretary_b").await,
@@ -508,7 +448,7 @@ async fn warnings_api_acts_scopes_and_names_fields() {
 
 #[tokio::test]
 async fn supervision_pages_render_and_forms_work() {
-    let e = env().await;
+    let e = env("warn").await;
     let staff = dangjian_store::repo::identity::user_by_login(&e.app.db.conn, "county_staff")
         .await
         .expect("db")

@@ -1,0 +1,71 @@
+//! Shared set-up of the web tests: a fresh database (SQLite in a temp dir, or
+//! a new PostgreSQL database when `DANGJIAN_TEST_DATABASE_URL` is set), the
+//! demo data seeded at a fixed time, and the router over it.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use dangjian_app::{App, Db, FixedClock, Keyring};
+
+pub struct Env {
+    pub app: App,
+    pub router: axum::Router,
+    pub _dir: std::path::PathBuf,
+}
+
+/// The demo (120 members, swept once) behind a router; `tag` keeps temp dirs apart.
+pub async fn env(tag: &str) -> Env {
+    let dir = std::env::temp_dir().join(format!(
+        "dj-web-{tag}-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let url = match std::env::var("DANGJIAN_TEST_DATABASE_URL") {
+        Ok(u) if !u.trim().is_empty() => fresh_pg(u.trim(), tag).await,
+        _ => format!("sqlite://{}?mode=rwc", dir.join("t.db").display()),
+    };
+    let db = Db::connect(&url).await.expect("db");
+    db.migrate().await.expect("migrate");
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-28T02:00:00Z")
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    let app = App::new(
+        db,
+        Keyring::generate().expect("keys"),
+        Arc::new(FixedClock::new(at)),
+    );
+    app.seed_demo(120, &|_| {}).await.expect("demo");
+    let router = dangjian_web::router(dangjian_web::AppState::new(app.clone()));
+    Env {
+        app,
+        router,
+        _dir: dir,
+    }
+}
+
+/// A fresh database on the PostgreSQL server of `url`.
+async fn fresh_pg(url: &str, tag: &str) -> String {
+    use dangjian_store::sea_orm::ConnectionTrait;
+    let name = format!(
+        "djweb_{}_{}_{}",
+        tag.replace('-', "_"),
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    );
+    let admin = Db::connect(url).await.expect("pg");
+    admin
+        .conn
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create db");
+    match url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => url.to_string(),
+    }
+}
