@@ -27,11 +27,15 @@ const SURNAMES: &[&str] = &[
     "肖", "田", "董", "袁", "潘", "蒋", "蔡", "余", "杜", "叶", "程", "苏", "魏", "吕", "丁", "任",
     "沈", "姚", "卢", "姜", "崔", "钟", "谭", "陆", "汪", "范", "金", "石", "欧阳", "司马",
 ];
-const GIVEN: &[&str] = &[
-    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟",
-    "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "建国", "建华", "志强", "海燕", "红梅",
-    "玉兰", "文", "华", "德胜", "春梅", "国庆", "晓东", "雪", "鹏", "宇", "欣怡", "子涵", "浩然",
-    "思远", "佳怡", "振华", "淑珍", "凤英", "永红", "金凤", "立新", "卫东",
+/// Given names, by the sex the ID number encodes (DOMAIN.md §3), so a demo
+/// man is not called 秀英.
+const GIVEN_MALE: &[&str] = &[
+    "伟", "强", "磊", "军", "洋", "勇", "杰", "涛", "明", "超", "平", "刚", "建国", "建华", "志强",
+    "文", "华", "德胜", "国庆", "晓东", "鹏", "宇", "浩然", "思远", "振华", "立新", "卫东", "永红",
+];
+const GIVEN_FEMALE: &[&str] = &[
+    "芳", "娜", "秀英", "敏", "静", "丽", "艳", "娟", "秀兰", "霞", "桂英", "海燕", "红梅", "玉兰",
+    "春梅", "雪", "欣怡", "子涵", "佳怡", "淑珍", "凤英", "金凤", "华", "平",
 ];
 const ETHNIC: &[(&str, u32)] = &[
     ("汉族", 90),
@@ -83,8 +87,9 @@ fn pick<'a, T>(rng: &mut StdRng, xs: &'a [T]) -> &'a T {
     &xs[rng.gen_range(0..xs.len())]
 }
 
-fn name(rng: &mut StdRng) -> String {
-    format!("{}{}", pick(rng, SURNAMES), pick(rng, GIVEN))
+fn name(rng: &mut StdRng, male: bool) -> String {
+    let given = if male { GIVEN_MALE } else { GIVEN_FEMALE };
+    format!("{}{}", pick(rng, SURNAMES), pick(rng, given))
 }
 
 fn ethnicity(rng: &mut StdRng) -> String {
@@ -153,7 +158,11 @@ fn member_draft(rng: &mut StdRng, today: NaiveDate, used: &mut HashSet<String>) 
         _ => DuesCategory::Unemployed,
     };
     MemberDraft {
-        name: name(rng),
+        // The 17th character's parity is the sex (odd = male, GB 11643).
+        name: name(
+            rng,
+            id.as_bytes().get(16).is_some_and(|d| (d - b'0') % 2 == 1),
+        ),
         id_number: id,
         ethnicity: ethnicity(rng),
         phone: rng.gen_bool(0.85).then(|| {
