@@ -5,8 +5,6 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use dangjian_app::{Actor, App};
-use http_body_util::BodyExt;
-use tower::ServiceExt;
 
 mod common;
 
@@ -25,15 +23,8 @@ async fn token(app: &App, login: &str) -> String {
 }
 
 async fn send(router: &axum::Router, req: Request<Body>) -> (StatusCode, String, Option<String>) {
-    let res = router.clone().oneshot(req).await.expect("response");
-    let status = res.status();
-    let ct = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(String::from);
-    let body = res.into_body().collect().await.expect("body").to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned(), ct)
+    let r = common::send_raw(router, req).await;
+    (r.status, r.body, r.content_type)
 }
 
 fn get(path: &str, bearer: &str) -> Request<Body> {

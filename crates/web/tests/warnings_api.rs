@@ -7,9 +7,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 mod common;
 
@@ -38,26 +36,17 @@ impl Env {
             }
             None => Body::empty(),
         };
-        let res = self
-            .router
-            .clone()
-            .oneshot(req.body(body).expect("request"))
-            .await
-            .expect("response");
-        let status = res.status();
-        let ct = res
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let bytes = res.into_body().collect().await.expect("body").to_bytes();
-        if status.is_client_error() {
-            assert_eq!(ct, "application/problem+json", "{uri}");
+        let r = common::send_raw(&self.router, req.body(body).expect("request")).await;
+        if r.status.is_client_error() {
+            assert_eq!(
+                r.content_type.as_deref(),
+                Some("application/problem+json"),
+                "{uri}"
+            );
         }
         (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            r.status,
+            serde_json::from_str(&r.body).unwrap_or(Value::Null),
         )
     }
 
@@ -79,22 +68,8 @@ impl Env {
             }
             None => Body::empty(),
         };
-        let res = self
-            .router
-            .clone()
-            .oneshot(req.body(body).expect("request"))
-            .await
-            .expect("response");
-        let status = res.status();
-        let location = res
-            .headers()
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let bytes = res.into_body().collect().await.expect("body").to_bytes();
-        let text = String::from_utf8_lossy(&bytes).to_string();
-        (status, if location.is_empty() { text } else { location })
+        let r = common::send_raw(&self.router, req.body(body).expect("request")).await;
+        (r.status, r.location.unwrap_or(r.body))
     }
 
     async fn org_of(&self, login: &str) -> String {

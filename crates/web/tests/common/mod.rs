@@ -69,3 +69,36 @@ async fn fresh_pg(url: &str, tag: &str) -> String {
         None => url.to_string(),
     }
 }
+
+/// What one in-process request answered.
+pub struct Sent {
+    pub status: axum::http::StatusCode,
+    pub content_type: Option<String>,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+/// Sends one request through the router (no network) and reads the answer.
+pub async fn send_raw(router: &axum::Router, req: axum::http::Request<axum::body::Body>) -> Sent {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let res = router.clone().oneshot(req).await.expect("response");
+    let header = |name| {
+        res.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from)
+    };
+    let (status, content_type, location) = (
+        res.status(),
+        header(axum::http::header::CONTENT_TYPE),
+        header(axum::http::header::LOCATION),
+    );
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    Sent {
+        status,
+        content_type,
+        location,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
