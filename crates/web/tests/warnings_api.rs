@@ -49,37 +49,6 @@ impl Env {
             serde_json::from_str(&r.body).unwrap_or(Value::Null),
         )
     }
-
-    async fn page(
-        &self,
-        method: &str,
-        uri: &str,
-        cookie: &str,
-        form: Option<&str>,
-    ) -> (StatusCode, String) {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(header::COOKIE, format!("dj_session={cookie}"));
-        let body = match form {
-            Some(f) => {
-                req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-                Body::from(f.to_string())
-            }
-            None => Body::empty(),
-        };
-        let r = common::send_raw(&self.router, req.body(body).expect("request")).await;
-        (r.status, r.location.unwrap_or(r.body))
-    }
-
-    async fn org_of(&self, login: &str) -> String {
-        let u = dangjian_store::repo::identity::user_by_login(&self.app.db.conn, login)
-            .await
-            .expect("db")
-            .expect("user");
-        let a = self.app.actor_for(u.id, None).await.expect("actor");
-        a.grants[0].org_code.clone()
-    }
 }
 
 fn circulated() -> Value {

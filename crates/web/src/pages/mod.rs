@@ -4,6 +4,7 @@
 //! the session's CSRF token.
 
 mod chart;
+mod org_manage;
 mod supervision;
 
 use askama::Template;
@@ -36,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/orgs/{code}/import", get(import_page).post(import_submit))
         .route("/members/{id}", get(member_page))
         .route("/search", post(search))
+        .merge(org_manage::routes())
         .merge(supervision::routes())
 }
 
@@ -117,6 +119,27 @@ fn error_page(lang: Lang, p: &PageActor, e: AppError) -> Response {
             text,
         },
     )
+}
+
+/// The reasons a form was refused that the user can fix, one line per field
+/// ("field：reason"); `None` for errors that are not about the input.
+fn form_errors(e: &AppError, lang: Lang) -> Option<Vec<String>> {
+    let line = |f: &dangjian_domain::FieldError| {
+        format!(
+            "{}：{}",
+            f.field,
+            if lang.is_en() {
+                &f.message_en
+            } else {
+                &f.message_zh
+            }
+        )
+    };
+    match e {
+        AppError::Validation(v) => Some(v.0.iter().map(line).collect()),
+        AppError::Conflict(f) => Some(vec![line(f)]),
+        _ => None,
+    }
 }
 
 #[derive(Deserialize)]
@@ -344,6 +367,7 @@ struct OrgPage {
     stage_chart: String,
     is_branch: bool,
     can_manage: bool,
+    can_manage_orgs: bool,
     members: Vec<MemberRow>,
     next_cursor: Option<String>,
 }
@@ -433,6 +457,7 @@ async fn org_page(
             stage_chart,
             is_branch,
             can_manage: a.can_manage_members(&d.org.path),
+            can_manage_orgs: a.can_manage_orgs(&d.org.path),
             org: d.org,
             members,
             next_cursor,

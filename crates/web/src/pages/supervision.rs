@@ -23,7 +23,7 @@ use dangjian_domain::warnings::{Action, Level, RuleId, SubjectKind, WarningState
 use dangjian_domain::{FieldError, ValidationErrors};
 use serde::Deserialize;
 
-use super::{chart, error_page, render};
+use super::{chart, error_page, form_errors, render};
 use crate::AppState;
 use crate::auth::PageActor;
 use crate::i18n::Lang;
@@ -997,19 +997,7 @@ fn to_input(f: &DecisionForm) -> Result<DecisionInput, ValidationErrors> {
 }
 
 fn messages(v: &ValidationErrors, lang: Lang) -> Vec<String> {
-    v.0.iter()
-        .map(|e| {
-            format!(
-                "{}：{}",
-                e.field,
-                if lang.is_en() {
-                    &e.message_en
-                } else {
-                    &e.message_zh
-                }
-            )
-        })
-        .collect()
+    form_errors(&AppError::Validation(v.clone()), lang).unwrap_or_default()
 }
 
 async fn decision_submit(

@@ -70,6 +70,45 @@ async fn fresh_pg(url: &str, tag: &str) -> String {
     }
 }
 
+impl Env {
+    /// A page request with a session cookie (and a form body); answers the
+    /// status and the redirect target or the body.
+    pub async fn page(
+        &self,
+        method: &str,
+        uri: &str,
+        cookie: &str,
+        form: Option<&str>,
+    ) -> (axum::http::StatusCode, String) {
+        let mut req = axum::http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(axum::http::header::COOKIE, format!("dj_session={cookie}"));
+        let body = match form {
+            Some(f) => {
+                req = req.header(
+                    axum::http::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                );
+                axum::body::Body::from(f.to_string())
+            }
+            None => axum::body::Body::empty(),
+        };
+        let r = send_raw(&self.router, req.body(body).expect("request")).await;
+        (r.status, r.location.unwrap_or(r.body))
+    }
+
+    /// The code of the organization of `login`'s first grant.
+    pub async fn org_of(&self, login: &str) -> String {
+        let u = dangjian_store::repo::identity::user_by_login(&self.app.db.conn, login)
+            .await
+            .expect("db")
+            .expect("user");
+        let a = self.app.actor_for(u.id, None).await.expect("actor");
+        a.grants[0].org_code.clone()
+    }
+}
+
 /// What one in-process request answered.
 pub struct Sent {
     pub status: axum::http::StatusCode,
