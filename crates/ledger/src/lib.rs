@@ -10,6 +10,7 @@
 //! - [`checkpoint`]: C2SP tlog-checkpoint bodies.
 //! - [`tiles`]: C2SP tlog-tiles paths, tiles and entry bundles.
 //! - [`leaf`]: the canonical leaf encoding of archive events.
+//! - [`witness`]: the C2SP tlog-witness `add-checkpoint` exchange, both sides.
 
 pub mod checkpoint;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod note;
 pub mod tiles;
 pub mod tree;
 pub mod verify;
+pub mod witness;
 
 pub use checkpoint::Checkpoint;
 pub use error::{Error, Result};
