@@ -335,7 +335,7 @@ async fn members_by_id<C: ConnectionTrait>(
     Ok(out)
 }
 
-fn hex_seed(hex64: &str) -> Result<[u8; 32], AppError> {
+pub(crate) fn hex_seed(hex64: &str) -> Result<[u8; 32], AppError> {
     hex::decode(hex64)
         .ok()
         .and_then(|b| b.try_into().ok())
@@ -546,6 +546,15 @@ impl App {
         size: u64,
     ) -> Result<Vec<Hash>, AppError> {
         self.ledger_reader(actor)?;
+        self.ledger_consistency(old, size).await
+    }
+
+    /// The consistency proof without a reader check, for the federation push.
+    pub(crate) async fn ledger_consistency(
+        &self,
+        old: u64,
+        size: u64,
+    ) -> Result<Vec<Hash>, AppError> {
         let stored = repo::size(&self.db.conn).await?;
         if size > stored {
             return Err(bad(

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod decisions;
 pub mod demo;
 pub mod error;
+pub mod federation;
 pub mod identity;
 pub mod ledger;
 pub mod members;
@@ -37,6 +38,10 @@ pub struct AppConfig {
     /// Whether anyone may read the ledger's checkpoint, key, tiles, proofs
     /// and leaves (never the events they record); else auditors and admins.
     pub ledger_public: bool,
+    /// The parent's witness endpoint prefix (`…/witness`), for federation.
+    pub parent_url: Option<String>,
+    /// The parent's witness verifier key (its `dangjian witness key`).
+    pub parent_vkey: Option<String>,
 }
 
 impl Default for AppConfig {
@@ -46,6 +51,8 @@ impl Default for AppConfig {
             evaluate_rules_on_write: true,
             ledger_key_file: None,
             ledger_public: false,
+            parent_url: None,
+            parent_vkey: None,
         }
     }
 }

@@ -33,6 +33,12 @@ pub struct FileConfig {
     /// Serve the ledger's checkpoint, key, tiles and proofs without a token
     /// (issue 4); default false: an auditor's or administrator's token.
     pub ledger_public: Option<bool>,
+    /// The parent's witness endpoint prefix, e.g. `https://city.example/witness`
+    /// (issue 4 §5); also `DANGJIAN_PARENT_URL`.
+    pub parent_url: Option<String>,
+    /// The parent's witness verifier key (its `dangjian witness key`); also
+    /// `DANGJIAN_PARENT_VKEY`.
+    pub parent_vkey: Option<String>,
 }
 
 /// Settings after layering.

@@ -1,5 +1,6 @@
-//! `dangjian ledger …`: verify the archive log against the database, and sign
-//! a checkpoint of it (issue 4; contract in DESIGN.md).
+//! `dangjian ledger …`: verify the archive log against the database, sign a
+//! checkpoint of it, push it to the parent witness (issue 4; contract in
+//! DESIGN.md); `dangjian witness …`: the witness side of federation.
 
 use clap::Subcommand;
 use dangjian_app::App;
@@ -28,6 +29,75 @@ pub enum LedgerCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Push the latest checkpoint to the parent witness (`parent_url`,
+    /// `parent_vkey`) and store its cosignature.
+    Push {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Print JSON: {"witness", "old_size", "size", "cosigned_checkpoint"}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WitnessCmd {
+    /// Print this server's witness verifier key (a child's `parent_vkey`).
+    Key {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Witness a child server's log: register its checkpoint key (the
+    /// child's `dangjian ledger key` output, i.e. GET /ledger/key).
+    AddLog {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The child's verifier key, `<origin>+<key id>+<key>`.
+        #[arg(long)]
+        vkey: String,
+    },
+    /// List the witnessed logs and the size last cosigned for each.
+    Logs {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run_witness(cmd: WitnessCmd) -> Result<(), Failure> {
+    match cmd {
+        WitnessCmd::Key { data } => {
+            let (app, _) = open(&data).await?;
+            println!("{}", app.witness_vkey().await?);
+            Ok(())
+        }
+        WitnessCmd::AddLog { data, vkey } => {
+            let (app, _) = open(&data).await?;
+            let cli = crate::root_actor(&app).await?;
+            let origin = app.witness_add_log(&cli, &vkey).await?;
+            println!("已登记下级日志 / witnessing {origin}");
+            Ok(())
+        }
+        WitnessCmd::Logs { data, json } => {
+            let (app, _) = open(&data).await?;
+            let cli = crate::root_actor(&app).await?;
+            let logs = app.witness_logs(&cli).await?;
+            if json {
+                println!("{}", json!(logs));
+            } else if logs.is_empty() {
+                println!("尚未见证任何下级日志 / no logs witnessed yet");
+            } else {
+                for l in &logs {
+                    println!(
+                        "{}  已副署至 cosigned up to size {}  ({} 次 checkpoints)",
+                        l.origin, l.size, l.cosigned
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 pub async fn run(cmd: LedgerCmd) -> Result<(), Failure> {
@@ -61,6 +131,20 @@ pub async fn run(cmd: LedgerCmd) -> Result<(), Failure> {
                     format!("{} 处问题 / problems found", r.problems.len())
                 }))
             }
+        }
+        LedgerCmd::Push { data, json } => {
+            let (app, _) = open(&data).await?;
+            let r = app.federation_push().await?;
+            if json {
+                println!("{}", json!(r));
+            } else {
+                println!(
+                    "上级 {} 已副署 / cosigned: size {} → {}",
+                    r.witness, r.old_size, r.size
+                );
+                print!("{}", r.cosigned_checkpoint);
+            }
+            Ok(())
         }
         LedgerCmd::Checkpoint { data, json } => {
             let (app, _) = open(&data).await?;
@@ -101,6 +185,15 @@ pub async fn watch(app: App) {
         }
         if let Err(e) = app.ledger_checkpoint().await {
             tracing::error!(error = %e, "ledger checkpoint failed");
+            continue;
+        }
+        if app.config.parent_url.is_some() {
+            match app.federation_push().await {
+                Ok(r) => {
+                    tracing::info!(witness = %r.witness, size = r.size, "checkpoint cosigned by the parent")
+                }
+                Err(e) => tracing::error!(error = %e, "ALERT federation push failed"),
+            }
         }
     }
 }

@@ -115,6 +115,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ledger_cmd::LedgerCmd,
     },
+    /// Witness the archive logs of the servers below (issue 4 §5).
+    Witness {
+        #[command(subcommand)]
+        cmd: ledger_cmd::WitnessCmd,
+    },
     /// Rerunnable benchmarks: ours against the named baseline in one run.
     Bench {
         #[command(subcommand)]
@@ -228,12 +233,15 @@ pub(crate) async fn open(data: &DataArgs) -> Result<(App, config::Settings), Fai
         app.config.session_hours = h;
     }
     app.config.ledger_public = s.file.ledger_public.unwrap_or(false);
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    app.config.parent_url = env("DANGJIAN_PARENT_URL").or_else(|| s.file.parent_url.clone());
+    app.config.parent_vkey = env("DANGJIAN_PARENT_VKEY").or_else(|| s.file.parent_vkey.clone());
     Ok((app, s))
 }
 
 /// The CLI acts with administrator rights over the whole tree: whoever runs
 /// it holds the key file already.
-async fn root_actor(app: &App) -> Result<Actor, Failure> {
+pub(crate) async fn root_actor(app: &App) -> Result<Actor, Failure> {
     let roots = dangjian_store::repo::orgs::roots(&app.db.conn)
         .await
         .map_err(|e| Failure(e.to_string()))?;
@@ -536,6 +544,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Cmd::Ledger { cmd } => ledger_cmd::run(cmd).await,
+        Cmd::Witness { cmd } => ledger_cmd::run_witness(cmd).await,
         Cmd::Bench { cmd } => bench::run(cmd).await,
         Cmd::Fee {
             category,

@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0001Foundation),
             Box::new(M0002Supervision),
             Box::new(M0003Ledger),
+            Box::new(M0008Federation),
         ]
     }
 }
@@ -488,6 +489,85 @@ impl MigrationTrait for M0003Ledger {
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for t in ["ledger_checkpoints", "ledger_nodes", "ledger_leaves"] {
+            m.drop_table(Table::drop().table(t).if_exists().to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Federation across levels (issue 4 §5): as a witness, the child logs this
+/// server cosigns and every checkpoint it cosigned; as a child, the
+/// cosignatures its parent returned. Append only but for each log's latest
+/// state; no personal data.
+pub struct M0008Federation;
+
+impl MigrationName for M0008Federation {
+    fn name(&self) -> &str {
+        "m0008_federation"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0008Federation {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // Child logs this server witnesses [public]: origin, verifier key,
+        // and the last checkpoint it cosigned (size 0 and no root before the
+        // first). Updated only by a conditional UPDATE on the old size, so
+        // two concurrent requests cannot both advance it.
+        m.create_table(
+            Table::create()
+                .table("witness_logs")
+                .if_not_exists()
+                .col(string_len("origin", 200).primary_key())
+                .col(text("vkey"))
+                .col(big_integer("size"))
+                .col(blob_null("root"))
+                .col(text_null("note"))
+                .col(timestamp_with_time_zone("added_at"))
+                .col(timestamp_with_time_zone("updated_at"))
+                .to_owned(),
+        )
+        .await?;
+        // Every checkpoint cosigned [public], with the cosignature.
+        m.create_table(
+            Table::create()
+                .table("witness_cosigned")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(string_len("origin", 200))
+                .col(big_integer("size"))
+                .col(blob("root"))
+                .col(text("note"))
+                .col(timestamp_with_time_zone("at"))
+                .to_owned(),
+        )
+        .await?;
+        index(
+            m,
+            "witness_cosigned",
+            "idx_witness_cosigned_origin",
+            &["origin", "size"],
+        )
+        .await?;
+        // This server's checkpoints as cosigned by its parent [public].
+        m.create_table(
+            Table::create()
+                .table("ledger_cosignatures")
+                .if_not_exists()
+                .col(string_len("witness", 200))
+                .col(big_integer("size"))
+                .col(text("note"))
+                .col(timestamp_with_time_zone("at"))
+                .primary_key(Index::create().col("witness").col("size"))
+                .to_owned(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for t in ["ledger_cosignatures", "witness_cosigned", "witness_logs"] {
             m.drop_table(Table::drop().table(t).if_exists().to_owned())
                 .await?;
         }

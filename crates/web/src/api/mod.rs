@@ -10,6 +10,7 @@ pub mod members;
 pub mod orgs;
 pub mod types;
 pub mod warnings;
+pub mod witness;
 
 use axum::Json;
 use axum::Router;
@@ -34,6 +35,7 @@ use types::HealthOut;
         warnings::list, warnings::rules, warnings::summary, warnings::detail, warnings::acknowledge, warnings::correct, warnings::close, warnings::reopen, warnings::thresholds, warnings::set_thresholds,
         decisions::create, decisions::list, decisions::detail, decisions::report,
         ledger::checkpoint, ledger::key, ledger::tile, ledger::inclusion, ledger::consistency, ledger::entry, ledger::member_status,
+        witness::add_checkpoint, witness::key, witness::logs,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemField)),
     modifiers(&BearerAuth)
@@ -115,6 +117,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/ledger/entries/{index}", get(ledger::entry))
         .route("/api/v1/members/{id}/ledger", get(ledger::member_status))
+        .route("/witness/add-checkpoint", post(witness::add_checkpoint))
+        .route("/witness/key", get(witness::key))
+        .route("/api/v1/witness/logs", get(witness::logs))
 }
 
 /// Liveness: the process answers.

@@ -16,6 +16,19 @@ pub struct Env {
 
 /// The demo (120 members, swept once) behind a router; `tag` keeps temp dirs apart.
 pub async fn env(tag: &str) -> Env {
+    let (app, dir) = bare_app(tag).await;
+    app.seed_demo(120, &|_| {}).await.expect("demo");
+    let router = dangjian_web::router(dangjian_web::AppState::new(app.clone()));
+    Env {
+        app,
+        router,
+        _dir: dir,
+    }
+}
+
+/// An app over a fresh, migrated, empty database at the fixed test time, and
+/// its temp dir.
+pub async fn bare_app(tag: &str) -> (App, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!(
         "dj-web-{tag}-{}-{:?}",
         std::process::id(),
@@ -37,13 +50,7 @@ pub async fn env(tag: &str) -> Env {
         Keyring::generate().expect("keys"),
         Arc::new(FixedClock::new(at)),
     );
-    app.seed_demo(120, &|_| {}).await.expect("demo");
-    let router = dangjian_web::router(dangjian_web::AppState::new(app.clone()));
-    Env {
-        app,
-        router,
-        _dir: dir,
-    }
+    (app, dir)
 }
 
 /// A fresh database on the PostgreSQL server of `url`.

@@ -1,0 +1,323 @@
+//! Federation across levels (issue 4 §5): every server is a witness for the
+//! servers below it and a log for the one above.
+//!
+//! As a witness, a server keeps the child logs it knows (origin and verifier
+//! key, registered by an administrator) and answers the C2SP tlog-witness
+//! `add-checkpoint` request: it cosigns a child's checkpoint only if it
+//! extends the last one it cosigned for that child, and stores every
+//! checkpoint it cosigned. A child that forks or rewrites its history is
+//! refused from then on.
+//!
+//! As a log, a server configured with its parent's witness URL and key
+//! pushes its latest checkpoint with the consistency proof from the size the
+//! parent last cosigned, checks the returned cosignature and stores the
+//! cosigned checkpoint. A chain county → city → province works the same at
+//! each hop.
+//!
+//! The witness key is its own Ed25519 key (`witness.key` next to the ledger
+//! key, or derived from the keyring), named `<origin>/witness`.
+
+use std::time::Duration;
+
+use dangjian_ledger::witness::{
+    AddCheckpoint, Refusal, Witnessed, attach_cosignature, check, cosign_response, origin_of,
+};
+use dangjian_ledger::{Checkpoint, Cosigner, Verifier, note::KeyType};
+use dangjian_store::repo::federation as repo;
+use ed25519_dalek::SigningKey;
+use serde::Serialize;
+
+use crate::ledger::{hex_seed, load_or_create_key};
+use crate::{Actor, App, AppError};
+
+const WITNESS_DOMAIN: &str = "federation.witness";
+
+/// Why an `add-checkpoint` request got no cosignature.
+#[derive(Debug, thiserror::Error)]
+pub enum WitnessError {
+    /// Refused by the protocol's checks.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// The server failed.
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+impl From<dangjian_store::StoreError> for WitnessError {
+    fn from(e: dangjian_store::StoreError) -> Self {
+        WitnessError::App(e.into())
+    }
+}
+
+/// A child log this server witnesses.
+#[derive(Debug, Clone, Serialize)]
+pub struct WitnessedLog {
+    pub origin: String,
+    pub vkey: String,
+    /// Size of the last checkpoint cosigned (0: none yet).
+    pub size: u64,
+    /// That checkpoint with this server's cosignature.
+    pub checkpoint: Option<String>,
+    /// How many checkpoints were cosigned.
+    pub cosigned: usize,
+}
+
+/// What a push to the parent did.
+#[derive(Debug, Clone, Serialize)]
+pub struct PushReport {
+    pub witness: String,
+    /// The size the parent had cosigned before.
+    pub old_size: u64,
+    pub size: u64,
+    /// The checkpoint with the parent's cosignature.
+    pub cosigned_checkpoint: String,
+}
+
+fn internal(e: impl std::fmt::Display) -> AppError {
+    AppError::Internal(e.to_string())
+}
+
+fn push_error(zh: &str, en: String) -> AppError {
+    AppError::field("parent_url", "federation_push", zh, en)
+}
+
+impl App {
+    /// This server's witness cosigner.
+    pub async fn witness_cosigner(&self) -> Result<Cosigner, AppError> {
+        let key = match &self.config.ledger_key_file {
+            Some(p) => load_or_create_key(&p.with_file_name("witness.key"))?,
+            None => {
+                SigningKey::from_bytes(&hex_seed(&self.keys.blind_index(WITNESS_DOMAIN, "v1"))?)
+            }
+        };
+        Cosigner::new(format!("{}/witness", self.ledger_origin().await?), key).map_err(internal)
+    }
+
+    /// The witness's verifier key string, for a child's `parent_vkey`.
+    pub async fn witness_vkey(&self) -> Result<String, AppError> {
+        Ok(self.witness_cosigner().await?.verifier().to_vkey())
+    }
+
+    /// Registers a child log by its checkpoint verifier key (the child's
+    /// `dangjian ledger key`); the key's name is the log's origin. Only an
+    /// administrator (or the CLI).
+    pub async fn witness_add_log(&self, actor: &Actor, vkey: &str) -> Result<String, AppError> {
+        let admin = actor
+            .grants
+            .iter()
+            .any(|g| g.role == dangjian_domain::identity::Role::Admin);
+        if !admin {
+            return Err(AppError::Forbidden);
+        }
+        let v = Verifier::from_vkey(vkey.trim()).map_err(|e| {
+            AppError::field(
+                "vkey",
+                "bad_vkey",
+                "不是有效的验证公钥",
+                format!("not a verifier key: {e}"),
+            )
+        })?;
+        if v.key_type() != KeyType::Ed25519 {
+            return Err(AppError::field(
+                "vkey",
+                "bad_vkey",
+                "验证公钥须为 Ed25519 检查点密钥",
+                "the key must be an Ed25519 checkpoint key".to_string(),
+            ));
+        }
+        if v.name() == self.ledger_origin().await? {
+            return Err(AppError::field(
+                "vkey",
+                "own_log",
+                "不能见证本服务器自己的日志",
+                "a server does not witness its own log".to_string(),
+            ));
+        }
+        let now = self.clock.now();
+        let (_writer, tx) = self.begin_write().await?;
+        repo::upsert_log(&tx, v.name(), &v.to_vkey(), now).await?;
+        tx.commit().await?;
+        Ok(v.name().to_string())
+    }
+
+    /// The child logs this server witnesses (auditors and administrators).
+    pub async fn witness_logs(&self, actor: &Actor) -> Result<Vec<WitnessedLog>, AppError> {
+        let may = actor.grants.iter().any(|g| {
+            matches!(
+                g.role,
+                dangjian_domain::identity::Role::Admin | dangjian_domain::identity::Role::Auditor
+            )
+        });
+        if !may {
+            return Err(AppError::Forbidden);
+        }
+        let mut out = Vec::new();
+        for l in repo::logs(&self.db.conn).await? {
+            let cosigned = repo::cosigned(&self.db.conn, &l.origin).await?.len();
+            out.push(WitnessedLog {
+                origin: l.origin,
+                vkey: l.vkey,
+                size: l.size as u64,
+                checkpoint: l.note,
+                cosigned,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Answers a C2SP tlog-witness `add-checkpoint` request body: the
+    /// cosignature line on success.
+    pub async fn witness_add_checkpoint(&self, body: &str) -> Result<String, WitnessError> {
+        let req = AddCheckpoint::parse(body)?;
+        let origin = origin_of(&req.checkpoint)?;
+        let log = repo::log(&self.db.conn, &origin)
+            .await?
+            .ok_or_else(|| Refusal::UnknownLog(origin.clone()))?;
+        let verifier = Verifier::from_vkey(&log.vkey).map_err(internal)?;
+        let last = match (&log.root, log.size) {
+            (Some(root), size) if size > 0 => Some(Witnessed {
+                size: size as u64,
+                root: root.as_slice().try_into().map_err(internal)?,
+            }),
+            _ => None,
+        };
+        let cp = check(&req, &verifier, last.as_ref())?;
+        let cosigner = self.witness_cosigner().await?;
+        let now = self.clock.now();
+        let line =
+            cosign_response(&cosigner, &cp, now.timestamp().max(0) as u64).map_err(internal)?;
+        if last.is_some_and(|w| w.size == cp.size()) {
+            // The same checkpoint again (a retry): cosign, nothing to record.
+            return Ok(line);
+        }
+        let note =
+            attach_cosignature(&req.checkpoint, &line, &cosigner.verifier()).map_err(internal)?;
+        let (_writer, tx) = self.begin_write().await.map_err(WitnessError::App)?;
+        let advanced =
+            repo::advance(&tx, &origin, req.old_size, cp.size(), cp.root(), &note, now).await?;
+        if !advanced {
+            drop(tx);
+            let latest = repo::log(&self.db.conn, &origin)
+                .await?
+                .map_or(0, |l| l.size as u64);
+            return Err(Refusal::Conflict { latest }.into());
+        }
+        tx.commit().await.map_err(|e| WitnessError::App(e.into()))?;
+        tracing::info!(%origin, size = cp.size(), "cosigned a child checkpoint");
+        Ok(line)
+    }
+
+    /// Pushes this server's latest checkpoint to the parent witness
+    /// configured in `parent_url` / `parent_vkey` and stores the cosigned
+    /// checkpoint. Errors name `parent_url` and say what the parent answered.
+    pub async fn federation_push(&self) -> Result<PushReport, AppError> {
+        let (Some(url), Some(vkey)) = (&self.config.parent_url, &self.config.parent_vkey) else {
+            return Err(AppError::field(
+                "parent_url",
+                "not_configured",
+                "未配置上级见证服务器（parent_url 与 parent_vkey）",
+                "no parent witness configured (parent_url and parent_vkey)",
+            ));
+        };
+        let witness = Verifier::from_vkey(vkey.trim()).map_err(|e| {
+            AppError::field(
+                "parent_vkey",
+                "bad_vkey",
+                "上级见证公钥无效",
+                format!("the parent's witness key does not parse: {e}"),
+            )
+        })?;
+        let note = self.ledger_checkpoint().await?;
+        let own = self.ledger_signer().await?.verifier();
+        let (cp, _, _) = Checkpoint::open(&note, &own).map_err(internal)?;
+        let mut old = repo::latest_cosignature(&self.db.conn, witness.name())
+            .await?
+            .map_or(0, |c| c.size as u64);
+        let endpoint = format!("{}/add-checkpoint", url.trim_end_matches('/'));
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(internal)?;
+        // A second try when the parent's record of what it cosigned differs
+        // from ours (say, our database was restored from a backup).
+        for _ in 0..2 {
+            let proof = if old == 0 || old >= cp.size() {
+                Vec::new()
+            } else {
+                self.ledger_consistency(old, cp.size()).await?
+            };
+            let body = AddCheckpoint {
+                old_size: old,
+                proof,
+                checkpoint: note.clone(),
+            }
+            .encode();
+            let resp = client
+                .post(&endpoint)
+                .header("content-type", "text/plain; charset=utf-8")
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| push_error("无法连接上级见证服务器", format!("{endpoint}: {e}")))?;
+            let status = resp.status().as_u16();
+            let text = resp.text().await.unwrap_or_default();
+            match status {
+                200 => {
+                    let cosigned = attach_cosignature(&note, &text, &witness).map_err(|e| {
+                        push_error(
+                            "上级返回的副署签名无效",
+                            format!("the parent's cosignature does not verify: {e}"),
+                        )
+                    })?;
+                    let (_writer, tx) = self.begin_write().await?;
+                    repo::insert_cosignature(
+                        &tx,
+                        witness.name(),
+                        cp.size(),
+                        &cosigned,
+                        self.clock.now(),
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    return Ok(PushReport {
+                        witness: witness.name().to_string(),
+                        old_size: old,
+                        size: cp.size(),
+                        cosigned_checkpoint: cosigned,
+                    });
+                }
+                409 => {
+                    let latest: u64 = text.trim().parse().map_err(|_| {
+                        push_error(
+                            "上级见证服务器应答无效",
+                            format!("409 without a size: {text:?}"),
+                        )
+                    })?;
+                    if latest > cp.size() {
+                        return Err(push_error(
+                            "上级已副署的日志比本服务器的更长：本地档案可能被回滚",
+                            format!(
+                                "the parent cosigned size {latest}, more than our {}: our archive may have been rolled back",
+                                cp.size()
+                            ),
+                        ));
+                    }
+                    if latest == old {
+                        break;
+                    }
+                    old = latest;
+                }
+                _ => {
+                    return Err(push_error(
+                        "上级见证服务器拒绝副署",
+                        format!("the parent refused to cosign ({status}): {}", text.trim()),
+                    ));
+                }
+            }
+        }
+        Err(push_error(
+            "上级见证服务器拒绝副署：与其已副署的检查点不一致",
+            "the parent refused: our checkpoint does not extend the one it cosigned".into(),
+        ))
+    }
+}
