@@ -16,6 +16,17 @@
 //!
 //! The witness key is its own Ed25519 key (`witness.key` next to the ledger
 //! key, or derived from the keyring), named `<origin>/witness`.
+//!
+//! Joining twice across servers (issue 4 §6, DOMAIN.md §3): with a
+//! federation key shared by the servers of a province (`federation_key`),
+//! each server sends its parent HMAC digests of its active members' ID
+//! numbers — never the numbers — as a note signed with its log key. The
+//! parent keeps each child's latest set beside its own and answers which of
+//! the child's digests are also active elsewhere; the child raises a red
+//! `duplicate_registration` warning on each such member. Both sides learn of
+//! the duplicate at their next sync, and neither learns where the other
+//! registration is. A holder of the federation key could test guessed ID
+//! numbers against digests, so the key stays on the servers.
 
 use std::time::Duration;
 
@@ -27,8 +38,17 @@ use dangjian_store::repo::federation as repo;
 use ed25519_dalek::SigningKey;
 use serde::Serialize;
 
+use dangjian_domain::warnings::{Finding, Level, RuleId, SubjectKind};
+use dangjian_ledger::Note;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
 use crate::ledger::{hex_seed, load_or_create_key};
+use crate::members::AAD_ID;
 use crate::{Actor, App, AppError};
+
+/// First line of a signed digest list.
+const DIGESTS_HEADER: &str = "dangjian-digests/v1";
 
 const WITNESS_DOMAIN: &str = "federation.witness";
 
@@ -81,7 +101,267 @@ fn push_error(zh: &str, en: String) -> AppError {
     AppError::field("parent_url", "federation_push", zh, en)
 }
 
+/// What a digest sync found.
+#[derive(Debug, Clone, Serialize)]
+pub struct DigestReport {
+    /// Active members whose digests were sent.
+    pub sent: usize,
+    /// Members also active elsewhere (each now has a red warning).
+    pub duplicates: Vec<i64>,
+}
+
+/// A digest list as the parent reads it.
+struct DigestList {
+    origin: String,
+    at: i64,
+    digests: Vec<String>,
+}
+
+fn parse_digest_list(text: &str) -> Result<DigestList, AppError> {
+    let bad = |m: &str| {
+        AppError::field(
+            "body",
+            "bad_digest_list",
+            "摘要清单格式错误",
+            format!("malformed digest list: {m}"),
+        )
+    };
+    let mut lines = text.lines();
+    if lines.next() != Some(DIGESTS_HEADER) {
+        return Err(bad("missing header"));
+    }
+    let origin = lines.next().ok_or_else(|| bad("no origin"))?.to_string();
+    let at = lines
+        .next()
+        .and_then(|l| l.parse::<i64>().ok())
+        .ok_or_else(|| bad("no time"))?;
+    let mut digests = Vec::new();
+    for l in lines {
+        if l.len() != 64
+            || !l
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        {
+            return Err(bad("a digest is not 64 lowercase hex characters"));
+        }
+        digests.push(l.to_string());
+    }
+    Ok(DigestList {
+        origin,
+        at,
+        digests,
+    })
+}
+
 impl App {
+    /// The keyed digest of an ID number under the federation key.
+    fn federation_digest(&self, key: &[u8], id_number: &str) -> Result<String, AppError> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).map_err(internal)?;
+        mac.update(b"dangjian-federation-id/v1\n");
+        mac.update(id_number.as_bytes());
+        Ok(hex::encode(mac.finalize().into_bytes()))
+    }
+
+    fn federation_key(&self) -> Result<Vec<u8>, AppError> {
+        let k = self.config.federation_key.as_deref().ok_or_else(|| {
+            AppError::field(
+                "federation_key",
+                "not_configured",
+                "未配置联邦摘要密钥（federation_key）",
+                "no federation key configured (federation_key)",
+            )
+        })?;
+        hex::decode(k.trim())
+            .ok()
+            .filter(|k| k.len() == 32)
+            .ok_or_else(|| {
+                AppError::field(
+                    "federation_key",
+                    "bad_key",
+                    "联邦摘要密钥应为 64 个十六进制字符",
+                    "the federation key must be 64 hex characters",
+                )
+            })
+    }
+
+    /// Digests of this server's active members: (member id, org id, digest).
+    async fn own_digests(&self) -> Result<Vec<(i64, i64, String)>, AppError> {
+        let key = self.federation_key()?;
+        let rows = dangjian_store::repo::members::active_id_numbers(&self.db.conn).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, org, enc) in rows {
+            let number = self.keys.decrypt_str(&enc, AAD_ID)?;
+            out.push((id, org, self.federation_digest(&key, &number)?));
+        }
+        Ok(out)
+    }
+
+    /// Raises (or clears) the duplicate-registration warnings of this
+    /// server's active members from the digests found elsewhere.
+    async fn reconcile_duplicates(
+        &self,
+        own: &[(i64, i64, String)],
+        shared: &std::collections::HashSet<String>,
+    ) -> Result<Vec<i64>, AppError> {
+        let subjects: Vec<i64> = own.iter().map(|(id, _, _)| *id).collect();
+        let org_of: std::collections::HashMap<i64, i64> =
+            own.iter().map(|(id, org, _)| (*id, *org)).collect();
+        let dups: Vec<i64> = own
+            .iter()
+            .filter(|(_, _, d)| shared.contains(d))
+            .map(|(id, _, _)| *id)
+            .collect();
+        let findings: Vec<Finding> = dups
+            .iter()
+            .map(|id| Finding {
+                rule: RuleId::DuplicateRegistration,
+                level: Level::Red,
+                subject: (SubjectKind::Member, *id),
+                period_key: "active".into(),
+                detail_zh: "上级组织部门发现此人在另一组织也有在册登记（DOMAIN.md §3）".into(),
+                detail_en: "The higher level found this person active in another organization too (DOMAIN.md §3)".into(),
+                due: None,
+            })
+            .collect();
+        let (_writer, tx) = self.begin_write().await?;
+        crate::warnings::reconcile_subjects(
+            &tx,
+            SubjectKind::Member,
+            &subjects,
+            &[RuleId::DuplicateRegistration],
+            &findings,
+            &|id| org_of.get(&id).copied(),
+            self.today(),
+            self.clock.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(dups)
+    }
+
+    /// Stores this server's own digests (under its origin) so the logs it
+    /// witnesses are compared with its own members too, and raises the
+    /// warnings of its own members found under a child.
+    pub async fn federation_refresh_own(&self) -> Result<DigestReport, AppError> {
+        let own = self.own_digests().await?;
+        let origin = self.ledger_origin().await?;
+        let digests: Vec<String> = own.iter().map(|(_, _, d)| d.clone()).collect();
+        {
+            let (_writer, tx) = self.begin_write().await?;
+            repo::replace_digests(&tx, &origin, &digests).await?;
+            tx.commit().await?;
+        }
+        let shared: std::collections::HashSet<String> =
+            repo::shared_digests(&self.db.conn, &origin)
+                .await?
+                .into_iter()
+                .collect();
+        let duplicates = self.reconcile_duplicates(&own, &shared).await?;
+        Ok(DigestReport {
+            sent: own.len(),
+            duplicates,
+        })
+    }
+
+    /// The parent's side of a digest sync: checks the child's signature,
+    /// refuses a replayed older list, replaces the child's set and answers
+    /// which of its digests are also active under another origin.
+    pub async fn witness_digests(&self, body: &str) -> Result<Vec<String>, AppError> {
+        let note = Note::parse(body).map_err(|e| {
+            AppError::field(
+                "body",
+                "bad_note",
+                "不是签名清单",
+                format!("not a signed note: {e}"),
+            )
+        })?;
+        let list = parse_digest_list(note.text())?;
+        let log = repo::log(&self.db.conn, &list.origin)
+            .await?
+            .ok_or(AppError::NotFound("witnessed log"))?;
+        let verifier = Verifier::from_vkey(&log.vkey).map_err(internal)?;
+        if note.verify(&verifier).is_err() {
+            return Err(AppError::Unauthorized);
+        }
+        let (_writer, tx) = self.begin_write().await?;
+        if !repo::bump_digests_at(&tx, &list.origin, list.at).await? {
+            return Err(AppError::Conflict(dangjian_domain::FieldError::new(
+                "body",
+                "stale_digest_list",
+                "摘要清单早于已接收的清单",
+                "the digest list is older than one already accepted",
+            )));
+        }
+        repo::replace_digests(&tx, &list.origin, &list.digests).await?;
+        let shared = repo::shared_digests(&tx, &list.origin).await?;
+        tx.commit().await?;
+        Ok(shared)
+    }
+
+    /// The child's side: sends the digests of its active members to the
+    /// parent (`parent_url`) and raises a red warning on each member the
+    /// parent reports active elsewhere.
+    pub async fn federation_sync_digests(&self) -> Result<DigestReport, AppError> {
+        let Some(url) = &self.config.parent_url else {
+            return Err(AppError::field(
+                "parent_url",
+                "not_configured",
+                "未配置上级服务器（parent_url）",
+                "no parent configured (parent_url)",
+            ));
+        };
+        let own = self.own_digests().await?;
+        let mut text = format!(
+            "{DIGESTS_HEADER}\n{}\n{}\n",
+            self.ledger_origin().await?,
+            self.clock.now().timestamp_millis()
+        );
+        for (_, _, d) in &own {
+            text.push_str(d);
+            text.push('\n');
+        }
+        let mut note = Note::new(text).map_err(internal)?;
+        note.sign(&self.ledger_signer().await?).map_err(internal)?;
+        let endpoint = format!("{}/digests", url.trim_end_matches('/'));
+        let resp = reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(internal)?
+            .post(&endpoint)
+            .header("content-type", "text/plain; charset=utf-8")
+            .body(note.to_string())
+            .send()
+            .await
+            .map_err(|e| push_error("无法连接上级服务器", format!("{endpoint}: {e}")))?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        if status != 200 {
+            return Err(push_error(
+                "上级服务器拒绝摘要清单",
+                format!(
+                    "the parent refused the digest list ({status}): {}",
+                    text.trim()
+                ),
+            ));
+        }
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            duplicates: Vec<String>,
+        }
+        let a: Answer = serde_json::from_str(&text).map_err(|e| {
+            push_error(
+                "上级服务器应答无效",
+                format!("the parent's answer does not parse: {e}"),
+            )
+        })?;
+        let shared: std::collections::HashSet<String> = a.duplicates.into_iter().collect();
+        let duplicates = self.reconcile_duplicates(&own, &shared).await?;
+        Ok(DigestReport {
+            sent: own.len(),
+            duplicates,
+        })
+    }
+
     /// This server's witness cosigner.
     pub async fn witness_cosigner(&self) -> Result<Cosigner, AppError> {
         let key = match &self.config.ledger_key_file {

@@ -42,6 +42,10 @@ pub struct AppConfig {
     pub parent_url: Option<String>,
     /// The parent's witness verifier key (its `dangjian witness key`).
     pub parent_vkey: Option<String>,
+    /// The key of the keyed ID-number digests shared by the servers of a
+    /// federation (64 hex characters), for finding one person registered
+    /// on two servers.
+    pub federation_key: Option<String>,
 }
 
 impl Default for AppConfig {
@@ -53,6 +57,7 @@ impl Default for AppConfig {
             ledger_public: false,
             parent_url: None,
             parent_vkey: None,
+            federation_key: None,
         }
     }
 }

@@ -39,6 +39,10 @@ pub struct FileConfig {
     /// The parent's witness verifier key (its `dangjian witness key`); also
     /// `DANGJIAN_PARENT_VKEY`.
     pub parent_vkey: Option<String>,
+    /// 64 hex characters shared by the servers of a federation: the key of
+    /// the ID-number digests that find one person registered on two
+    /// servers; also `DANGJIAN_FEDERATION_KEY`.
+    pub federation_key: Option<String>,
 }
 
 /// Settings after layering.

@@ -30,11 +30,14 @@ pub enum LedgerCmd {
         json: bool,
     },
     /// Push the latest checkpoint to the parent witness (`parent_url`,
-    /// `parent_vkey`) and store its cosignature.
+    /// `parent_vkey`) and store its cosignature; with `federation_key`, also
+    /// send the keyed digests of active members' ID numbers and warn on
+    /// those active elsewhere.
     Push {
         #[command(flatten)]
         data: DataArgs,
-        /// Print JSON: {"witness", "old_size", "size", "cosigned_checkpoint"}.
+        /// Print JSON: {"push": {"witness", "old_size", "size",
+        /// "cosigned_checkpoint"}, "digests": {"sent", "duplicates"} | null}.
         #[arg(long)]
         json: bool,
     },
@@ -135,9 +138,22 @@ pub async fn run(cmd: LedgerCmd) -> Result<(), Failure> {
         LedgerCmd::Push { data, json } => {
             let (app, _) = open(&data).await?;
             let r = app.federation_push().await?;
-            if json {
-                println!("{}", json!(r));
+            let digests = if app.config.federation_key.is_some() {
+                app.federation_refresh_own().await?;
+                Some(app.federation_sync_digests().await?)
             } else {
+                None
+            };
+            if json {
+                println!("{}", json!({"push": r, "digests": digests}));
+            } else {
+                if let Some(d) = &digests {
+                    println!(
+                        "已报送 {} 个身份摘要 / digests sent; {} 人在别处也在册 / also active elsewhere",
+                        d.sent,
+                        d.duplicates.len()
+                    );
+                }
                 println!(
                     "上级 {} 已副署 / cosigned: size {} → {}",
                     r.witness, r.old_size, r.size
@@ -193,6 +209,23 @@ pub async fn watch(app: App) {
                     tracing::info!(witness = %r.witness, size = r.size, "checkpoint cosigned by the parent")
                 }
                 Err(e) => tracing::error!(error = %e, "ALERT federation push failed"),
+            }
+        }
+        if app.config.federation_key.is_some() {
+            if let Err(e) = app.federation_refresh_own().await {
+                tracing::error!(error = %e, "federation digests of own members failed");
+            }
+            if app.config.parent_url.is_some() {
+                match app.federation_sync_digests().await {
+                    Ok(r) if r.duplicates.is_empty() => {
+                        tracing::info!(sent = r.sent, "digests synced")
+                    }
+                    Ok(r) => tracing::warn!(
+                        duplicates = r.duplicates.len(),
+                        "ALERT members also active elsewhere"
+                    ),
+                    Err(e) => tracing::error!(error = %e, "ALERT digest sync failed"),
+                }
             }
         }
     }

@@ -236,6 +236,8 @@ pub(crate) async fn open(data: &DataArgs) -> Result<(App, config::Settings), Fai
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     app.config.parent_url = env("DANGJIAN_PARENT_URL").or_else(|| s.file.parent_url.clone());
     app.config.parent_vkey = env("DANGJIAN_PARENT_VKEY").or_else(|| s.file.parent_vkey.clone());
+    app.config.federation_key =
+        env("DANGJIAN_FEDERATION_KEY").or_else(|| s.file.federation_key.clone());
     Ok((app, s))
 }
 

@@ -217,6 +217,7 @@ code_enum! {
         DecisionCompliance = ("decision_compliance", "三重一大决策不合规", "Major decision not compliant"),
         ServiceRequestOverdue = ("service_request_overdue", "群众诉求超期未办结", "Service request overdue"),
         EmergencyDecisionUnreported = ("emergency_decision_unreported", "临机决策未向下次会议报告", "Emergency decision not reported to the next meeting"),
+        DuplicateRegistration = ("duplicate_registration", "同一人在另一组织也在册（疑似重复入党）", "Also active in another organization (joined twice?)"),
     }
 }
 
@@ -405,6 +406,15 @@ impl RuleId {
                 Both,
                 "在下次领导班子会议上报告该临机决策并记入纪要。",
                 "Report the decision at the next leadership meeting and record it in the minutes.",
+            ),
+            RuleId::DuplicateRegistration => (
+                S::Member,
+                &[Red],
+                "DOMAIN.md §3",
+                REG_ADMISSION,
+                Sweep,
+                "与上级组织部门核实此人的组织关系，撤销错误的一处登记。",
+                "Check this person's membership with the higher organization department and end the wrong registration.",
             ),
         };
         RuleSpec {
@@ -1295,7 +1305,7 @@ mod tests {
     #[test]
     fn catalogue_is_complete_and_cites_domain() {
         let specs: Vec<RuleSpec> = catalogue().collect();
-        assert_eq!(specs.len(), 16);
+        assert_eq!(specs.len(), 17);
         for s in &specs {
             assert!(s.section.starts_with("DOMAIN.md §"), "{}", s.id);
             assert!(

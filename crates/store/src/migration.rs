@@ -524,6 +524,7 @@ impl MigrationTrait for M0008Federation {
                 .col(big_integer("size"))
                 .col(blob_null("root"))
                 .col(text_null("note"))
+                .col(big_integer_null("digests_at"))
                 .col(timestamp_with_time_zone("added_at"))
                 .col(timestamp_with_time_zone("updated_at"))
                 .to_owned(),
@@ -550,6 +551,27 @@ impl MigrationTrait for M0008Federation {
             &["origin", "size"],
         )
         .await?;
+        // Keyed digests of the ID numbers of each log's active members
+        // [internal] (issue 4 §6): HMAC under the federation key, which the
+        // witness may not hold; one person active under two origins is
+        // reported to both. This server's own members are under its origin.
+        m.create_table(
+            Table::create()
+                .table("federation_digests")
+                .if_not_exists()
+                .col(string_len("origin", 200))
+                .col(string_len("digest", 64))
+                .primary_key(Index::create().col("origin").col("digest"))
+                .to_owned(),
+        )
+        .await?;
+        index(
+            m,
+            "federation_digests",
+            "idx_federation_digests_digest",
+            &["digest"],
+        )
+        .await?;
         // This server's checkpoints as cosigned by its parent [public].
         m.create_table(
             Table::create()
@@ -567,7 +589,12 @@ impl MigrationTrait for M0008Federation {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for t in ["ledger_cosignatures", "witness_cosigned", "witness_logs"] {
+        for t in [
+            "ledger_cosignatures",
+            "federation_digests",
+            "witness_cosigned",
+            "witness_logs",
+        ] {
             m.drop_table(Table::drop().table(t).if_exists().to_owned())
                 .await?;
         }

@@ -194,3 +194,111 @@ async fn county_city_province_cosign_and_a_fork_is_refused() {
         .unwrap();
     assert_eq!(key.trim(), city.witness_vkey().await.unwrap());
 }
+
+/// Active members of `app` with an open duplicate-registration warning.
+async fn duplicate_warnings(app: &App) -> usize {
+    use dangjian_store::sea_orm::{ConnectionTrait, Statement};
+    let row = app
+        .db
+        .conn
+        .query_one_raw(Statement::from_string(
+            app.db.conn.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM warnings WHERE rule = 'duplicate_registration' AND state = 'open'",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap() as usize
+}
+
+#[tokio::test]
+async fn one_person_on_two_servers_is_found_without_the_number() {
+    const KEY: &str = "6a1f0e9c3b5d7a2e4f6081c2d3e4f5a60718293a4b5c6d7e8f90a1b2c3d4e5f6";
+    let (mut city, csys, city_branch) = server("dup-city", "GD-C01", OrgKind::City).await;
+    city.config.federation_key = Some(KEY.into());
+    let city_url = serve(&city).await;
+    let mut counties = Vec::new();
+    for (tag, code) in [("dup-a", "GD-C01-X01"), ("dup-b", "GD-C01-X02")] {
+        let (mut app, sys, branch) = server(tag, code, OrgKind::County).await;
+        city.witness_add_log(&csys, &app.ledger_vkey().await.unwrap())
+            .await
+            .unwrap();
+        app.config.parent_url = Some(format!("{city_url}/witness"));
+        app.config.parent_vkey = Some(city.witness_vkey().await.unwrap());
+        app.config.federation_key = Some(KEY.into());
+        counties.push((app, sys, branch));
+    }
+    let (a, asys, abranch) = &counties[0];
+    let (b, bsys, bbranch) = &counties[1];
+    // The same generator and seed give the same people: B registers three
+    // of A's ten, the city one of them.
+    import(a, asys, abranch, 10, 5).await;
+    import(b, bsys, bbranch, 3, 5).await;
+    import(&city, &csys, &city_branch, 1, 5).await;
+
+    let r = a.federation_sync_digests().await.expect("a syncs");
+    assert_eq!((r.sent, r.duplicates.len()), (10, 0), "nobody else yet");
+    let r = b.federation_sync_digests().await.expect("b syncs");
+    assert_eq!((r.sent, r.duplicates.len()), (3, 3));
+    assert_eq!(duplicate_warnings(b).await, 3);
+    let r = a.federation_sync_digests().await.expect("a again");
+    assert_eq!(r.duplicates.len(), 3, "both sides are told");
+    assert_eq!(duplicate_warnings(a).await, 3);
+    // The city's own member is compared too.
+    let own = city.federation_refresh_own().await.expect("city refresh");
+    assert_eq!((own.sent, own.duplicates.len()), (1, 1));
+    assert_eq!(duplicate_warnings(&city).await, 1);
+    // The city holds digests only: no stored value is an ID number.
+    use dangjian_store::sea_orm::{ConnectionTrait, Statement};
+    let rows = city
+        .db
+        .conn
+        .query_all_raw(Statement::from_string(
+            city.db.conn.get_database_backend(),
+            "SELECT digest FROM federation_digests",
+        ))
+        .await
+        .unwrap();
+    let csv = dangjian_app::demo::roster_csv(10, 5, a.today());
+    for r in rows {
+        let d: String = r.try_get("", "digest").unwrap();
+        assert_eq!(d.len(), 64);
+        for line in csv.lines().skip(1) {
+            assert!(
+                line.split(',')
+                    .all(|cell| cell.is_empty() || !d.contains(cell) || cell.len() < 6)
+            );
+        }
+    }
+
+    // Syncing again is idempotent (no second warning).
+    b.federation_sync_digests().await.unwrap();
+    assert_eq!(duplicate_warnings(b).await, 3);
+
+    // A list not signed by a registered log, or an old one replayed, is refused.
+    let client = reqwest::Client::new();
+    let forged = "dangjian-digests/v1\nGD-C01-X02\n1\n\n— nobody AAAAAAAA\n".to_string();
+    let r = client
+        .post(format!("{city_url}/witness/digests"))
+        .body(forged)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    let mut old = dangjian_ledger::Note::new(format!(
+        "dangjian-digests/v1\n{}\n1\n",
+        b.ledger_origin().await.unwrap()
+    ))
+    .unwrap();
+    old.sign(&b.ledger_signer().await.unwrap()).unwrap();
+    let r = client
+        .post(format!("{city_url}/witness/digests"))
+        .body(old.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 409, "an older list replayed");
+    assert_eq!(duplicate_warnings(a).await, 3, "and it changed nothing");
+    let r = a.federation_sync_digests().await.unwrap();
+    assert_eq!(r.duplicates.len(), 3);
+}

@@ -11,6 +11,8 @@ pub struct Model {
     pub size: i64,
     pub root: Option<Vec<u8>>,
     pub note: Option<String>,
+    /// Time (Unix seconds) of the digest list last accepted.
+    pub digests_at: Option<i64>,
     pub added_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

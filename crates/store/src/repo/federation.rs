@@ -24,6 +24,7 @@ pub async fn upsert_log<C: ConnectionTrait>(
         size: Set(0),
         root: Set(None),
         note: Set(None),
+        digests_at: Set(None),
         added_at: Set(now),
         updated_at: Set(now),
     };
@@ -146,4 +147,97 @@ pub async fn latest_cosignature<C: ConnectionTrait>(
         .order_by_desc(ledger_cosignature::Column::Size)
         .one(c)
         .await?)
+}
+
+/// Replaces the digest set of `origin` (its active members, as keyed
+/// digests), in the caller's transaction.
+pub async fn replace_digests<C: ConnectionTrait>(
+    c: &C,
+    origin: &str,
+    digests: &[String],
+) -> Result<(), StoreError> {
+    use sea_orm::{Statement, Value};
+    let backend = c.get_database_backend();
+    c.execute_raw(Statement::from_sql_and_values(
+        backend,
+        match backend {
+            sea_orm::DatabaseBackend::Postgres => {
+                "DELETE FROM federation_digests WHERE origin = $1"
+            }
+            _ => "DELETE FROM federation_digests WHERE origin = ?",
+        },
+        [Value::from(origin.to_string())],
+    ))
+    .await?;
+    for chunk in digests.chunks(400) {
+        let mut sql = String::from("INSERT INTO federation_digests (origin, digest) VALUES ");
+        let mut values = Vec::with_capacity(chunk.len() * 2);
+        for (i, d) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(',');
+            }
+            match backend {
+                sea_orm::DatabaseBackend::Postgres => {
+                    sql.push_str(&format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+                }
+                _ => sql.push_str("(?, ?)"),
+            }
+            values.push(Value::from(origin.to_string()));
+            values.push(Value::from(d.clone()));
+        }
+        sql.push_str(" ON CONFLICT DO NOTHING");
+        c.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
+    }
+    Ok(())
+}
+
+/// The digests of `origin` that are also held under another origin.
+pub async fn shared_digests<C: ConnectionTrait>(
+    c: &C,
+    origin: &str,
+) -> Result<Vec<String>, StoreError> {
+    use sea_orm::{Statement, Value};
+    let backend = c.get_database_backend();
+    let sql = match backend {
+        sea_orm::DatabaseBackend::Postgres => {
+            "SELECT DISTINCT a.digest FROM federation_digests a JOIN federation_digests b \
+             ON a.digest = b.digest AND b.origin <> a.origin WHERE a.origin = $1 ORDER BY a.digest"
+        }
+        _ => {
+            "SELECT DISTINCT a.digest FROM federation_digests a JOIN federation_digests b \
+             ON a.digest = b.digest AND b.origin <> a.origin WHERE a.origin = ? ORDER BY a.digest"
+        }
+    };
+    let rows = c
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [Value::from(origin.to_string())],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get::<String>("", "digest").map_err(StoreError::from))
+        .collect()
+}
+
+/// Records when `origin`'s digest list was made; false (nothing written)
+/// when a more recent list was accepted already (an old list replayed). The
+/// same time again is the same list resent, and is accepted.
+pub async fn bump_digests_at<C: ConnectionTrait>(
+    c: &C,
+    origin: &str,
+    at: i64,
+) -> Result<bool, StoreError> {
+    let r = witness_log::Entity::update_many()
+        .col_expr(witness_log::Column::DigestsAt, Expr::value(at))
+        .filter(witness_log::Column::Origin.eq(origin))
+        .filter(
+            sea_orm::Condition::any()
+                .add(witness_log::Column::DigestsAt.is_null())
+                .add(witness_log::Column::DigestsAt.lte(at)),
+        )
+        .exec(c)
+        .await?;
+    Ok(r.rows_affected == 1)
 }

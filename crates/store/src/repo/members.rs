@@ -206,3 +206,28 @@ pub async fn add_events<C: ConnectionTrait>(
     }
     crate::repo::bulk::insert(c, rows, false).await.map(|_| ())
 }
+
+/// Id, organization and encrypted ID number of every active member, by id.
+pub async fn active_id_numbers<C: ConnectionTrait>(
+    c: &C,
+) -> Result<Vec<(i64, i64, Vec<u8>)>, StoreError> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: i64,
+        org_id: i64,
+        id_enc: Vec<u8>,
+    }
+    Ok(member::Entity::find()
+        .select_only()
+        .column(member::Column::Id)
+        .column(member::Column::OrgId)
+        .column(member::Column::IdEnc)
+        .filter(member::Column::Status.eq("active"))
+        .order_by_asc(member::Column::Id)
+        .into_model::<Row>()
+        .all(c)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.org_id, r.id_enc))
+        .collect())
+}

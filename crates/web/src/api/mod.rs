@@ -35,7 +35,7 @@ use types::HealthOut;
         warnings::list, warnings::rules, warnings::summary, warnings::detail, warnings::acknowledge, warnings::correct, warnings::close, warnings::reopen, warnings::thresholds, warnings::set_thresholds,
         decisions::create, decisions::list, decisions::detail, decisions::report,
         ledger::checkpoint, ledger::key, ledger::tile, ledger::inclusion, ledger::consistency, ledger::entry, ledger::member_status,
-        witness::add_checkpoint, witness::key, witness::logs,
+        witness::add_checkpoint, witness::digests, witness::key, witness::logs,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemField)),
     modifiers(&BearerAuth)
@@ -118,6 +118,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/ledger/entries/{index}", get(ledger::entry))
         .route("/api/v1/members/{id}/ledger", get(ledger::member_status))
         .route("/witness/add-checkpoint", post(witness::add_checkpoint))
+        .route("/witness/digests", post(witness::digests))
         .route("/witness/key", get(witness::key))
         .route("/api/v1/witness/logs", get(witness::logs))
 }

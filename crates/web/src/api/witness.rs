@@ -6,6 +6,8 @@
 //! checkpoint is signed by a child key an administrator registered. Its
 //! answers are the protocol's, in plain text: 200 with the cosignature line,
 //! 400, 403, 404, 409 with the size last cosigned (`text/x.tlog.size`), 422.
+//! `digests` takes a child's signed list of keyed ID-number digests and
+//! answers which are also active elsewhere (issue 4 §6).
 
 use axum::Json;
 use axum::extract::State;
@@ -70,6 +72,24 @@ pub async fn add_checkpoint(State(st): State<AppState>, body: String) -> Respons
         ),
         Err(WitnessError::App(e)) => crate::error::ApiError::from(e).into_response(),
     }
+}
+
+/// The digests of a child's list that are also active under another origin.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DuplicatesOut {
+    pub duplicates: Vec<String>,
+}
+
+/// A child's signed list of keyed digests of its active members' ID
+/// numbers; answers which are also active elsewhere.
+#[utoipa::path(post, path = "/witness/digests",
+    request_body(content = String, content_type = "text/plain"),
+    responses((status = 200, body = DuplicatesOut), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn digests(State(st): State<AppState>, body: String) -> ApiResult<Json<DuplicatesOut>> {
+    Ok(Json(DuplicatesOut {
+        duplicates: st.app.witness_digests(&body).await?,
+    }))
 }
 
 /// The witness's cosigner verifier key (a child's `parent_vkey`).
