@@ -101,6 +101,19 @@ fn push_error(zh: &str, en: String) -> AppError {
     AppError::field("parent_url", "federation_push", zh, en)
 }
 
+/// A child's leaf checked by its parent against the cosigned checkpoint.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inspection {
+    pub origin: String,
+    pub index: u64,
+    /// The cosigned tree size the proof was checked against.
+    pub size: u64,
+    pub event_type: String,
+    pub at_unix_ms: i64,
+    /// The leaf is in the tree the parent cosigned.
+    pub included: bool,
+}
+
 /// What a digest sync found.
 #[derive(Debug, Clone, Serialize)]
 pub struct DigestReport {
@@ -359,6 +372,117 @@ impl App {
         Ok(DigestReport {
             sent: own.len(),
             duplicates,
+        })
+    }
+
+    /// Cross-level inspection (issue 4 §5): fetches leaf `index` of the
+    /// child log `origin` from the child at `url` (with a token of an
+    /// auditor there) and checks its inclusion proof against the root this
+    /// server cosigned last for that child. Auditors and administrators.
+    pub async fn witness_inspect(
+        &self,
+        actor: &Actor,
+        origin: &str,
+        url: &str,
+        token: &str,
+        index: u64,
+    ) -> Result<Inspection, AppError> {
+        self.witness_logs(actor).await?;
+        let log = repo::log(&self.db.conn, origin)
+            .await?
+            .ok_or(AppError::NotFound("witnessed log"))?;
+        let (Some(root), size) = (log.root, log.size as u64) else {
+            return Err(AppError::field(
+                "origin",
+                "nothing_cosigned",
+                "尚未副署该日志的任何检查点",
+                "no checkpoint of this log was cosigned yet",
+            ));
+        };
+        let root: dangjian_ledger::Hash = root.as_slice().try_into().map_err(internal)?;
+        if index >= size {
+            return Err(AppError::field(
+                "index",
+                "beyond_cosigned",
+                format!("已副署的树只有 {size} 个叶"),
+                format!("the cosigned tree has {size} leaves"),
+            ));
+        }
+        let base = url.trim_end_matches('/');
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(internal)?;
+        let get = |path: String| {
+            let client = client.clone();
+            async move {
+                let resp = client
+                    .get(format!("{base}{path}"))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AppError::field(
+                            "url",
+                            "unreachable",
+                            "无法连接下级服务器",
+                            format!("{base}: {e}"),
+                        )
+                    })?;
+                let status = resp.status().as_u16();
+                let body: serde_json::Value =
+                    serde_json::from_str(&resp.text().await.unwrap_or_default())
+                        .unwrap_or_default();
+                if status != 200 {
+                    return Err(AppError::field(
+                        "url",
+                        "child_refused",
+                        "下级服务器拒绝请求",
+                        format!("the child answered {status}: {body}"),
+                    ));
+                }
+                Ok(body)
+            }
+        };
+        let entry = get(format!("/api/v1/ledger/entries/{index}")).await?;
+        let proof = get(format!(
+            "/api/v1/ledger/proofs/inclusion?index={index}&size={size}"
+        ))
+        .await?;
+        let bad =
+            |m: &str| AppError::field("url", "bad_answer", "下级服务器应答无效", m.to_string());
+        let leaf = entry["leaf"]
+            .as_str()
+            .and_then(|l| {
+                base64::Engine::decode(&base64::engine::general_purpose::STANDARD, l).ok()
+            })
+            .ok_or_else(|| bad("entry without a base64 leaf"))?;
+        let hashes: Vec<dangjian_ledger::Hash> = proof["proof"]
+            .as_array()
+            .ok_or_else(|| bad("proof without hashes"))?
+            .iter()
+            .map(|h| {
+                h.as_str()
+                    .and_then(|h| hex::decode(h).ok())
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| bad("a proof hash is not 32 bytes of hex"))
+            })
+            .collect::<Result<_, _>>()?;
+        let included = dangjian_ledger::verify_inclusion(
+            &dangjian_ledger::leaf_hash(&leaf),
+            index,
+            size,
+            &hashes,
+            &root,
+        )
+        .is_ok();
+        Ok(Inspection {
+            origin: origin.to_string(),
+            index,
+            size,
+            event_type: entry["event_type"].as_str().unwrap_or_default().to_string(),
+            at_unix_ms: entry["at_unix_ms"].as_i64().unwrap_or_default(),
+            included,
         })
     }
 

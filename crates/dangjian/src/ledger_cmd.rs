@@ -59,6 +59,25 @@ pub enum WitnessCmd {
         #[arg(long)]
         vkey: String,
     },
+    /// Check one leaf of a child's log against the checkpoint cosigned for
+    /// it: fetches the leaf and its inclusion proof from the child.
+    Inspect {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The child's log origin, e.g. dangjian/GD-C01-X01.
+        #[arg(long)]
+        origin: String,
+        /// The child server's base URL.
+        #[arg(long)]
+        url: String,
+        /// An auditor's API token on the child.
+        #[arg(long, env = "DANGJIAN_CHILD_TOKEN")]
+        token: String,
+        #[arg(long)]
+        index: u64,
+        #[arg(long)]
+        json: bool,
+    },
     /// List the witnessed logs and the size last cosigned for each.
     Logs {
         #[command(flatten)]
@@ -81,6 +100,43 @@ pub async fn run_witness(cmd: WitnessCmd) -> Result<(), Failure> {
             let origin = app.witness_add_log(&cli, &vkey).await?;
             println!("已登记下级日志 / witnessing {origin}");
             Ok(())
+        }
+        WitnessCmd::Inspect {
+            data,
+            origin,
+            url,
+            token,
+            index,
+            json,
+        } => {
+            let (app, _) = open(&data).await?;
+            let cli = crate::root_actor(&app).await?;
+            let r = app
+                .witness_inspect(&cli, &origin, &url, &token, index)
+                .await?;
+            if json {
+                println!("{}", json!(r));
+            } else {
+                println!(
+                    "{} #{} {}: {}",
+                    r.origin,
+                    r.index,
+                    r.event_type,
+                    if r.included {
+                        format!(
+                            "在已副署的 {} 叶树中 / included in the cosigned tree",
+                            r.size
+                        )
+                    } else {
+                        "不在已副署的树中 / NOT in the cosigned tree".to_string()
+                    }
+                );
+            }
+            if r.included {
+                Ok(())
+            } else {
+                Err(Failure(String::new()))
+            }
         }
         WitnessCmd::Logs { data, json } => {
             let (app, _) = open(&data).await?;

@@ -157,6 +157,28 @@ async fn county_city_province_cosign_and_a_fork_is_refused() {
     import(&county, &ksys, &county_branch, 1, 11).await;
     assert_eq!(county.federation_push().await.unwrap().size, 16);
 
+    // Cross-level inspection: the city checks a county leaf against the
+    // root it cosigned; the fork's leaf at the same index is not in it.
+    county.config.ledger_public = true;
+    fork.config.ledger_public = true;
+    let county_url = serve(&county).await;
+    let fork_url = serve(&fork).await;
+    let seen = city
+        .witness_inspect(&csys, "dangjian/GD-C01-X01", &county_url, "-", 12)
+        .await
+        .expect("inspect");
+    assert!(seen.included && seen.size == 16, "{seen:?}");
+    assert_eq!(seen.event_type, "member.registered");
+    let forged = city
+        .witness_inspect(&csys, "dangjian/GD-C01-X01", &fork_url, "-", 12)
+        .await
+        .expect("inspect the fork");
+    assert!(!forged.included);
+    let beyond = city
+        .witness_inspect(&csys, "dangjian/GD-C01-X01", &county_url, "-", 16)
+        .await;
+    assert!(beyond.is_err(), "only what was cosigned can be inspected");
+
     // Protocol statuses over HTTP.
     let client = reqwest::Client::new();
     let post = |body: String| {
