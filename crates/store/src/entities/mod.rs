@@ -16,3 +16,6 @@ pub mod threshold_override;
 pub mod user;
 pub mod warning;
 pub mod warning_event;
+pub mod workflow_entry;
+pub mod workflow_instance;
+pub mod workflow_timer;
