@@ -91,14 +91,34 @@ fn ids(key: &str, zh: &str, en: &str) -> FieldDef {
 fn vote_fields(held_zh: &str) -> Vec<FieldDef> {
     vec![
         date("held_on", held_zh, "Assembly held on"),
-        count("eligible", "应到有表决权的正式党员", "Full members entitled to vote", true),
-        count("present", "实到有表决权的正式党员", "Entitled members present", true),
+        count(
+            "eligible",
+            "应到有表决权的正式党员",
+            "Full members entitled to vote",
+            true,
+        ),
+        count(
+            "present",
+            "实到有表决权的正式党员",
+            "Entitled members present",
+            true,
+        ),
         count("yes", "赞成", "Yes", true),
         count("no", "反对", "No", true),
         count("abstain", "弃权", "Abstain", true),
-        count("written_yes", "书面意见赞成", "Written opinions: yes", false),
+        count(
+            "written_yes",
+            "书面意见赞成",
+            "Written opinions: yes",
+            false,
+        ),
         count("written_no", "书面意见反对", "Written opinions: no", false),
-        count("written_abstain", "书面意见弃权", "Written opinions: abstain", false),
+        count(
+            "written_abstain",
+            "书面意见弃权",
+            "Written opinions: abstain",
+            false,
+        ),
     ]
 }
 
@@ -160,58 +180,277 @@ fn deadline(
 /// deadlines of §4 as timers.
 pub fn definition() -> ProcessDef {
     let steps = vec![
-        step(1, "application", "递交入党申请书", "Application submitted", BRANCH,
-            vec![date("applied_on", "申请日期", "Applied on")], &[]),
-        step(2, "talk", "派人谈话", "Talk with the applicant", BRANCH,
-            vec![date("talked_on", "谈话日期", "Talk held on"), text("talker", "谈话人", "Talked with by", false)], &[]),
-        step(3, "activist", "确定入党积极分子", "Designated activist", BRANCH,
-            vec![date("decided_on", "支委会决定日期", "Decided on"), text("recommended_by", "推荐方式", "Recommended by", false)], &[]),
-        step(4, "activist_filing", "报上级党委备案（积极分子）", "Activist filed with the higher committee", COMMITTEE,
-            vec![date("filed_on", "备案日期", "Filed on")], &[]),
-        step(5, "contacts", "指定培养联系人", "Contacts assigned", BRANCH,
-            vec![date("assigned_on", "指定日期", "Assigned on"), ids("contact_ids", "培养联系人（正式党员编号）", "Contacts (full member ids)")], &[]),
-        step(6, "activist_education", "培养教育考察", "Education and assessment", BRANCH,
-            vec![date("assessed_on", "考察日期", "Assessed on"), text("assessment", "考察意见", "Assessment", true)], &[]),
-        step(7, "development_target", "确定发展对象", "Designated development target", BRANCH,
-            vec![date("decided_on", "支委会决定日期", "Decided on")], &[]),
-        step(8, "target_filing", "报上级党委备案（发展对象）", "Development target filed with the higher committee", COMMITTEE,
-            vec![date("filed_on", "备案日期", "Filed on")], &[]),
-        step(9, "introducers", "确定入党介绍人", "Introducers named", BRANCH,
-            vec![date("assigned_on", "确定日期", "Named on"), ids("introducer_ids", "入党介绍人（正式党员编号）", "Introducers (full member ids)")], &[]),
-        step(10, "political_review", "政治审查", "Political review", BRANCH,
-            vec![date("concluded_on", "结论日期", "Concluded on"), text("conclusion", "政审结论", "Conclusion", false)],
-            &["political_review_report"]),
-        step(11, "training", "集中培训", "Centralized training", BRANCH,
-            vec![date("completed_on", "结业日期", "Completed on"), count("days", "培训天数", "Days", false), count("hours", "培训学时", "Class hours", false)],
-            &["training_certificate"]),
-        step(12, "branch_review", "支部委员会审查", "Branch committee review", BRANCH,
-            vec![date("reviewed_on", "审查日期", "Reviewed on")], &[]),
-        step(13, "pre_review", "上级党委预审及公示", "Pre-review and public notice", COMMITTEE,
-            vec![date("pre_reviewed_on", "预审日期", "Pre-reviewed on"), date("notice_from", "公示开始", "Notice from"), date("notice_to", "公示结束", "Notice until")], &[]),
-        step(14, "volunteer_form", "填写入党志愿书", "Volunteer form filled", BRANCH,
-            vec![date("filled_on", "填写日期", "Filled on")], &["volunteer_form"]),
-        step(15, "assembly", "支部大会讨论表决", "Branch assembly vote", BRANCH,
-            vote_fields("支部大会日期"), &[]),
-        step(16, "committee_talk", "上级党委派人谈话", "Talk by the higher committee", COMMITTEE,
-            vec![date("talked_on", "谈话日期", "Talk held on")], &[]),
-        step(17, "approval", "上级党委审批", "Approval by the higher committee", COMMITTEE,
-            vec![date("approved_on", "审批日期", "Approved on"), text("document", "批复文号", "Document number", false)], &[]),
-        step(18, "org_filing", "报组织部门备案", "Filed with the organization department", COMMITTEE,
-            vec![date("filed_on", "备案日期", "Filed on")], &[]),
-        step(19, "placement", "编入党支部和党小组", "Placed in branch and group", BRANCH,
-            vec![date("placed_on", "编入日期", "Placed on"), text("group", "党小组", "Party group", false)], &[]),
-        step(20, "oath", "入党宣誓", "Oath", BRANCH,
-            vec![date("sworn_on", "宣誓日期", "Sworn on")], &[]),
-        step(21, "probation_education", "预备期教育考察", "Education during probation", BRANCH,
-            vec![date("assessed_on", "考察日期", "Assessed on"), text("assessment", "考察意见", "Assessment", false)], &[]),
-        step(22, "conversion_application", "提出转正申请", "Application for conversion", BRANCH,
-            vec![date("applied_on", "申请日期", "Applied on")], &[]),
-        step(23, "conversion_vote", "支部大会讨论转正", "Branch assembly vote on conversion", BRANCH,
-            vote_fields("支部大会日期"), &[]),
-        step(24, "conversion_approval", "上级党委审批转正", "Conversion approved by the higher committee", COMMITTEE,
-            vec![date("approved_on", "审批日期", "Approved on"), text("document", "批复文号", "Document number", false)], &[]),
-        step(25, "archiving", "材料归档", "Materials archived", EITHER,
-            vec![date("archived_on", "归档日期", "Archived on")], &[]),
+        step(
+            1,
+            "application",
+            "递交入党申请书",
+            "Application submitted",
+            BRANCH,
+            vec![date("applied_on", "申请日期", "Applied on")],
+            &[],
+        ),
+        step(
+            2,
+            "talk",
+            "派人谈话",
+            "Talk with the applicant",
+            BRANCH,
+            vec![
+                date("talked_on", "谈话日期", "Talk held on"),
+                text("talker", "谈话人", "Talked with by", false),
+            ],
+            &[],
+        ),
+        step(
+            3,
+            "activist",
+            "确定入党积极分子",
+            "Designated activist",
+            BRANCH,
+            vec![
+                date("decided_on", "支委会决定日期", "Decided on"),
+                text("recommended_by", "推荐方式", "Recommended by", false),
+            ],
+            &[],
+        ),
+        step(
+            4,
+            "activist_filing",
+            "报上级党委备案（积极分子）",
+            "Activist filed with the higher committee",
+            COMMITTEE,
+            vec![date("filed_on", "备案日期", "Filed on")],
+            &[],
+        ),
+        step(
+            5,
+            "contacts",
+            "指定培养联系人",
+            "Contacts assigned",
+            BRANCH,
+            vec![
+                date("assigned_on", "指定日期", "Assigned on"),
+                ids(
+                    "contact_ids",
+                    "培养联系人（正式党员编号）",
+                    "Contacts (full member ids)",
+                ),
+            ],
+            &[],
+        ),
+        step(
+            6,
+            "activist_education",
+            "培养教育考察",
+            "Education and assessment",
+            BRANCH,
+            vec![
+                date("assessed_on", "考察日期", "Assessed on"),
+                text("assessment", "考察意见", "Assessment", true),
+            ],
+            &[],
+        ),
+        step(
+            7,
+            "development_target",
+            "确定发展对象",
+            "Designated development target",
+            BRANCH,
+            vec![date("decided_on", "支委会决定日期", "Decided on")],
+            &[],
+        ),
+        step(
+            8,
+            "target_filing",
+            "报上级党委备案（发展对象）",
+            "Development target filed with the higher committee",
+            COMMITTEE,
+            vec![date("filed_on", "备案日期", "Filed on")],
+            &[],
+        ),
+        step(
+            9,
+            "introducers",
+            "确定入党介绍人",
+            "Introducers named",
+            BRANCH,
+            vec![
+                date("assigned_on", "确定日期", "Named on"),
+                ids(
+                    "introducer_ids",
+                    "入党介绍人（正式党员编号）",
+                    "Introducers (full member ids)",
+                ),
+            ],
+            &[],
+        ),
+        step(
+            10,
+            "political_review",
+            "政治审查",
+            "Political review",
+            BRANCH,
+            vec![
+                date("concluded_on", "结论日期", "Concluded on"),
+                text("conclusion", "政审结论", "Conclusion", false),
+            ],
+            &["political_review_report"],
+        ),
+        step(
+            11,
+            "training",
+            "集中培训",
+            "Centralized training",
+            BRANCH,
+            vec![
+                date("completed_on", "结业日期", "Completed on"),
+                count("days", "培训天数", "Days", false),
+                count("hours", "培训学时", "Class hours", false),
+            ],
+            &["training_certificate"],
+        ),
+        step(
+            12,
+            "branch_review",
+            "支部委员会审查",
+            "Branch committee review",
+            BRANCH,
+            vec![date("reviewed_on", "审查日期", "Reviewed on")],
+            &[],
+        ),
+        step(
+            13,
+            "pre_review",
+            "上级党委预审及公示",
+            "Pre-review and public notice",
+            COMMITTEE,
+            vec![
+                date("pre_reviewed_on", "预审日期", "Pre-reviewed on"),
+                date("notice_from", "公示开始", "Notice from"),
+                date("notice_to", "公示结束", "Notice until"),
+            ],
+            &[],
+        ),
+        step(
+            14,
+            "volunteer_form",
+            "填写入党志愿书",
+            "Volunteer form filled",
+            BRANCH,
+            vec![date("filled_on", "填写日期", "Filled on")],
+            &["volunteer_form"],
+        ),
+        step(
+            15,
+            "assembly",
+            "支部大会讨论表决",
+            "Branch assembly vote",
+            BRANCH,
+            vote_fields("支部大会日期"),
+            &[],
+        ),
+        step(
+            16,
+            "committee_talk",
+            "上级党委派人谈话",
+            "Talk by the higher committee",
+            COMMITTEE,
+            vec![date("talked_on", "谈话日期", "Talk held on")],
+            &[],
+        ),
+        step(
+            17,
+            "approval",
+            "上级党委审批",
+            "Approval by the higher committee",
+            COMMITTEE,
+            vec![
+                date("approved_on", "审批日期", "Approved on"),
+                text("document", "批复文号", "Document number", false),
+            ],
+            &[],
+        ),
+        step(
+            18,
+            "org_filing",
+            "报组织部门备案",
+            "Filed with the organization department",
+            COMMITTEE,
+            vec![date("filed_on", "备案日期", "Filed on")],
+            &[],
+        ),
+        step(
+            19,
+            "placement",
+            "编入党支部和党小组",
+            "Placed in branch and group",
+            BRANCH,
+            vec![
+                date("placed_on", "编入日期", "Placed on"),
+                text("group", "党小组", "Party group", false),
+            ],
+            &[],
+        ),
+        step(
+            20,
+            "oath",
+            "入党宣誓",
+            "Oath",
+            BRANCH,
+            vec![date("sworn_on", "宣誓日期", "Sworn on")],
+            &[],
+        ),
+        step(
+            21,
+            "probation_education",
+            "预备期教育考察",
+            "Education during probation",
+            BRANCH,
+            vec![
+                date("assessed_on", "考察日期", "Assessed on"),
+                text("assessment", "考察意见", "Assessment", false),
+            ],
+            &[],
+        ),
+        step(
+            22,
+            "conversion_application",
+            "提出转正申请",
+            "Application for conversion",
+            BRANCH,
+            vec![date("applied_on", "申请日期", "Applied on")],
+            &[],
+        ),
+        step(
+            23,
+            "conversion_vote",
+            "支部大会讨论转正",
+            "Branch assembly vote on conversion",
+            BRANCH,
+            vote_fields("支部大会日期"),
+            &[],
+        ),
+        step(
+            24,
+            "conversion_approval",
+            "上级党委审批转正",
+            "Conversion approved by the higher committee",
+            COMMITTEE,
+            vec![
+                date("approved_on", "审批日期", "Approved on"),
+                text("document", "批复文号", "Document number", false),
+            ],
+            &[],
+        ),
+        step(
+            25,
+            "archiving",
+            "材料归档",
+            "Materials archived",
+            EITHER,
+            vec![date("archived_on", "归档日期", "Archived on")],
+            &[],
+        ),
     ];
     let side_actions = vec![
         SideActionDef {
@@ -538,7 +777,14 @@ fn act_error(def: &ProcessDef, e: ActError) -> AppError {
         ActError::Closed(s) => AppError::Conflict(FieldError::new(
             "status",
             "process_closed",
-            format!("该发展流程已{}", if s == Status::Completed { "完成" } else { "终止" }),
+            format!(
+                "该发展流程已{}",
+                if s == Status::Completed {
+                    "完成"
+                } else {
+                    "终止"
+                }
+            ),
             format!("this admission is {}", s.as_str()),
         )),
         ActError::WrongDefinition { .. } => AppError::Internal(e.to_string()),
@@ -596,7 +842,10 @@ fn act_error(def: &ProcessDef, e: ActError) -> AppError {
                     FieldError::new(
                         "overrides",
                         static_code(&x.code),
-                        format!("{}；如确需继续，请填写理由（overrides: {}）", x.message_zh, x.code),
+                        format!(
+                            "{}；如确需继续，请填写理由（overrides: {}）",
+                            x.message_zh, x.code
+                        ),
                         format!(
                             "{}; to proceed anyway, give a reason (overrides: {})",
                             x.message_en, x.code
@@ -681,8 +930,8 @@ fn findings(def: &ProcessDef, inst: &Instance, key: &str, form: &Form, f: &Facts
                 field,
                 rule: "DOMAIN.md §4",
                 gravity: Gravity::Block,
-                message_zh: format!("日期{d}晚于今天（{}）", f.today),
-                message_en: format!("the date {d} is after today ({})", f.today),
+                message_zh: format!("日期{d}晚于今天（{}）（DOMAIN.md §4）", f.today),
+                message_en: format!("the date {d} is after today ({}) (DOMAIN.md §4)", f.today),
             });
         }
         // Not before the previous step's date.
@@ -707,7 +956,9 @@ fn findings(def: &ProcessDef, inst: &Instance, key: &str, form: &Form, f: &Facts
             }
         }
         "talk" => {
-            if let (Some(a), Some(t)) = (date_of("application", "applied_on"), form.date("talked_on")) {
+            if let (Some(a), Some(t)) =
+                (date_of("application", "applied_on"), form.date("talked_on"))
+            {
                 // The generic order check already covers "before".
                 out.extend(rules::check_talk(a, t).filter(|b| b.code != "date_order"));
             }
@@ -717,13 +968,18 @@ fn findings(def: &ProcessDef, inst: &Instance, key: &str, form: &Form, f: &Facts
             out.extend(rules::check_contacts(f.candidate_id, ids, &f.people(ids)));
         }
         "development_target" => {
-            if let (Some(a), Some(t)) = (date_of("activist", "decided_on"), form.date("decided_on")) {
+            if let (Some(a), Some(t)) = (date_of("activist", "decided_on"), form.date("decided_on"))
+            {
                 out.extend(rules::check_activist_period(a, t));
             }
         }
         "introducers" => {
             let ids = form.ids("introducer_ids");
-            out.extend(rules::check_introducers(f.candidate_id, ids, &f.people(ids)));
+            out.extend(rules::check_introducers(
+                f.candidate_id,
+                ids,
+                &f.people(ids),
+            ));
         }
         "political_review" => out.extend(rules::check_political_review(form.text("conclusion"))),
         "training" => out.extend(rules::check_training(
@@ -758,9 +1014,10 @@ fn findings(def: &ProcessDef, inst: &Instance, key: &str, form: &Form, f: &Facts
             out.extend(rules::check_assembly_vote(&vote_of(form)));
         }
         "conversion_approval" => {
-            if let (Some(a), Some(d)) =
-                (date_of("conversion_vote", "held_on"), form.date("approved_on"))
-            {
+            if let (Some(a), Some(d)) = (
+                date_of("conversion_vote", "held_on"),
+                form.date("approved_on"),
+            ) {
                 out.extend(rules::check_approval(a, d));
             }
         }
@@ -858,7 +1115,8 @@ impl App {
                     serde_json::from_str(&text).map_err(|_| corrupt("workflow entry", r.id))?;
                 Ok(Entry {
                     seq: u32::try_from(r.seq).map_err(|_| corrupt("workflow entry", r.id))?,
-                    kind: EntryKind::parse(&r.kind).ok_or_else(|| corrupt("workflow entry", r.id))?,
+                    kind: EntryKind::parse(&r.kind)
+                        .ok_or_else(|| corrupt("workflow entry", r.id))?,
                     key: r.step_key.clone(),
                     actor_user_id: r.actor_user_id,
                     role: r.role.clone(),
@@ -882,7 +1140,8 @@ impl App {
             process_key: row.process_key.clone(),
             version: u32::try_from(row.process_version)
                 .map_err(|_| corrupt("workflow instance", row.id))?,
-            status: Status::parse(&row.status).ok_or_else(|| corrupt("workflow instance", row.id))?,
+            status: Status::parse(&row.status)
+                .ok_or_else(|| corrupt("workflow instance", row.id))?,
             history: self.load_history(&entries)?,
         })
     }
@@ -1426,7 +1685,11 @@ impl App {
                     .await?
                     .ok_or(AppError::NotFound("member"))?
             };
-            let t: Vec<_> = timers.iter().filter(|t| t.instance_id == r.id).cloned().collect();
+            let t: Vec<_> = timers
+                .iter()
+                .filter(|t| t.instance_id == r.id)
+                .cloned()
+                .collect();
             out.push(self.summary_of(&def, r, &m, &io, &t));
         }
         Ok(out)
@@ -1454,7 +1717,11 @@ impl App {
             let Some(m) = mrepo::get(&self.db.conn, r.member_id).await? else {
                 continue;
             };
-            let t: Vec<_> = timers.iter().filter(|t| t.instance_id == r.id).cloned().collect();
+            let t: Vec<_> = timers
+                .iter()
+                .filter(|t| t.instance_id == r.id)
+                .cloned()
+                .collect();
             out.push(self.summary_of(&def, r, &m, &o, &t));
         }
         out.sort_by(|a, b| {

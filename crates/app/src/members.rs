@@ -290,14 +290,17 @@ impl App {
         on: NaiveDate,
         decision: serde_json::Value,
     ) -> Result<member::Model, AppError> {
-        let from = Stage::parse(&m.stage).ok_or_else(|| {
-            AppError::Internal(format!("member {} has an unknown stage", m.id))
-        })?;
+        let from = Stage::parse(&m.stage)
+            .ok_or_else(|| AppError::Internal(format!("member {} has an unknown stage", m.id)))?;
         if m.status != MemberStatus::Active.as_str() || from.next() != Some(to) {
             return Err(AppError::Conflict(FieldError::new(
                 "stage",
                 "stage_mismatch",
-                format!("此人当前为“{}”，不能转为“{}”", from.label_zh(), to.label_zh()),
+                format!(
+                    "此人当前为“{}”，不能转为“{}”",
+                    from.label_zh(),
+                    to.label_zh()
+                ),
                 format!(
                     "this person is {}, who cannot become {}",
                     from.label_en().to_lowercase(),
@@ -318,7 +321,11 @@ impl App {
             return Err(AppError::field(
                 to.error_field().as_str(),
                 "stage_date_order",
-                format!("成为“{}”的日期{on}早于成为“{}”的日期{prev}", to.label_zh(), from.label_zh()),
+                format!(
+                    "成为“{}”的日期{on}早于成为“{}”的日期{prev}",
+                    to.label_zh(),
+                    from.label_zh()
+                ),
                 format!(
                     "the date of becoming {} ({on}) is before the date of becoming {} ({prev})",
                     to.label_en().to_lowercase(),
