@@ -147,7 +147,10 @@ pub async fn set_timer_state<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     workflow_timer::Entity::update_many()
-        .col_expr(workflow_timer::Column::State, Expr::value(state.to_string()))
+        .col_expr(
+            workflow_timer::Column::State,
+            Expr::value(state.to_string()),
+        )
         .col_expr(workflow_timer::Column::UpdatedAt, Expr::value(now))
         .filter(workflow_timer::Column::Id.eq(id))
         .exec(c)

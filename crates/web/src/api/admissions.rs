@@ -330,7 +330,9 @@ fn applicant(b: StartIn) -> ApiResult<Applicant> {
                 _ => None,
             };
             let dues_category = match p.dues_category.as_deref() {
-                Some(c) => DuesCategory::parse(c).ok_or_else(|| invalid("person.dues_category", c))?,
+                Some(c) => {
+                    DuesCategory::parse(c).ok_or_else(|| invalid("person.dues_category", c))?
+                }
                 None => DuesCategory::Employed,
             };
             Ok(Applicant::Person(NewApplicant {

@@ -117,7 +117,10 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/admissions/{id}/steps/{step}",
             post(admissions::act),
         )
-        .route("/api/v1/members/{id}/admissions", get(admissions::of_member))
+        .route(
+            "/api/v1/members/{id}/admissions",
+            get(admissions::of_member),
+        )
         .route("/ledger/checkpoint", get(ledger::checkpoint))
         .route("/ledger/key", get(ledger::key))
         .route("/ledger/tile/{*path}", get(ledger::tile))
