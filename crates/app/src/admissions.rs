@@ -664,7 +664,7 @@ impl AdmissionSummary {
 pub struct AdmissionDetail {
     pub summary: AdmissionSummary,
     pub history: Vec<EntryView>,
-    /// Side actions open now.
+    /// Side actions open now that the viewer may take.
     pub side_actions: Vec<StepView>,
     /// The viewer may act on the next step.
     pub can_act: bool,
@@ -1292,7 +1292,7 @@ impl App {
                 .filter(|s| {
                     let from = def.step_index(&s.open_from).unwrap_or(usize::MAX);
                     let until = def.step_index(&s.open_until).unwrap_or(0);
-                    done >= from && done <= until
+                    done >= from && done <= until && s.roles.iter().any(|r| roles.contains(r))
                 })
                 .map(|s| StepView {
                     key: s.key.clone(),

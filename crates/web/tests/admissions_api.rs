@@ -51,6 +51,37 @@ impl Env {
         )
     }
 
+    async fn page(
+        &self,
+        method: &str,
+        uri: &str,
+        cookie: &str,
+        form: Option<&str>,
+    ) -> (StatusCode, String) {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::COOKIE, format!("dj_session={cookie}"));
+        let body = match form {
+            Some(f) => {
+                req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+                Body::from(f.to_string())
+            }
+            None => Body::empty(),
+        };
+        let r = common::send_raw(&self.router, req.body(body).expect("request")).await;
+        (r.status, r.location.unwrap_or(r.body))
+    }
+
+    async fn session(&self, login: &str) -> (String, String) {
+        let u = dangjian_store::repo::identity::user_by_login(&self.app.db.conn, login)
+            .await
+            .expect("db")
+            .expect("user");
+        let actor = self.app.actor_for(u.id, None).await.expect("actor");
+        self.app.open_session(&actor).await.expect("session")
+    }
+
     async fn org_of(&self, login: &str) -> String {
         let u = dangjian_store::repo::identity::user_by_login(&self.app.db.conn, login)
             .await
@@ -262,4 +293,100 @@ async fn admissions_api_runs_steps_blocks_overrides_and_scopes() {
     ] {
         assert!(doc["paths"].get(p).is_some(), "{p}");
     }
+}
+
+#[tokio::test]
+async fn admission_pages_show_the_pipeline_and_record_steps() {
+    let e = env("admpages").await;
+    let branch_a = e.org_of("secretary_a").await;
+    let (cookie, csrf) = e.session("secretary_a").await;
+    let (s, html) = e
+        .page("GET", &format!("/orgs/{branch_a}"), &cookie, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains(&format!("/orgs/{branch_a}/admissions")),
+        "nav link"
+    );
+
+    // Start from the page: a new person applying on 2026-10-20.
+    let first17 = "44010519950612457";
+    let id_number = format!("{first17}{}", compute_check_char(first17));
+    let form = format!(
+        "csrf={csrf}&member_id=&name=%E9%99%88%E6%99%93%E4%B8%9C&id_number={id_number}&ethnicity=%E6%B1%89%E6%97%8F&phone=&applied_on=2026-10-20"
+    );
+    let (s, to) = e
+        .page(
+            "POST",
+            &format!("/orgs/{branch_a}/admissions"),
+            &cookie,
+            Some(&form),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{to}");
+    assert!(to.starts_with("/admissions/"), "{to}");
+    let (s, html) = e
+        .page(
+            "GET",
+            &format!("/orgs/{branch_a}/admissions"),
+            &cookie,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("陈晓东") && html.contains("第2步：派人谈话") && html.contains("已逾期"),
+        "{html}"
+    );
+
+    // The talk is late: refused with the rule, then recorded with a reason.
+    let (s, html) = e.page("GET", &to, &cookie, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("form-talk") && html.contains("一个月内派人谈话"));
+    let talk = format!("csrf={csrf}&talked_on=2026-11-25&talker=");
+    let (s, html) = e
+        .page("POST", &format!("{to}/steps/talk"), &cookie, Some(&talk))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("DOMAIN.md §4 step 2"), "{html}");
+    let with_reason =
+        format!("{talk}&override_reason=%E7%94%B3%E8%AF%B7%E4%BA%BA%E4%BD%8F%E9%99%A2");
+    let (s, back) = e
+        .page(
+            "POST",
+            &format!("{to}/steps/talk"),
+            &cookie,
+            Some(&with_reason),
+        )
+        .await;
+    assert_eq!((s, back.as_str()), (StatusCode::SEE_OTHER, to.as_str()));
+    let (_, html) = e.page("GET", &to, &cookie, None).await;
+    assert!(
+        html.contains("申请人住院") && html.contains("form-activist"),
+        "{html}"
+    );
+    // A forged form is refused.
+    let (s, _) = e
+        .page(
+            "POST",
+            &format!("{to}/steps/activist"),
+            &cookie,
+            Some("csrf=nope&decided_on=2026-11-27"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // The sibling branch's secretary sees nothing.
+    let (cookie_b, _) = e.session("secretary_b").await;
+    let (s, _) = e.page("GET", &to, &cookie_b, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = e
+        .page(
+            "GET",
+            &format!("/orgs/{branch_a}/admissions"),
+            &cookie_b,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
 }

@@ -271,7 +271,8 @@ impl From<&EntryView> for EntryOut {
 pub struct AdmissionDetailOut {
     pub admission: AdmissionOut,
     pub history: Vec<EntryOut>,
-    /// Side actions open now (half-yearly assessment, probation extension).
+    /// Side actions open now that the caller may take (half-yearly
+    /// assessment, probation extension).
     pub side_actions: Vec<StepOut>,
     /// The caller may act on the next step.
     pub can_act: bool,

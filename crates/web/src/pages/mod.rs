@@ -3,6 +3,7 @@
 //! error report, ID search. They work without JavaScript; every form carries
 //! the session's CSRF token.
 
+mod admissions;
 mod chart;
 mod supervision;
 
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/members/{id}", get(member_page))
         .route("/search", post(search))
         .merge(supervision::routes())
+        .merge(admissions::routes())
 }
 
 fn render<T: Template>(status: StatusCode, t: T) -> Response {
