@@ -20,6 +20,7 @@ use dangjian_domain::identity::Role;
 use dangjian_domain::members::{
     Education, MemberDraft, MemberStatus, Stage, StageDates, validate_member,
 };
+use dangjian_domain::warnings::{Finding as WarningFinding, Level, RuleId, SubjectKind};
 use dangjian_domain::{FieldError, ValidationErrors};
 use dangjian_store::entities::{member, org, workflow_entry, workflow_instance, workflow_timer};
 use dangjian_store::repo::{audit, members as mrepo, orgs as orepo, workflow as repo};
@@ -41,6 +42,9 @@ pub const PROCESS_KEY: &str = "admission";
 pub const PROCESS_VERSION: u32 = 1;
 /// Associated data binding the encrypted history detail.
 pub const AAD_ENTRY: &str = "workflow_entries.detail";
+
+/// Deadlines §4 fixes: overdue is a red warning (others are yellow).
+const FIXED_DEADLINES: &[&str] = &["approval_due", "probation_end", "conversion_approval_due"];
 
 const BRANCH: &[&str] = &["secretary", "admin"];
 const COMMITTEE: &[&str] = &["committee_staff", "admin"];
@@ -1213,7 +1217,62 @@ impl App {
             })
             .collect();
         repo::replace_timers(c, row.id, timers).await?;
+        let rows = repo::timers_of(c, &[row.id]).await?;
+        self.reconcile_deadline_warnings(c, &row, &rows, today, now)
+            .await?;
         Ok(row)
+    }
+
+    /// Raises, escalates or clears the `admission_deadline` warnings of an
+    /// instance's member from its open deadlines (DOMAIN.md §9): blue when
+    /// due soon; overdue is red for the deadlines §4 fixes (approval,
+    /// probation) and yellow for the others (talk, assessments).
+    async fn reconcile_deadline_warnings<C: ConnectionTrait>(
+        &self,
+        c: &C,
+        row: &workflow_instance::Model,
+        timers: &[workflow_timer::Model],
+        today: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let def = definition();
+        let findings: Vec<WarningFinding> = views_of_timers(timers, today)
+            .into_iter()
+            .filter_map(|t| {
+                let level = match t.state {
+                    TimerState::Pending => return None,
+                    TimerState::DueSoon => Level::Blue,
+                    TimerState::Overdue if FIXED_DEADLINES.contains(&t.key.as_str()) => Level::Red,
+                    TimerState::Overdue => Level::Yellow,
+                };
+                let n = def.deadlines.iter().position(|d| d.key == t.key)?;
+                Some(WarningFinding {
+                    rule: RuleId::AdmissionDeadline,
+                    level,
+                    subject: (SubjectKind::Member, row.member_id),
+                    period_key: format!("adm{}-{n}", row.id),
+                    detail_zh: format!(
+                        "发展党员：{}，应于{}前（{}）",
+                        t.label_zh, t.due_on, t.rule
+                    ),
+                    detail_en: format!("Admission: {}, due {} ({})", t.label_en, t.due_on, t.rule),
+                    due: Some(t.due_on),
+                })
+            })
+            .collect();
+        let org_id = row.org_id;
+        crate::warnings::reconcile_subjects(
+            c,
+            SubjectKind::Member,
+            &[row.member_id],
+            &[RuleId::AdmissionDeadline],
+            &findings,
+            &move |_| Some(org_id),
+            today,
+            now,
+        )
+        .await?;
+        Ok(())
     }
 
     /// The instance, its member and branch, when the actor may see them.
@@ -1734,11 +1793,13 @@ impl App {
     }
 
     /// The sweep of admission deadlines: every deadline whose reminder day
-    /// has come gets its state for `now` stored. Returns how many changed.
+    /// has come gets its state for `now` stored, and the member's
+    /// `admission_deadline` warning follows. Returns how many changed.
     pub async fn sweep_admission_timers(&self, now: DateTime<Utc>) -> Result<u64, AppError> {
         let today = to_local(now).date_naive();
         let (_writer, tx) = self.begin_write().await?;
         let mut changed = 0;
+        let mut instances: Vec<i64> = Vec::new();
         for t in repo::timers_reminding(&tx, today).await? {
             let spec = dangjian_workflow::TimerSpec {
                 key: t.timer_key.clone(),
@@ -1753,6 +1814,16 @@ impl App {
             if t.state != state {
                 repo::set_timer_state(&tx, t.id, state, now).await?;
                 changed += 1;
+                instances.push(t.instance_id);
+            }
+        }
+        instances.sort_unstable();
+        instances.dedup();
+        for id in instances {
+            if let Some(row) = repo::get_instance(&tx, id).await? {
+                let rows = repo::timers_of(&tx, &[id]).await?;
+                self.reconcile_deadline_warnings(&tx, &row, &rows, today, now)
+                    .await?;
             }
         }
         tx.commit().await?;

@@ -97,6 +97,23 @@ fn vote(held_on: &str, eligible: i64, present: i64, yes: i64, written_yes: i64) 
     })
 }
 
+/// (level, state) of the member's `admission_deadline` warnings.
+async fn deadline_warnings(fx: &Fixture, member_id: i64) -> Vec<(String, String)> {
+    use dangjian_store::entities::warning;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    warning::Entity::find()
+        .filter(warning::Column::Rule.eq("admission_deadline"))
+        .filter(warning::Column::SubjectKind.eq("member"))
+        .filter(warning::Column::SubjectId.eq(member_id))
+        .order_by_asc(warning::Column::Id)
+        .all(&fx.app.db.conn)
+        .await
+        .expect("warnings")
+        .into_iter()
+        .map(|w| (w.level, w.state))
+        .collect()
+}
+
 struct Cast {
     secretary: dangjian_app::Actor,
     staff: dangjian_app::Actor,
@@ -221,6 +238,11 @@ async fn full_admission_from_application_to_conversion() {
         "申请人外出务工，春节后返乡"
     );
     assert!(d.summary.timers.iter().all(|t| t.key != "talk_due"));
+    // The talk held clears the warning by data.
+    assert_eq!(
+        deadline_warnings(&fx, member_id).await,
+        vec![("yellow".to_string(), "corrected".to_string())]
+    );
 
     on(&fx, 2024, 3, 1);
     app.act_on_admission(
