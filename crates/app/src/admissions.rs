@@ -1328,6 +1328,7 @@ impl App {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn detail_of(
         &self,
         actor: &Actor,

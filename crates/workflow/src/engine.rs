@@ -303,7 +303,7 @@ pub struct Prepared {
     pub form: Form,
 }
 
-fn parse_field(f: &FieldDef, v: Option<&serde_json::Value>) -> Result<Option<Value>, Finding> {
+fn parse_field(f: &FieldDef, v: Option<&serde_json::Value>) -> Result<Option<Value>, Box<Finding>> {
     let blank = match v {
         None | Some(serde_json::Value::Null) => true,
         Some(serde_json::Value::String(s)) => s.trim().is_empty(),
@@ -312,23 +312,23 @@ fn parse_field(f: &FieldDef, v: Option<&serde_json::Value>) -> Result<Option<Val
     };
     if blank {
         return if f.required {
-            Err(Finding::form(
+            Err(Box::new(Finding::form(
                 &f.key,
                 "required",
                 format!("请填写“{}”", f.label_zh),
                 format!("{} is required", f.label_en),
-            ))
+            )))
         } else {
             Ok(None)
         };
     }
     let bad = |what_zh: &str, what_en: &str| {
-        Finding::form(
+        Box::new(Finding::form(
             &f.key,
             "invalid_value",
             format!("“{}”应为{what_zh}", f.label_zh),
             format!("{} must be {what_en}", f.label_en),
-        )
+        ))
     };
     let v = v.unwrap_or(&serde_json::Value::Null);
     match f.kind {
@@ -383,7 +383,7 @@ pub fn parse_form(
                 form.0.insert(f.key.clone(), v);
             }
             Ok(None) => {}
-            Err(p) => problems.push(p),
+            Err(p) => problems.push(*p),
         }
     }
     if problems.is_empty() {

@@ -577,7 +577,7 @@ async fn step_submit(
     let attachments: Vec<String> = view
         .attachments
         .iter()
-        .filter(|a| posted.get(&format!("att_{a}")).is_some())
+        .filter(|a| posted.contains_key(&format!("att_{a}")))
         .cloned()
         .collect();
     let input = StepInput {
