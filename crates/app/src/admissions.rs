@@ -1684,6 +1684,71 @@ impl App {
         Ok(self.detail_of(actor, &def, &row, &inst, &m, &o, &timers))
     }
 
+    /// Ends an open admission (the applicant withdraws, or the branch stops
+    /// it); the reason is kept in the history and its deadlines close.
+    pub async fn cancel_admission(
+        &self,
+        actor: &Actor,
+        id: i64,
+        reason: &str,
+    ) -> Result<AdmissionDetail, AppError> {
+        let (_, _, o) = self.visible_admission(actor, id).await?;
+        let role = roles_over(actor, &o.path)
+            .into_iter()
+            .find(|r| BRANCH.contains(&r.as_str()));
+        let Some(role) = role.filter(|_| actor.can_manage_members(&o.path)) else {
+            return Err(if actor.can_list_members(&o.path) {
+                AppError::Forbidden
+            } else {
+                AppError::NotFound("admission")
+            });
+        };
+        if reason.trim().chars().count() < dangjian_workflow::engine::REASON_MIN_CHARS {
+            return Err(AppError::field(
+                "reason",
+                "required",
+                "请说明终止发展流程的理由",
+                "give the reason for ending the admission",
+            ));
+        }
+        let def = definition();
+        let (_writer, tx) = self.begin_write().await?;
+        let row = repo::get_instance(&tx, id)
+            .await?
+            .ok_or(AppError::NotFound("admission"))?;
+        let m = mrepo::get(&tx, row.member_id)
+            .await?
+            .ok_or(AppError::NotFound("admission"))?;
+        let mut inst = self.load_instance(&tx, &row).await?;
+        let entry = dangjian_workflow::cancel(
+            &def,
+            &mut inst,
+            actor.audit_id(),
+            &role,
+            self.clock.now(),
+            reason,
+        )
+        .map_err(|e| act_error(&def, e))?;
+        let row = self.persist(&tx, &def, &row, &inst, &entry).await?;
+        audit::append(
+            &tx,
+            audit::Entry {
+                user_id: actor.audit_id(),
+                action: "admission.cancel".into(),
+                target_kind: "admission".into(),
+                target_id: Some(row.id),
+                org_id: Some(o.id),
+                remote_addr: actor.remote_addr.clone(),
+                detail: serde_json::json!({}),
+            },
+            self.clock.now(),
+        )
+        .await?;
+        let timers = repo::timers_of(&tx, &[row.id]).await?;
+        tx.commit().await?;
+        Ok(self.detail_of(actor, &def, &row, &inst, &m, &o, &timers))
+    }
+
     /// An admission with its timeline.
     pub async fn admission_detail(
         &self,

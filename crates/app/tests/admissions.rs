@@ -887,3 +887,108 @@ async fn access_follows_the_tree_and_the_member_sees_their_own() {
         "{r:?}"
     );
 }
+
+#[tokio::test]
+async fn deadlines_survive_a_restart_and_concurrent_actions_land_once() {
+    let fx = Fixture::new().await;
+    let sec = fx.user(Role::Secretary, BRANCH_A).await;
+    on(&fx, 2026, 1, 10);
+    let d = fx
+        .app
+        .start_admission(
+            &sec,
+            BRANCH_A,
+            Applicant::Person(applicant(40, date(2026, 1, 10))),
+        )
+        .await
+        .expect("start");
+    let (id, member_id) = (d.summary.id, d.summary.member_id);
+
+    // A new process on the same database, a month and a day later: the
+    // deadline row is still there and the sweep finds it overdue.
+    let later = Utc
+        .with_ymd_and_hms(2026, 2, 11, 4, 0, 0)
+        .single()
+        .expect("t");
+    let keys = dangjian_app::Keyring::from_json(&fx.app.keys.to_json(), "test").expect("keys");
+    let restarted = dangjian_app::App::new(
+        fx.app.db.clone(),
+        keys,
+        std::sync::Arc::new(dangjian_app::FixedClock::new(later)),
+    );
+    assert_eq!(
+        restarted
+            .sweep_admission_timers(later)
+            .await
+            .expect("sweep"),
+        1
+    );
+    assert_eq!(
+        deadline_warnings(&fx, member_id).await,
+        vec![("yellow".to_string(), "open".to_string())]
+    );
+    // Sweeping again changes nothing.
+    assert_eq!(
+        restarted
+            .sweep_admission_timers(later)
+            .await
+            .expect("sweep"),
+        0
+    );
+
+    // Two secretaries record the same step at once: one lands, the other
+    // is told the step is no longer next (or was just recorded).
+    on(&fx, 2026, 1, 20);
+    let sec2 = fx.user(Role::Secretary, BRANCH_A).await;
+    let talk = || input(json!({"talked_on": "2026-01-20"}));
+    let (a, b) = tokio::join!(
+        fx.app.act_on_admission(&sec, id, "talk", talk()),
+        fx.app.act_on_admission(&sec2, id, "talk", talk()),
+    );
+    let oks = [&a, &b].iter().filter(|r| r.is_ok()).count();
+    assert_eq!(oks, 1, "{a:?} {b:?}");
+    let err = if a.is_err() { a } else { b };
+    assert!(
+        matches!(err, Err(AppError::Conflict(ref e)) if e.code == "step_out_of_order" || e.code == "concurrent_action"),
+        "{err:?}"
+    );
+    let d = fx.app.admission_detail(&sec, id).await.expect("detail");
+    assert_eq!(d.history.len(), 2);
+
+    // Ending the admission needs a reason; it closes and clears what is due.
+    let r = fx.app.cancel_admission(&sec, id, " ").await;
+    assert!(
+        matches!(r, Err(AppError::Validation(ref v)) if v.0[0].field == "reason"),
+        "{r:?}"
+    );
+    let staff = fx.user(Role::CommitteeStaff, COMMITTEE).await;
+    assert!(matches!(
+        fx.app.cancel_admission(&staff, id, "本人撤回").await,
+        Err(AppError::Forbidden)
+    ));
+    let d = fx
+        .app
+        .cancel_admission(&sec, id, "本人撤回入党申请")
+        .await
+        .expect("cancel");
+    assert_eq!(d.summary.status, Status::Cancelled);
+    assert!(d.summary.timers.is_empty() && d.summary.next_step.is_none());
+    let r = fx
+        .app
+        .act_on_admission(
+            &sec,
+            id,
+            "activist",
+            input(json!({"decided_on": "2026-01-20"})),
+        )
+        .await;
+    assert!(
+        matches!(r, Err(AppError::Conflict(ref e)) if e.code == "process_closed"),
+        "{r:?}"
+    );
+    // A new admission may start for the same person afterwards.
+    fx.app
+        .start_admission(&sec, BRANCH_A, Applicant::Member(member_id))
+        .await
+        .expect("start again");
+}

@@ -245,6 +245,11 @@ async fn admissions_api_runs_steps_blocks_overrides_and_scopes() {
         ("POST", step("contacts"), Some(json!({"form": {}}))),
         ("GET", uri.clone(), None),
         ("POST", uri.clone(), Some(json!({"member_id": 1}))),
+        (
+            "POST",
+            format!("/api/v1/admissions/{id}/cancel"),
+            Some(json!({"reason": "本人撤回"})),
+        ),
     ] {
         let (s, p) = e.call(m, &path, &sec_b, body).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{m} {path}: {p}");
@@ -290,9 +295,35 @@ async fn admissions_api_runs_steps_blocks_overrides_and_scopes() {
         "/api/v1/admissions/{id}",
         "/api/v1/admissions/{id}/steps/{step}",
         "/api/v1/members/{id}/admissions",
+        "/api/v1/admissions/{id}/cancel",
     ] {
         assert!(doc["paths"].get(p).is_some(), "{p}");
     }
+
+    // The applicant withdraws: the reason is kept, the pipeline empties.
+    let cancel = format!("/api/v1/admissions/{id}/cancel");
+    let (s, p) = e
+        .call("POST", &cancel, &sec_a, Some(json!({"reason": ""})))
+        .await;
+    assert_eq!(
+        (s, p["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("reason"))
+    );
+    let (s, d) = e
+        .call(
+            "POST",
+            &cancel,
+            &sec_a,
+            Some(json!({"reason": "本人撤回入党申请"})),
+        )
+        .await;
+    assert_eq!(
+        (s, d["admission"]["status"].as_str()),
+        (StatusCode::OK, Some("cancelled"))
+    );
+    assert_eq!(d["history"][4]["form"]["reason"], "本人撤回入党申请");
+    let (_, l) = e.call("GET", &uri, &sec_a, None).await;
+    assert_eq!(l["items"].as_array().map(Vec::len), Some(0));
 }
 
 #[tokio::test]

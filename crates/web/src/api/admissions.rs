@@ -1,7 +1,7 @@
 //! Admission endpoints (发展党员, DOMAIN.md §4): the process definition,
 //! start an admission for a registered applicant or a new person, act on a
 //! step or side action with its form (overriding a warning with a reason),
-//! a branch's pipeline, an admission's timeline, a member's admissions.
+//! end one with a reason, a branch's pipeline, an admission's timeline, a member's admissions.
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -463,6 +463,29 @@ pub async fn act(
     let d = st
         .app
         .act_on_admission(&a, parse_id(&id)?, &step, input)
+        .await?;
+    Ok(Json(AdmissionDetailOut::from(&d)))
+}
+
+/// Why an admission ends.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CancelIn {
+    pub reason: String,
+}
+
+/// Ends an open admission (the applicant withdraws); the reason is kept.
+#[utoipa::path(post, path = "/api/v1/admissions/{id}/cancel", params(("id" = i64, Path)), request_body = CancelIn, security(("bearer" = [])),
+    responses((status = 200, body = AdmissionDetailOut), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn cancel(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<String>,
+    b: Result<Json<CancelIn>, JsonRejection>,
+) -> ApiResult<Json<AdmissionDetailOut>> {
+    let b = body(b)?;
+    let d = st
+        .app
+        .cancel_admission(&a, parse_id(&id)?, &b.reason)
         .await?;
     Ok(Json(AdmissionDetailOut::from(&d)))
 }

@@ -34,7 +34,7 @@ use types::HealthOut;
         members::list, members::register, members::detail, members::search, members::import, members::export,
         warnings::list, warnings::rules, warnings::summary, warnings::detail, warnings::acknowledge, warnings::correct, warnings::close, warnings::reopen, warnings::thresholds, warnings::set_thresholds,
         decisions::create, decisions::list, decisions::detail, decisions::report,
-        admissions::process, admissions::start, admissions::pipeline, admissions::detail, admissions::act, admissions::of_member,
+        admissions::process, admissions::start, admissions::pipeline, admissions::detail, admissions::act, admissions::cancel, admissions::of_member,
         ledger::checkpoint, ledger::key, ledger::tile, ledger::inclusion, ledger::consistency, ledger::entry, ledger::member_status,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemField)),
@@ -113,6 +113,7 @@ pub fn routes() -> Router<AppState> {
             get(admissions::pipeline).post(admissions::start),
         )
         .route("/api/v1/admissions/{id}", get(admissions::detail))
+        .route("/api/v1/admissions/{id}/cancel", post(admissions::cancel))
         .route(
             "/api/v1/admissions/{id}/steps/{step}",
             post(admissions::act),
