@@ -407,6 +407,24 @@ async fn admission_pages_show_the_pipeline_and_record_steps() {
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 
+    // From the member's record to their timeline.
+    let token = e.token("secretary_a").await;
+    let (_, d) = e.call("GET", &format!("/api/v1{to}"), &token, None).await;
+    let member_id = d["admission"]["member_id"].as_i64().expect("member id");
+    let (_, html) = e
+        .page("GET", &format!("/members/{member_id}"), &cookie, None)
+        .await;
+    assert!(html.contains(&format!("/members/{member_id}/admission")));
+    let (s, back) = e
+        .page(
+            "GET",
+            &format!("/members/{member_id}/admission"),
+            &cookie,
+            None,
+        )
+        .await;
+    assert_eq!((s, back.as_str()), (StatusCode::SEE_OTHER, to.as_str()));
+
     // The sibling branch's secretary sees nothing.
     let (cookie_b, _) = e.session("secretary_b").await;
     let (s, _) = e.page("GET", &to, &cookie_b, None).await;

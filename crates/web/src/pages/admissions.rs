@@ -1,7 +1,8 @@
 //! Admission pages (发展党员, DOMAIN.md §4): a branch's applicant pipeline
 //! (who is at which step, what is due next, what is overdue) with a form to
 //! start an admission, and a candidate's timeline with the form of the next
-//! step and of the open side actions, generated from the process definition.
+//! step and of the open side actions, generated from the process definition
+//! (a member reaches their own through `/members/{id}/admission`).
 //! A warning the secretary decides to override is submitted again with the
 //! reason typed in the same form.
 
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
             get(pipeline_page).post(start_submit),
         )
         .route("/admissions/{id}", get(timeline_page))
+        .route("/members/{id}/admission", get(member_admission))
         .route("/admissions/{id}/steps/{step}", post(step_submit))
 }
 
@@ -490,6 +492,25 @@ fn relabel(key: &str, own: Vec<(String, String)>, lang: Lang) -> Vec<(String, St
             })
         })
         .collect()
+}
+
+/// A member's latest admission (their own, or one the viewer may see).
+async fn member_admission(
+    State(st): State<AppState>,
+    lang: Lang,
+    p: PageActor,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return error_page(lang, &p, AppError::NotFound("member"));
+    };
+    match st.app.member_admissions(&p.actor, id).await {
+        Ok(list) => match list.last() {
+            Some(a) => Redirect::to(&format!("/admissions/{}", a.id)).into_response(),
+            None => error_page(lang, &p, AppError::NotFound("admission")),
+        },
+        Err(e) => error_page(lang, &p, e),
+    }
 }
 
 async fn timeline_page(
