@@ -220,12 +220,28 @@ impl App {
         }
         check_member_org(&o)?;
         let v = validate_member(&draft, self.today())?;
-        let now = self.clock.now();
         let (_writer, tx) = self.begin_write().await?;
-        if let Some(existing) = self.active_registration(&tx, &v.id).await? {
+        let row = self.register_in(&tx, actor, &o, &v, "form").await?;
+        tx.commit().await?;
+        Ok(MemberSummary::from_model(&row))
+    }
+
+    /// Registers a validated member in branch `o` inside the caller's
+    /// transaction: the row, its `registered` archive event and ledger leaf,
+    /// the warning rules and the audit entry.
+    pub(crate) async fn register_in<C: ConnectionTrait>(
+        &self,
+        tx: &C,
+        actor: &Actor,
+        o: &org::Model,
+        v: &ValidMember,
+        source: &str,
+    ) -> Result<member::Model, AppError> {
+        let now = self.clock.now();
+        if let Some(existing) = self.active_registration(tx, &v.id).await? {
             return Err(duplicate_conflict(actor, Some(&existing)));
         }
-        let row = repo::insert(&tx, build_row(self, &v, o.id, now)?)
+        let row = repo::insert(tx, build_row(self, v, o.id, now)?)
             .await
             .map_err(|e| {
                 // A concurrent registration of the same person trips the unique index.
@@ -236,15 +252,15 @@ impl App {
                 }
             })?;
         let event = repo::add_event(
-            &tx,
-            registered_event(self, &v, row.id, o.id, actor.audit_id(), now, "form")?,
+            tx,
+            registered_event(self, v, row.id, o.id, actor.audit_id(), now, source)?,
         )
         .await?;
-        self.ledger_append_event(&tx, event).await?;
-        self.rules_after_member_write(&tx, &o, &[crate::warnings::member_facts_of(&row)])
+        self.ledger_append_event(tx, event).await?;
+        self.rules_after_member_write(tx, o, &[crate::warnings::member_facts_of(&row)])
             .await?;
         audit::append(
-            &tx,
+            tx,
             audit::Entry {
                 user_id: actor.audit_id(),
                 action: "member.register".into(),
@@ -257,8 +273,120 @@ impl App {
             now,
         )
         .await?;
-        tx.commit().await?;
-        Ok(MemberSummary::from_model(&row))
+        Ok(row)
+    }
+
+    /// Moves a member to the next stage on `on` inside the caller's
+    /// transaction (DOMAIN.md §3: every stage change is an archive event with
+    /// its date and decision). Writes the row, a `stage_changed` event with
+    /// its ledger leaf, and re-evaluates the branch's warning rules. The
+    /// caller has authorized the actor and checked the §4 rules.
+    pub(crate) async fn change_stage_in<C: ConnectionTrait>(
+        &self,
+        tx: &C,
+        actor: &Actor,
+        m: &member::Model,
+        to: Stage,
+        on: NaiveDate,
+        decision: serde_json::Value,
+    ) -> Result<member::Model, AppError> {
+        let from = Stage::parse(&m.stage)
+            .ok_or_else(|| AppError::Internal(format!("member {} has an unknown stage", m.id)))?;
+        if m.status != MemberStatus::Active.as_str() || from.next() != Some(to) {
+            return Err(AppError::Conflict(FieldError::new(
+                "stage",
+                "stage_mismatch",
+                format!(
+                    "此人当前为“{}”，不能转为“{}”",
+                    from.label_zh(),
+                    to.label_zh()
+                ),
+                format!(
+                    "this person is {}, who cannot become {}",
+                    from.label_en().to_lowercase(),
+                    to.label_en().to_lowercase()
+                ),
+            )));
+        }
+        let dates = StageDates {
+            applied_on: m.applied_on,
+            activist_on: m.activist_on,
+            development_target_on: m.development_target_on,
+            probationary_on: m.probationary_on,
+            full_on: m.full_on,
+        };
+        if let Some(prev) = dates.get(from)
+            && on < prev
+        {
+            return Err(AppError::field(
+                to.error_field().as_str(),
+                "stage_date_order",
+                format!(
+                    "成为“{}”的日期{on}早于成为“{}”的日期{prev}",
+                    to.label_zh(),
+                    from.label_zh()
+                ),
+                format!(
+                    "the date of becoming {} ({on}) is before the date of becoming {} ({prev})",
+                    to.label_en().to_lowercase(),
+                    from.label_en().to_lowercase()
+                ),
+            ));
+        }
+        let now = self.clock.now();
+        let mut am: member::ActiveModel = m.clone().into();
+        am.stage = Set(to.as_str().into());
+        match to {
+            Stage::Applicant => am.applied_on = Set(Some(on)),
+            Stage::Activist => am.activist_on = Set(Some(on)),
+            Stage::DevelopmentTarget => am.development_target_on = Set(Some(on)),
+            Stage::Probationary => am.probationary_on = Set(Some(on)),
+            Stage::Full => am.full_on = Set(Some(on)),
+        }
+        am.updated_at = Set(now);
+        let row = repo::update(tx, am).await?;
+        let detail = serde_json::json!({
+            "from": from.as_str(),
+            "to": to.as_str(),
+            "on": on,
+            "decision": decision,
+        });
+        let event = repo::add_event(
+            tx,
+            member_event::ActiveModel {
+                member_id: Set(row.id),
+                org_id: Set(row.org_id),
+                at: Set(now),
+                kind: Set("stage_changed".into()),
+                actor_user_id: Set(actor.audit_id()),
+                detail_enc: Set(self
+                    .keys
+                    .encrypt(detail.to_string().as_bytes(), AAD_EVENT)?),
+                ..Default::default()
+            },
+        )
+        .await?;
+        self.ledger_append_event(tx, event).await?;
+        if let Some(o) = orepo::get(tx, row.org_id).await? {
+            self.evaluate_org_rules(tx, &o).await?;
+            self.evaluate_member_rules(tx, &o, &[crate::warnings::member_facts_of(&row)])
+                .await?;
+        }
+        audit::append(
+            tx,
+            audit::Entry {
+                user_id: actor.audit_id(),
+                action: "member.stage_change".into(),
+                target_kind: "member".into(),
+                target_id: Some(row.id),
+                org_id: Some(row.org_id),
+                remote_addr: actor.remote_addr.clone(),
+                detail: serde_json::json!({"from": from.as_str(), "to": to.as_str()}),
+            },
+            now,
+        )
+        .await?;
+        Ok(row)
     }
 
     /// A member's record; 404 when outside the actor's reach (never 403, so

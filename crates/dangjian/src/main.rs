@@ -519,6 +519,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let (app, _) = open(&data).await?;
             let now = app.clock.now();
             let orgs = app.sweep(now).await?;
+            let admissions = app.sweep_admission_timers(now).await?;
             let people = match members {
                 true => Some(app.sweep_member_data(now).await?),
                 false => None,
@@ -528,6 +529,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 if let Some(p) = &people {
                     v["members"] = serde_json::to_value(p).unwrap_or_default();
                 }
+                v["admission_deadlines_changed"] = json!(admissions);
                 println!("{v}");
             } else {
                 for (what, r) in [("organizations", Some(&orgs)), ("members", people.as_ref())] {
@@ -542,6 +544,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                         r.changes.cleared
                     );
                 }
+                println!("发展党员期限 admission deadlines: {admissions} 项变化 changed");
             }
             Ok(())
         }
@@ -571,6 +574,10 @@ async fn sweep_every(app: App, hours: u64) {
                 "warning sweep"
             ),
             Err(e) => tracing::error!(error = %e, "warning sweep failed"),
+        }
+        match app.sweep_admission_timers(app.clock.now()).await {
+            Ok(n) => tracing::info!(changed = n, "admission deadline sweep"),
+            Err(e) => tracing::error!(error = %e, "admission deadline sweep failed"),
         }
     }
 }

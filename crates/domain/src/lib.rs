@@ -6,6 +6,7 @@
 
 #[macro_use]
 pub mod codes;
+pub mod admissions;
 pub mod classification;
 pub mod decisions;
 pub mod dues;

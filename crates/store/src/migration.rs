@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0001Foundation),
             Box::new(M0002Supervision),
             Box::new(M0003Ledger),
+            Box::new(M0007Workflow),
             Box::new(M0008Federation),
         ]
     }
@@ -595,6 +596,145 @@ impl MigrationTrait for M0008Federation {
             "witness_cosigned",
             "witness_logs",
         ] {
+            m.drop_table(Table::drop().table(t).if_exists().to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The workflow engine (issue 8): instances of versioned processes (the
+/// admission of a member first), their history and their open deadlines.
+pub struct M0007Workflow;
+
+impl MigrationName for M0007Workflow {
+    fn name(&self) -> &str {
+        "m0007_workflow"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0007Workflow {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // Instances [internal]: which process (key and version) runs for
+        // which member in which branch, and where it stands. No personal
+        // data beyond the member's id.
+        m.create_table(
+            Table::create()
+                .table("workflow_instances")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(uuid("uid"))
+                .col(string_len("process_key", 48))
+                .col(integer("process_version"))
+                .col(big_integer("member_id"))
+                .col(big_integer("org_id"))
+                .col(string_len("status", 16))
+                .col(string_len_null("next_step", 48))
+                .col(integer("steps_done"))
+                .col(big_integer_null("started_by"))
+                .col(timestamp_with_time_zone("started_at"))
+                .col(timestamp_with_time_zone("updated_at"))
+                .to_owned(),
+        )
+        .await?;
+        index(
+            m,
+            "workflow_instances",
+            "idx_workflow_instances_org",
+            &["org_id", "status"],
+        )
+        .await?;
+        index(
+            m,
+            "workflow_instances",
+            "idx_workflow_instances_member",
+            &["member_id"],
+        )
+        .await?;
+        // One open run of a process per member.
+        m.get_connection()
+            .execute_unprepared(
+                "CREATE UNIQUE INDEX IF NOT EXISTS uq_workflow_instances_open \
+                 ON workflow_instances (process_key, member_id) WHERE status = 'active'",
+            )
+            .await?;
+
+        // History [core]: one row per action. The form (political review
+        // conclusions, introducers, votes), attachments, warnings and
+        // override reasons are encrypted in detail_enc. (instance_id, seq)
+        // is unique, so two concurrent actions on the same step cannot both
+        // be recorded.
+        m.create_table(
+            Table::create()
+                .table("workflow_entries")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(big_integer("instance_id"))
+                .col(integer("seq"))
+                .col(string_len("kind", 16))
+                .col(string_len("step_key", 48))
+                .col(big_integer_null("actor_user_id"))
+                .col(string_len("role", 32))
+                .col(timestamp_with_time_zone("at"))
+                .col(blob("detail_enc"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("uq_workflow_entries_seq")
+                .table("workflow_entries")
+                .col("instance_id")
+                .col("seq")
+                .unique()
+                .if_not_exists()
+                .to_owned(),
+        )
+        .await?;
+
+        // Open deadlines [internal]: rows with due days, evaluated by the
+        // sweep, so they survive restarts. Rewritten after every action.
+        m.create_table(
+            Table::create()
+                .table("workflow_timers")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(big_integer("instance_id"))
+                .col(big_integer("org_id"))
+                .col(string_len("timer_key", 48))
+                .col(string_len("settled_by", 48))
+                .col(date("due_on"))
+                .col(date("remind_on"))
+                .col(string_len("state", 16))
+                .col(string_len("rule", 64))
+                .col(timestamp_with_time_zone("updated_at"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("uq_workflow_timers_key")
+                .table("workflow_timers")
+                .col("instance_id")
+                .col("timer_key")
+                .unique()
+                .if_not_exists()
+                .to_owned(),
+        )
+        .await?;
+        index(
+            m,
+            "workflow_timers",
+            "idx_workflow_timers_remind",
+            &["remind_on"],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for t in ["workflow_timers", "workflow_entries", "workflow_instances"] {
             m.drop_table(Table::drop().table(t).if_exists().to_owned())
                 .await?;
         }

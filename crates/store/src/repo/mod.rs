@@ -10,3 +10,4 @@ pub mod ledger;
 pub mod members;
 pub mod orgs;
 pub mod warnings;
+pub mod workflow;

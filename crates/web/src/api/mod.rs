@@ -2,6 +2,7 @@
 //! document is generated from these handlers and served at
 //! `/api/v1/openapi.json`.
 
+pub mod admissions;
 pub mod auth;
 pub mod decisions;
 pub mod fees;
@@ -34,6 +35,7 @@ use types::HealthOut;
         members::list, members::register, members::detail, members::search, members::import, members::export,
         warnings::list, warnings::rules, warnings::summary, warnings::detail, warnings::acknowledge, warnings::correct, warnings::close, warnings::reopen, warnings::thresholds, warnings::set_thresholds,
         decisions::create, decisions::list, decisions::detail, decisions::report,
+        admissions::process, admissions::start, admissions::pipeline, admissions::detail, admissions::act, admissions::cancel, admissions::of_member,
         ledger::checkpoint, ledger::key, ledger::tile, ledger::inclusion, ledger::consistency, ledger::entry, ledger::member_status,
         witness::add_checkpoint, witness::digests, witness::key, witness::logs,
     ),
@@ -106,6 +108,21 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/decisions/{id}/report-emergency",
             post(decisions::report),
+        )
+        .route("/api/v1/admissions/process", get(admissions::process))
+        .route(
+            "/api/v1/orgs/{code}/admissions",
+            get(admissions::pipeline).post(admissions::start),
+        )
+        .route("/api/v1/admissions/{id}", get(admissions::detail))
+        .route("/api/v1/admissions/{id}/cancel", post(admissions::cancel))
+        .route(
+            "/api/v1/admissions/{id}/steps/{step}",
+            post(admissions::act),
+        )
+        .route(
+            "/api/v1/members/{id}/admissions",
+            get(admissions::of_member),
         )
         .route("/ledger/checkpoint", get(ledger::checkpoint))
         .route("/ledger/key", get(ledger::key))

@@ -3,6 +3,7 @@
 //! error report, ID search. They work without JavaScript; every form carries
 //! the session's CSRF token.
 
+mod admissions;
 mod chart;
 mod org_manage;
 mod supervision;
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/search", post(search))
         .merge(org_manage::routes())
         .merge(supervision::routes())
+        .merge(admissions::routes())
 }
 
 fn render<T: Template>(status: StatusCode, t: T) -> Response {

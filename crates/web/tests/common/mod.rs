@@ -105,6 +105,16 @@ impl Env {
         (r.status, r.location.unwrap_or(r.body))
     }
 
+    /// A web session of `login`: (cookie secret, CSRF token).
+    pub async fn session(&self, login: &str) -> (String, String) {
+        let u = dangjian_store::repo::identity::user_by_login(&self.app.db.conn, login)
+            .await
+            .expect("db")
+            .expect("user");
+        let actor = self.app.actor_for(u.id, None).await.expect("actor");
+        self.app.open_session(&actor).await.expect("session")
+    }
+
     /// The code of the organization of `login`'s first grant.
     pub async fn org_of(&self, login: &str) -> String {
         let u = dangjian_store::repo::identity::user_by_login(&self.app.db.conn, login)

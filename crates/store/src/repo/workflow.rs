@@ -1,0 +1,159 @@
+//! Workflow instances, their history entries (detail encrypted by the
+//! caller) and their open deadlines. Knows no process and no rule.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
+
+use crate::StoreError;
+use crate::entities::{workflow_entry, workflow_instance, workflow_timer};
+
+pub async fn insert_instance<C: ConnectionTrait>(
+    c: &C,
+    row: workflow_instance::ActiveModel,
+) -> Result<workflow_instance::Model, StoreError> {
+    Ok(row.insert(c).await?)
+}
+
+pub async fn get_instance<C: ConnectionTrait>(
+    c: &C,
+    id: i64,
+) -> Result<Option<workflow_instance::Model>, StoreError> {
+    Ok(workflow_instance::Entity::find_by_id(id).one(c).await?)
+}
+
+/// Writes the set columns of an instance.
+pub async fn update_instance<C: ConnectionTrait>(
+    c: &C,
+    am: workflow_instance::ActiveModel,
+) -> Result<workflow_instance::Model, StoreError> {
+    Ok(am.update(c).await?)
+}
+
+/// The open run of a process for a member, if any.
+pub async fn open_instance<C: ConnectionTrait>(
+    c: &C,
+    process_key: &str,
+    member_id: i64,
+) -> Result<Option<workflow_instance::Model>, StoreError> {
+    Ok(workflow_instance::Entity::find()
+        .filter(workflow_instance::Column::ProcessKey.eq(process_key))
+        .filter(workflow_instance::Column::MemberId.eq(member_id))
+        .filter(workflow_instance::Column::Status.eq("active"))
+        .one(c)
+        .await?)
+}
+
+/// Every run of a member, oldest first.
+pub async fn instances_of_member<C: ConnectionTrait>(
+    c: &C,
+    member_id: i64,
+) -> Result<Vec<workflow_instance::Model>, StoreError> {
+    Ok(workflow_instance::Entity::find()
+        .filter(workflow_instance::Column::MemberId.eq(member_id))
+        .order_by_asc(workflow_instance::Column::Id)
+        .all(c)
+        .await?)
+}
+
+/// Runs of a process in one organization with the given status, oldest first.
+pub async fn instances_by_org<C: ConnectionTrait>(
+    c: &C,
+    process_key: &str,
+    org_id: i64,
+    status: &str,
+) -> Result<Vec<workflow_instance::Model>, StoreError> {
+    Ok(workflow_instance::Entity::find()
+        .filter(workflow_instance::Column::ProcessKey.eq(process_key))
+        .filter(workflow_instance::Column::OrgId.eq(org_id))
+        .filter(workflow_instance::Column::Status.eq(status))
+        .order_by_asc(workflow_instance::Column::Id)
+        .all(c)
+        .await?)
+}
+
+pub async fn insert_entry<C: ConnectionTrait>(
+    c: &C,
+    row: workflow_entry::ActiveModel,
+) -> Result<workflow_entry::Model, StoreError> {
+    Ok(row.insert(c).await?)
+}
+
+/// The history of an instance in order.
+pub async fn entries<C: ConnectionTrait>(
+    c: &C,
+    instance_id: i64,
+) -> Result<Vec<workflow_entry::Model>, StoreError> {
+    Ok(workflow_entry::Entity::find()
+        .filter(workflow_entry::Column::InstanceId.eq(instance_id))
+        .order_by_asc(workflow_entry::Column::Seq)
+        .all(c)
+        .await?)
+}
+
+/// Replaces the open deadlines of an instance.
+pub async fn replace_timers<C: ConnectionTrait>(
+    c: &C,
+    instance_id: i64,
+    rows: Vec<workflow_timer::ActiveModel>,
+) -> Result<(), StoreError> {
+    workflow_timer::Entity::delete_many()
+        .filter(workflow_timer::Column::InstanceId.eq(instance_id))
+        .exec(c)
+        .await?;
+    if !rows.is_empty() {
+        workflow_timer::Entity::insert_many(rows).exec(c).await?;
+    }
+    Ok(())
+}
+
+/// The open deadlines of some instances.
+pub async fn timers_of<C: ConnectionTrait>(
+    c: &C,
+    instance_ids: &[i64],
+) -> Result<Vec<workflow_timer::Model>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in instance_ids.chunks(400) {
+        out.extend(
+            workflow_timer::Entity::find()
+                .filter(workflow_timer::Column::InstanceId.is_in(chunk.to_vec()))
+                .order_by_asc(workflow_timer::Column::DueOn)
+                .all(c)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// Deadlines whose reminder day has come by `today` (any state).
+pub async fn timers_reminding<C: ConnectionTrait>(
+    c: &C,
+    today: NaiveDate,
+) -> Result<Vec<workflow_timer::Model>, StoreError> {
+    Ok(workflow_timer::Entity::find()
+        .filter(workflow_timer::Column::RemindOn.lte(today))
+        .order_by_asc(workflow_timer::Column::Id)
+        .all(c)
+        .await?)
+}
+
+/// Sets the state of a deadline.
+pub async fn set_timer_state<C: ConnectionTrait>(
+    c: &C,
+    id: i64,
+    state: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    workflow_timer::Entity::update_many()
+        .col_expr(
+            workflow_timer::Column::State,
+            Expr::value(state.to_string()),
+        )
+        .col_expr(workflow_timer::Column::UpdatedAt, Expr::value(now))
+        .filter(workflow_timer::Column::Id.eq(id))
+        .exec(c)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,508 @@
+//! Admission endpoints (发展党员, DOMAIN.md §4): the process definition,
+//! start an admission for a registered applicant or a new person, act on a
+//! step or side action with its form (overriding a warning with a reason),
+//! end one with a reason, a branch's pipeline, an admission's timeline, a member's admissions.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, NaiveDate, Utc};
+use dangjian_app::AppError;
+use dangjian_app::admissions::{
+    AdmissionDetail, AdmissionSummary, Applicant, EntryView, NewApplicant, StepInput, StepView,
+    TimerView, definition,
+};
+use dangjian_domain::dues::DuesCategory;
+use dangjian_domain::members::Education;
+use dangjian_workflow::{FieldKind, Override};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::api::orgs::body;
+use crate::auth::ApiActor;
+use crate::error::{ApiError, ApiResult, Problem};
+
+/// A person applying who is not registered yet.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PersonIn {
+    pub name: String,
+    /// 18-character resident ID number (birth date and sex derive from it).
+    pub id_number: String,
+    /// 民族, e.g. 汉族
+    pub ethnicity: String,
+    pub phone: Option<String>,
+    /// primary … doctor (or the Chinese label)
+    pub education: Option<String>,
+    /// Dues category code (default employed).
+    pub dues_category: Option<String>,
+    /// Day the application was submitted (§4 step 1).
+    pub applied_on: NaiveDate,
+}
+
+/// Whom to start an admission for: `member_id` of a registered applicant,
+/// or `person` to register as applicant in the same transaction.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StartIn {
+    pub member_id: Option<i64>,
+    pub person: Option<PersonIn>,
+}
+
+/// A warning overridden with a reason.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OverrideIo {
+    /// Code of the warning (from the 422 answer's `errors[].code`).
+    pub code: String,
+    pub reason: String,
+}
+
+/// An action on a step or side action.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StepIn {
+    /// The step's fields (see the definition): dates `YYYY-MM-DD`, counts,
+    /// text, lists of member ids.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub form: serde_json::Map<String, serde_json::Value>,
+    /// References of the attachments handed in (required kinds per step).
+    #[serde(default)]
+    pub attachments: Vec<String>,
+    #[serde(default)]
+    pub overrides: Vec<OverrideIo>,
+}
+
+/// A form field of a step.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldOut {
+    pub key: String,
+    pub label: String,
+    pub label_en: String,
+    /// date, count, text or ids
+    pub kind: String,
+    pub required: bool,
+}
+
+/// A step or side action.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StepOut {
+    pub key: String,
+    /// Number of the step in DOMAIN.md §4 (0 for side actions).
+    pub number: u32,
+    pub label: String,
+    pub label_en: String,
+    /// Roles that may act on it.
+    pub roles: Vec<String>,
+    pub fields: Vec<FieldOut>,
+    pub attachments: Vec<String>,
+}
+
+fn kind_str(k: FieldKind) -> &'static str {
+    match k {
+        FieldKind::Date => "date",
+        FieldKind::Count => "count",
+        FieldKind::Text => "text",
+        FieldKind::Ids => "ids",
+    }
+}
+
+impl From<&StepView> for StepOut {
+    fn from(s: &StepView) -> Self {
+        Self {
+            key: s.key.clone(),
+            number: s.number,
+            label: s.label_zh.clone(),
+            label_en: s.label_en.clone(),
+            roles: s.roles.clone(),
+            fields: s
+                .fields
+                .iter()
+                .map(|f| FieldOut {
+                    key: f.key.clone(),
+                    label: f.label_zh.clone(),
+                    label_en: f.label_en.clone(),
+                    kind: kind_str(f.kind).into(),
+                    required: f.required,
+                })
+                .collect(),
+            attachments: s.attachments.clone(),
+        }
+    }
+}
+
+/// An open deadline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimerOut {
+    pub key: String,
+    pub label: String,
+    pub label_en: String,
+    pub due_on: NaiveDate,
+    pub remind_on: NaiveDate,
+    /// pending, due_soon or overdue
+    pub state: String,
+    pub rule: String,
+}
+
+impl From<&TimerView> for TimerOut {
+    fn from(t: &TimerView) -> Self {
+        Self {
+            key: t.key.clone(),
+            label: t.label_zh.clone(),
+            label_en: t.label_en.clone(),
+            due_on: t.due_on,
+            remind_on: t.remind_on,
+            state: t.state.as_str().into(),
+            rule: t.rule.clone(),
+        }
+    }
+}
+
+/// An admission: who, where they stand, what is due.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdmissionOut {
+    pub id: i64,
+    pub member_id: i64,
+    pub member_name: String,
+    pub stage: String,
+    pub stage_label: String,
+    pub org_code: String,
+    pub org_name: String,
+    /// active, completed or cancelled
+    pub status: String,
+    pub steps_done: u32,
+    pub steps_total: u32,
+    pub next_step: Option<StepOut>,
+    pub timers: Vec<TimerOut>,
+    pub started_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&AdmissionSummary> for AdmissionOut {
+    fn from(s: &AdmissionSummary) -> Self {
+        Self {
+            id: s.id,
+            member_id: s.member_id,
+            member_name: s.member_name.clone(),
+            stage: s.stage.as_str().into(),
+            stage_label: s.stage.label_zh().into(),
+            org_code: s.org.code.clone(),
+            org_name: s.org.name.clone(),
+            status: s.status.as_str().into(),
+            steps_done: s.steps_done,
+            steps_total: s.steps_total,
+            next_step: s.next_step.as_ref().map(StepOut::from),
+            timers: s.timers.iter().map(TimerOut::from).collect(),
+            started_at: s.started_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+/// A warning recorded with an entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FindingOut {
+    pub code: String,
+    pub field: String,
+    pub rule: String,
+    pub message: String,
+    pub message_en: String,
+}
+
+/// One recorded action of the timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntryOut {
+    pub seq: u32,
+    /// step, side or cancel
+    pub kind: String,
+    pub key: String,
+    pub number: u32,
+    pub label: String,
+    pub label_en: String,
+    pub actor_user_id: Option<i64>,
+    pub role: String,
+    pub at: DateTime<Utc>,
+    #[schema(value_type = Object)]
+    pub form: serde_json::Value,
+    pub attachments: Vec<String>,
+    /// Warnings overridden on this action.
+    pub warnings: Vec<FindingOut>,
+    pub overrides: Vec<OverrideIo>,
+}
+
+impl From<&EntryView> for EntryOut {
+    fn from(e: &EntryView) -> Self {
+        Self {
+            seq: e.seq,
+            kind: e.kind.as_str().into(),
+            key: e.key.clone(),
+            number: e.number,
+            label: e.label_zh.clone(),
+            label_en: e.label_en.clone(),
+            actor_user_id: e.actor_user_id,
+            role: e.role.clone(),
+            at: e.at,
+            form: serde_json::to_value(&e.form.0).unwrap_or(serde_json::Value::Null),
+            attachments: e.attachments.clone(),
+            warnings: e
+                .warnings
+                .iter()
+                .map(|f| FindingOut {
+                    code: f.code.clone(),
+                    field: f.field.clone(),
+                    rule: f.rule.clone(),
+                    message: f.message_zh.clone(),
+                    message_en: f.message_en.clone(),
+                })
+                .collect(),
+            overrides: e
+                .overrides
+                .iter()
+                .map(|o| OverrideIo {
+                    code: o.code.clone(),
+                    reason: o.reason.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// An admission with its timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdmissionDetailOut {
+    pub admission: AdmissionOut,
+    pub history: Vec<EntryOut>,
+    /// Side actions open now that the caller may take (half-yearly
+    /// assessment, probation extension).
+    pub side_actions: Vec<StepOut>,
+    /// The caller may act on the next step.
+    pub can_act: bool,
+}
+
+impl From<&AdmissionDetail> for AdmissionDetailOut {
+    fn from(d: &AdmissionDetail) -> Self {
+        Self {
+            admission: AdmissionOut::from(&d.summary),
+            history: d.history.iter().map(EntryOut::from).collect(),
+            side_actions: d.side_actions.iter().map(StepOut::from).collect(),
+            can_act: d.can_act,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdmissionListOut {
+    pub items: Vec<AdmissionOut>,
+}
+
+/// The process definition as data.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProcessOut {
+    pub key: String,
+    pub version: u32,
+    pub steps: Vec<StepOut>,
+    pub side_actions: Vec<StepOut>,
+    /// Deadlines: what they count from and the rule they enforce.
+    #[schema(value_type = Object)]
+    pub deadlines: serde_json::Value,
+}
+
+fn invalid(field: &str, v: &str) -> ApiError {
+    ApiError(AppError::field(
+        field,
+        "invalid_value",
+        format!("「{v}」不是有效的取值"),
+        format!("{v:?} is not a valid value"),
+    ))
+}
+
+fn parse_id(id: &str) -> ApiResult<i64> {
+    id.parse()
+        .map_err(|_| ApiError(AppError::NotFound("admission")))
+}
+
+fn applicant(b: StartIn) -> ApiResult<Applicant> {
+    match (b.member_id, b.person) {
+        (Some(id), None) => Ok(Applicant::Member(id)),
+        (None, Some(p)) => {
+            let education = match p.education.as_deref() {
+                Some(e) if !e.trim().is_empty() => {
+                    Some(Education::parse(e).ok_or_else(|| invalid("person.education", e))?)
+                }
+                _ => None,
+            };
+            let dues_category = match p.dues_category.as_deref() {
+                Some(c) => {
+                    DuesCategory::parse(c).ok_or_else(|| invalid("person.dues_category", c))?
+                }
+                None => DuesCategory::Employed,
+            };
+            Ok(Applicant::Person(NewApplicant {
+                name: p.name,
+                id_number: p.id_number,
+                ethnicity: p.ethnicity,
+                phone: p.phone,
+                education,
+                dues_category,
+                applied_on: p.applied_on,
+            }))
+        }
+        _ => Err(ApiError(AppError::field(
+            "member_id",
+            "bad_request",
+            "请提供 member_id 或 person 之一",
+            "give exactly one of member_id and person",
+        ))),
+    }
+}
+
+/// The admission process of DOMAIN.md §4 as data: its 25 steps in order,
+/// who may act on each, their fields and attachments, side actions and
+/// deadlines.
+#[utoipa::path(get, path = "/api/v1/admissions/process", security(("bearer" = [])),
+    responses((status = 200, body = ProcessOut), (status = 401, body = Problem)))]
+pub async fn process(ApiActor(_a): ApiActor) -> Json<ProcessOut> {
+    let def = definition();
+    let view = |s: &dangjian_workflow::StepDef| StepView {
+        key: s.key.clone(),
+        number: s.number,
+        label_zh: s.label_zh.clone(),
+        label_en: s.label_en.clone(),
+        roles: s.roles.clone(),
+        fields: s.fields.clone(),
+        attachments: s.attachments.clone(),
+    };
+    Json(ProcessOut {
+        key: def.key.clone(),
+        version: def.version,
+        steps: def.steps.iter().map(|s| StepOut::from(&view(s))).collect(),
+        side_actions: def
+            .side_actions
+            .iter()
+            .map(|s| {
+                StepOut::from(&StepView {
+                    key: s.key.clone(),
+                    number: 0,
+                    label_zh: s.label_zh.clone(),
+                    label_en: s.label_en.clone(),
+                    roles: s.roles.clone(),
+                    fields: s.fields.clone(),
+                    attachments: vec![],
+                })
+            })
+            .collect(),
+        deadlines: serde_json::to_value(&def.deadlines).unwrap_or(serde_json::Value::Null),
+    })
+}
+
+/// Starts an admission in a branch and records step 1 (the application).
+#[utoipa::path(post, path = "/api/v1/orgs/{code}/admissions", params(("code" = String, Path)), request_body = StartIn, security(("bearer" = [])),
+    responses((status = 201, body = AdmissionDetailOut), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn start(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(code): Path<String>,
+    b: Result<Json<StartIn>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<AdmissionDetailOut>)> {
+    let who = applicant(body(b)?)?;
+    let d = st.app.start_admission(&a, &code, who).await?;
+    Ok((StatusCode::CREATED, Json(AdmissionDetailOut::from(&d))))
+}
+
+/// The branch's applicant pipeline: open admissions with their next step
+/// and open deadlines, overdue first.
+#[utoipa::path(get, path = "/api/v1/orgs/{code}/admissions", params(("code" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = AdmissionListOut), (status = 404, body = Problem)))]
+pub async fn pipeline(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(code): Path<String>,
+) -> ApiResult<Json<AdmissionListOut>> {
+    let items = st.app.admission_pipeline(&a, &code).await?;
+    Ok(Json(AdmissionListOut {
+        items: items.iter().map(AdmissionOut::from).collect(),
+    }))
+}
+
+/// An admission with its whole timeline.
+#[utoipa::path(get, path = "/api/v1/admissions/{id}", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = AdmissionDetailOut), (status = 404, body = Problem)))]
+pub async fn detail(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AdmissionDetailOut>> {
+    let d = st.app.admission_detail(&a, parse_id(&id)?).await?;
+    Ok(Json(AdmissionDetailOut::from(&d)))
+}
+
+/// Acts on a step (the next one) or an open side action. A fixed rule of
+/// DOMAIN.md §4 answers 422 naming the field and citing the rule; a
+/// warning answers 422 with field `overrides` and its code, and passes when
+/// repeated with `overrides: [{code, reason}]`.
+#[utoipa::path(post, path = "/api/v1/admissions/{id}/steps/{step}", params(("id" = i64, Path), ("step" = String, Path)), request_body = StepIn, security(("bearer" = [])),
+    responses((status = 200, body = AdmissionDetailOut), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn act(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path((id, step)): Path<(String, String)>,
+    b: Result<Json<StepIn>, JsonRejection>,
+) -> ApiResult<Json<AdmissionDetailOut>> {
+    let b = body(b)?;
+    let input = StepInput {
+        form: b.form,
+        attachments: b.attachments,
+        overrides: b
+            .overrides
+            .into_iter()
+            .map(|o| Override {
+                code: o.code,
+                reason: o.reason,
+            })
+            .collect(),
+    };
+    let d = st
+        .app
+        .act_on_admission(&a, parse_id(&id)?, &step, input)
+        .await?;
+    Ok(Json(AdmissionDetailOut::from(&d)))
+}
+
+/// Why an admission ends.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CancelIn {
+    pub reason: String,
+}
+
+/// Ends an open admission (the applicant withdraws); the reason is kept.
+#[utoipa::path(post, path = "/api/v1/admissions/{id}/cancel", params(("id" = i64, Path)), request_body = CancelIn, security(("bearer" = [])),
+    responses((status = 200, body = AdmissionDetailOut), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn cancel(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<String>,
+    b: Result<Json<CancelIn>, JsonRejection>,
+) -> ApiResult<Json<AdmissionDetailOut>> {
+    let b = body(b)?;
+    let d = st
+        .app
+        .cancel_admission(&a, parse_id(&id)?, &b.reason)
+        .await?;
+    Ok(Json(AdmissionDetailOut::from(&d)))
+}
+
+/// The admissions of a member (a member sees their own).
+#[utoipa::path(get, path = "/api/v1/members/{id}/admissions", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = AdmissionListOut), (status = 404, body = Problem)))]
+pub async fn of_member(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AdmissionListOut>> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError(AppError::NotFound("member")))?;
+    let items = st.app.member_admissions(&a, id).await?;
+    Ok(Json(AdmissionListOut {
+        items: items.iter().map(AdmissionOut::from).collect(),
+    }))
+}
