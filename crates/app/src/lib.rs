@@ -4,6 +4,7 @@
 //! one transaction, and records the audit trail.
 
 pub mod access;
+pub mod audit;
 pub mod clock;
 pub mod decisions;
 pub mod demo;

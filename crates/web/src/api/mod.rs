@@ -8,6 +8,7 @@ pub mod fees;
 pub mod ledger;
 pub mod members;
 pub mod orgs;
+pub mod security;
 pub mod types;
 pub mod warnings;
 
@@ -34,6 +35,7 @@ use types::HealthOut;
         warnings::list, warnings::rules, warnings::summary, warnings::detail, warnings::acknowledge, warnings::correct, warnings::close, warnings::reopen, warnings::thresholds, warnings::set_thresholds,
         decisions::create, decisions::list, decisions::detail, decisions::report,
         ledger::checkpoint, ledger::key, ledger::tile, ledger::inclusion, ledger::consistency, ledger::entry, ledger::member_status,
+        security::audit_list, security::audit_csv, security::change_password, security::revoke_sessions,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemField)),
     modifiers(&BearerAuth)
@@ -115,6 +117,13 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/ledger/entries/{index}", get(ledger::entry))
         .route("/api/v1/members/{id}/ledger", get(ledger::member_status))
+        .route("/api/v1/orgs/{code}/audit", get(security::audit_list))
+        .route("/api/v1/orgs/{code}/audit.csv", get(security::audit_csv))
+        .route("/api/v1/me/password", post(security::change_password))
+        .route(
+            "/api/v1/users/{login}/sessions/revoke",
+            post(security::revoke_sessions),
+        )
 }
 
 /// Liveness: the process answers.

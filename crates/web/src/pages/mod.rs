@@ -21,7 +21,8 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::{
-    LANG_COOKIE, PageActor, SESSION_COOKIE, clear_session_cookie, cookie, safe_next, session_cookie,
+    LANG_COOKIE, PageActor, RemoteAddr, SESSION_COOKIE, clear_session_cookie, cookie, safe_next,
+    session_cookie,
 };
 use crate::i18n::Lang;
 
@@ -96,6 +97,15 @@ fn error_page(lang: Lang, p: &PageActor, e: AppError) -> Response {
             },
         ),
         AppError::Unauthorized => return Redirect::to("/login").into_response(),
+        AppError::Throttled(secs) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            lang.t("尝试次数过多", "Too many attempts"),
+            if lang.is_en() {
+                format!("Please try again in {secs} seconds.")
+            } else {
+                format!("请 {secs} 秒后再试。")
+            },
+        ),
         AppError::Internal(m) => {
             tracing::error!(error = %m, "internal error");
             (
@@ -165,10 +175,11 @@ struct LoginForm {
 async fn login_submit(
     State(st): State<AppState>,
     lang: Lang,
+    RemoteAddr(addr): RemoteAddr,
     Form(f): Form<LoginForm>,
 ) -> Response {
     let next = safe_next(f.next.as_deref());
-    match st.app.authenticate(f.login.trim(), &f.password, None).await {
+    match st.app.authenticate(f.login.trim(), &f.password, addr).await {
         Ok(actor) => match st.app.open_session(&actor).await {
             Ok((secret, _)) => {
                 let c = session_cookie(
@@ -187,21 +198,42 @@ async fn login_submit(
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
             }
         },
-        Err(_) => render(
-            StatusCode::UNAUTHORIZED,
-            LoginPage {
-                lang,
-                user: None,
-                csrf: String::new(),
-                here: "/login".into(),
-                next,
-                login: f.login,
-                error: Some(
+        Err(e) => {
+            let (status, error, retry) = match e {
+                AppError::Throttled(secs) => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    if lang.is_en() {
+                        format!("Too many failed sign-ins. Try again in {secs} seconds.")
+                    } else {
+                        format!("登录失败次数过多，请 {secs} 秒后再试。")
+                    },
+                    Some(secs),
+                ),
+                _ => (
+                    StatusCode::UNAUTHORIZED,
                     lang.t("登录名或密码错误。", "Wrong login or password.")
                         .into(),
+                    None,
                 ),
-            },
-        ),
+            };
+            let mut res = render(
+                status,
+                LoginPage {
+                    lang,
+                    user: None,
+                    csrf: String::new(),
+                    here: "/login".into(),
+                    next,
+                    login: f.login,
+                    error: Some(error),
+                },
+            );
+            if let Some(secs) = retry {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, secs.max(1).into());
+            }
+            res
+        }
     }
 }
 
