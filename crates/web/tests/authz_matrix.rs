@@ -145,6 +145,7 @@ fn probe_path(p: &str) -> String {
         .replace("{id}", "1")
         .replace("{index}", "0")
         .replace("{ext}", "csv")
+        .replace("{login}", "admin")
         .replace("{*path}", "0/000.p/1")
 }
 
@@ -175,7 +176,7 @@ async fn router_routes(router: &axum::Router) -> BTreeSet<String> {
 
 fn org_relative(e: &Entry) -> bool {
     let (_, path) = e.route.split_once(' ').expect("METHOD PATH");
-    let uses = |s: &str| s.contains("{code}") || s.contains("{id}");
+    let uses = |s: &str| s.contains("{code}") || s.contains("{id}") || s.contains("/{login}");
     !path.starts_with("/lang/")
         && (uses(path)
             || e.query.as_deref().is_some_and(uses)
@@ -228,6 +229,25 @@ async fn subjects(app: &App) -> Vec<Subject> {
         "GD-C01-X02".to_string(),
         "GD-C01".to_string(),
     ];
+    // One user with a role at each organization aimed at, for user routes.
+    for code in branch_orgs.iter().chain(&county_orgs) {
+        if dangjian_store::repo::identity::user_by_login(&app.db.conn, &format!("u-{code}"))
+            .await
+            .expect("db")
+            .is_none()
+        {
+            app.add_user(
+                &root,
+                &format!("u-{code}"),
+                "用户",
+                Role::Member,
+                code,
+                None,
+            )
+            .await
+            .expect("user");
+        }
+    }
     let mut out = vec![Subject {
         role: "anonymous",
         token: None,
@@ -350,7 +370,8 @@ async fn cell(
     let path = if path.starts_with("/lang/") {
         path.replace("{code}", "en")
     } else {
-        path.to_string()
+        // A user route aims at the user who holds a role at the target.
+        path.replace("{login}", &format!("u-{target}"))
     };
     // Signing out ends the session: give that route a session of its own.
     let session = match (&s.session, &s.actor) {
