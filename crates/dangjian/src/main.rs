@@ -1,6 +1,7 @@
 //! The `dangjian` command: wires configuration to the application and the web
 //! server. Subcommands stay thin: parse, open the app, call one use case, print.
 
+mod audit_cmd;
 mod bench;
 mod bench_ledger;
 mod bench_sweep;
@@ -115,6 +116,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ledger_cmd::LedgerCmd,
     },
+    /// The audit log (issue 5): verify its hash chain, export it, end sessions.
+    Audit {
+        #[command(subcommand)]
+        cmd: audit_cmd::AuditCmd,
+    },
     /// Rerunnable benchmarks: ours against the named baseline in one run.
     Bench {
         #[command(subcommand)]
@@ -150,6 +156,10 @@ enum UserCmd {
         /// Code of the organization the role is held at.
         #[arg(long)]
         org: String,
+        /// Read the password from the first line of standard input (checked
+        /// against the password policy) instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
         #[arg(long)]
         json: bool,
     },
@@ -233,7 +243,7 @@ pub(crate) async fn open(data: &DataArgs) -> Result<(App, config::Settings), Fai
 
 /// The CLI acts with administrator rights over the whole tree: whoever runs
 /// it holds the key file already.
-async fn root_actor(app: &App) -> Result<Actor, Failure> {
+pub(crate) async fn root_actor(app: &App) -> Result<Actor, Failure> {
     let roots = dangjian_store::repo::orgs::roots(&app.db.conn)
         .await
         .map_err(|e| Failure(e.to_string()))?;
@@ -461,14 +471,32 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     name,
                     role,
                     org,
+                    password_stdin,
                     json,
                 },
         } => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .map_err(|e| Failure(format!("cannot read the password: {e}")))?;
+                Some(line.trim_end_matches(['\r', '\n']).to_string())
+            } else {
+                None
+            };
             let role = Role::parse(&role).ok_or_else(|| Failure(format!("--role: {role:?} is not one of member, secretary, committee_staff, auditor, admin")))?;
             let (app, _) = open(&data).await?;
             let actor = root_actor(&app).await?;
             let u = app
-                .add_user(&actor, &login, &name, role, &org, None)
+                .add_user_with_password(
+                    &actor,
+                    &login,
+                    &name,
+                    role,
+                    &org,
+                    None,
+                    password.as_deref(),
+                )
                 .await?;
             if json {
                 println!("{}", json!({"login": u.login, "password": u.password}));
@@ -536,6 +564,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Cmd::Ledger { cmd } => ledger_cmd::run(cmd).await,
+        Cmd::Audit { cmd } => audit_cmd::run(cmd).await,
         Cmd::Bench { cmd } => bench::run(cmd).await,
         Cmd::Fee {
             category,
