@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/orgs/{code}/import", get(import_page).post(import_submit))
         .route("/members/{id}", get(member_page))
         .route("/search", post(search))
+        .route("/orgs/{code}/audit", get(audit_page))
         .merge(supervision::routes())
 }
 
@@ -376,6 +377,7 @@ struct OrgPage {
     stage_chart: String,
     is_branch: bool,
     can_manage: bool,
+    can_audit: bool,
     members: Vec<MemberRow>,
     next_cursor: Option<String>,
 }
@@ -465,6 +467,7 @@ async fn org_page(
             stage_chart,
             is_branch,
             can_manage: a.can_manage_members(&d.org.path),
+            can_audit: a.can_read_audit(&d.org.path),
             org: d.org,
             members,
             next_cursor,
@@ -772,6 +775,85 @@ async fn search(
             here: "/".into(),
             results,
             error,
+        },
+    )
+}
+
+struct AuditRow {
+    at: String,
+    login: String,
+    action: String,
+    target: String,
+    addr: String,
+    hash: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPageT {
+    lang: Lang,
+    user: Option<String>,
+    csrf: String,
+    here: String,
+    code: String,
+    name: String,
+    rows: Vec<AuditRow>,
+    next_before: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct BeforeQuery {
+    before: Option<i64>,
+}
+
+/// The audit log of a subtree, for its auditors and administrators.
+async fn audit_page(
+    State(st): State<AppState>,
+    lang: Lang,
+    p: PageActor,
+    Path(code): Path<String>,
+    q: Result<Query<BeforeQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let before = q.ok().and_then(|q| q.before);
+    let o = match st.app.visible_org(&p.actor, &code).await {
+        Ok(o) => o,
+        Err(e) => return error_page(lang, &p, e),
+    };
+    let page = match st.app.audit_entries(&p.actor, &code, before, 100).await {
+        Ok(pg) => pg,
+        Err(e) => return error_page(lang, &p, e),
+    };
+    let rows = page
+        .items
+        .into_iter()
+        .map(|v| AuditRow {
+            at: dangjian_app::clock::to_local(v.at)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string(),
+            login: v.login.unwrap_or_else(|| "-".into()),
+            action: v.action,
+            target: match v.target_id {
+                Some(id) => format!("{} {id}", v.target_kind),
+                None => v.target_kind,
+            },
+            addr: v.remote_addr.unwrap_or_default(),
+            hash: v
+                .hash
+                .map(|h| h.chars().take(12).collect())
+                .unwrap_or_default(),
+        })
+        .collect();
+    render(
+        StatusCode::OK,
+        AuditPageT {
+            lang,
+            user: Some(p.actor.display_name.clone()),
+            csrf: p.csrf.clone(),
+            here: format!("/orgs/{code}/audit"),
+            code: o.code,
+            name: o.name,
+            rows,
+            next_before: page.next_before,
         },
     )
 }
