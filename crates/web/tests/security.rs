@@ -190,6 +190,23 @@ async fn auditors_export_the_audit_log_and_sessions_can_be_ended() {
             .problems
             .is_empty()
     );
+    // The same entries on the auditor's page.
+    let au = dangjian_store::repo::identity::user_by_login(&app.db.conn, "auditor")
+        .await
+        .expect("db")
+        .expect("auditor");
+    let au = app.actor_for(au.id, None).await.expect("actor");
+    let (au_secret, _) = app.open_session(&au).await.expect("session");
+    let r = common::send_raw(
+        &env.router,
+        Request::get(format!("/orgs/{county}/audit"))
+            .header(header::COOKIE, format!("dj_session={au_secret}"))
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("member.read_sensitive") && r.body.contains("secretary_a"));
 
     // A password change through the API checks the policy ...
     let u = dangjian_store::repo::identity::user_by_login(&app.db.conn, "member_a")
