@@ -9,6 +9,7 @@ use dangjian_domain::security::{Backoff, check_password};
 use dangjian_store::repo::{audit, identity as repo, orgs};
 use sha2::{Digest, Sha256};
 
+use crate::totp::SecondFactor;
 use crate::{Actor, App, AppError, Grant};
 
 /// Random bytes from the operating system.
@@ -186,6 +187,20 @@ impl App {
         password: &str,
         remote_addr: Option<String>,
     ) -> Result<Actor, AppError> {
+        self.authenticate_with_code(login, password, None, remote_addr)
+            .await
+    }
+
+    /// [`App::authenticate`] with the second factor's code, required once
+    /// the user enrolled (see [`crate::totp`]). A missing or wrong code
+    /// counts as a failed sign-in.
+    pub async fn authenticate_with_code(
+        &self,
+        login: &str,
+        password: &str,
+        code: Option<&str>,
+        remote_addr: Option<String>,
+    ) -> Result<Actor, AppError> {
         let now = self.clock.now();
         let login_key: String = login.trim().to_lowercase().chars().take(64).collect();
         let mut keys = vec![(format!("login:{login_key}"), Backoff::ACCOUNT)];
@@ -193,13 +208,11 @@ impl App {
             keys.push((format!("addr:{a}"), Backoff::ADDRESS));
         }
         let user = repo::user_by_login(&self.db.conn, login).await?;
-        let org_id = match &user {
-            Some(u) => repo::grants_of(&self.db.conn, u.id)
-                .await?
-                .first()
-                .map(|g| g.org_id),
-            None => None,
+        let grants = match &user {
+            Some(u) => repo::grants_of(&self.db.conn, u.id).await?,
+            None => Vec::new(),
         };
+        let org_id = grants.first().map(|g| g.org_id);
         let entry = |action: &str, detail: serde_json::Value| audit::Entry {
             user_id: user.as_ref().map(|u| u.id),
             action: action.into(),
@@ -236,8 +249,22 @@ impl App {
                 false
             }
         };
+        // The second factor, only once the password was right.
+        let mut refusal = None;
+        let mut totp_step = None;
+        if let (true, Some(u)) = (ok, &user) {
+            let roles: Vec<Role> = grants.iter().filter_map(|g| Role::parse(&g.role)).collect();
+            match self.second_factor(u, &roles, code)? {
+                SecondFactor::Passed(step) => totp_step = step,
+                SecondFactor::Refused(e) => refusal = Some(e),
+            }
+        }
+        let ok = ok && refusal.is_none();
         let (_writer, tx) = self.begin_write().await?;
         let mut locked_for = None;
+        if let (Some(step), Some(u)) = (totp_step, &user) {
+            repo::set_totp_last_step(&tx, u.id, step).await?;
+        }
         if ok {
             repo::clear_throttle(&tx, &keys[0].0).await?;
         } else {
@@ -266,14 +293,23 @@ impl App {
             &tx,
             entry(
                 if ok { "login.success" } else { "login.failure" },
-                serde_json::json!({"login": shown_login, "locked_for_secs": locked_for}),
+                serde_json::json!({
+                    "login": shown_login,
+                    "locked_for_secs": locked_for,
+                    "second_factor": match &refusal {
+                        Some(AppError::Validation(v)) => v.0.first().map(|e| e.code),
+                        Some(_) => Some("wrong_code"),
+                        None => totp_step.map(|_| "ok"),
+                    },
+                }),
             ),
             now,
         )
         .await?;
         tx.commit().await?;
-        match user {
-            Some(u) if ok => self.actor_for(u.id, remote_addr).await,
+        match (user, refusal) {
+            (_, Some(e)) => Err(e),
+            (Some(u), None) if ok => self.actor_for(u.id, remote_addr).await,
             _ => Err(AppError::Unauthorized),
         }
     }

@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod members;
 pub mod orgs;
 pub mod roster;
+pub mod totp;
 pub mod warnings;
 
 use std::sync::Arc;
@@ -38,6 +39,10 @@ pub struct AppConfig {
     /// Whether anyone may read the ledger's checkpoint, key, tiles, proofs
     /// and leaves (never the events they record); else auditors and admins.
     pub ledger_public: bool,
+    /// Administrators and committee staff must have a second factor (TOTP)
+    /// to sign in (issue 5). Off by default so the demo signs in with
+    /// passwords; enroll them with `dangjian user totp --login`.
+    pub require_totp_for_staff: bool,
 }
 
 impl Default for AppConfig {
@@ -47,6 +52,7 @@ impl Default for AppConfig {
             evaluate_rules_on_write: true,
             ledger_key_file: None,
             ledger_public: false,
+            require_totp_for_staff: false,
         }
     }
 }

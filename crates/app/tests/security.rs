@@ -9,7 +9,7 @@ mod common;
 
 use chrono::Duration;
 use common::*;
-use dangjian_app::AppError;
+use dangjian_app::{AppError, Clock};
 use dangjian_domain::identity::Role;
 use sea_orm::ConnectionTrait;
 
@@ -331,4 +331,85 @@ async fn password_policy_on_creation_and_change_and_sessions_end() {
             .problems
             .is_empty()
     );
+}
+
+#[tokio::test]
+async fn totp_enrolls_confirms_and_is_then_required_once_per_code() {
+    let fx = Fixture::new().await;
+    let nu = fx
+        .app
+        .add_user(
+            &fx.sys,
+            "staff1",
+            "干事",
+            Role::CommitteeStaff,
+            COUNTY,
+            None,
+        )
+        .await
+        .expect("user");
+    let mut strict = fx.app.clone();
+    strict.config.require_totp_for_staff = true;
+    // Required for staff by configuration: no sign-in before enrollment.
+    let r = strict.authenticate("staff1", &nu.password, None).await;
+    match r {
+        Err(AppError::Validation(v)) => assert_eq!(v.0[0].code, "totp_enrollment_required"),
+        other => panic!("{other:?}"),
+    }
+    let me = fx
+        .app
+        .authenticate("staff1", &nu.password, None)
+        .await
+        .expect("password only while not required");
+    let e = fx.app.totp_enroll(&me).await.expect("enroll");
+    assert!(e.uri.starts_with("otpauth://totp/dangjian:staff1?secret="));
+    let now = || fx.clock.now().timestamp() as u64;
+    let code = |at: u64| dangjian_app::totp::code_at(&e.secret, at).expect("code");
+    // Not confirmed yet: the password alone still signs in.
+    fx.app
+        .authenticate("staff1", &nu.password, None)
+        .await
+        .expect("unconfirmed");
+    let r = fx.app.totp_confirm(&me, "000000").await;
+    assert!(
+        matches!(r, Err(AppError::Validation(_))) || code(now()) == "000000",
+        "{r:?}"
+    );
+    fx.app
+        .totp_confirm(&me, &code(now()))
+        .await
+        .expect("confirm");
+
+    // Now a code is required ...
+    let r = fx.app.authenticate("staff1", &nu.password, None).await;
+    match r {
+        Err(AppError::Validation(v)) => assert_eq!(v.0[0].code, "totp_required"),
+        other => panic!("{other:?}"),
+    }
+    // ... the one used to confirm is spent ...
+    let r = fx
+        .app
+        .authenticate_with_code("staff1", &nu.password, Some(&code(now())), None)
+        .await;
+    assert!(matches!(r, Err(AppError::Unauthorized)), "{r:?}");
+    // ... the next step's code works once.
+    fx.clock.advance(Duration::seconds(30));
+    strict
+        .authenticate_with_code("staff1", &nu.password, Some(&code(now())), None)
+        .await
+        .expect("code of the next step");
+    let r = fx
+        .app
+        .authenticate_with_code("staff1", &nu.password, Some(&code(now())), None)
+        .await;
+    assert!(matches!(r, Err(AppError::Unauthorized)), "replayed: {r:?}");
+    // The secret is stored encrypted, never in clear.
+    let u = dangjian_store::repo::identity::user_by_login(&fx.app.db.conn, "staff1")
+        .await
+        .expect("db")
+        .expect("user");
+    let enc = u.totp_secret_enc.expect("secret stored");
+    assert!(!String::from_utf8_lossy(&enc).contains(&e.secret));
+    assert!(u.totp_enabled);
+    assert_eq!(fx.audit_rows("user.totp_confirm").await.len(), 1);
 }

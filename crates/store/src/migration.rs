@@ -496,8 +496,8 @@ impl MigrationTrait for M0003Ledger {
     }
 }
 
-/// Security (issue 5): the audit log's own hash chain, and the failed
-/// sign-in counters behind the lockout with backoff.
+/// Security (issue 5): the audit log's own hash chain, the users' second
+/// factor (TOTP), and the failed sign-in counters behind the lockout.
 pub struct M0006Security;
 
 impl MigrationName for M0006Security {
@@ -532,6 +532,25 @@ impl MigrationTrait for M0006Security {
         )
         .await?;
 
+        // Second factor on users: the TOTP secret [core] encrypted with the
+        // keyring (AAD "users.totp_secret"), whether it is confirmed, and the
+        // last time step accepted (a code is good once).
+        for col in [
+            ColumnDef::new("totp_secret_enc").blob().null().to_owned(),
+            ColumnDef::new("totp_enabled")
+                .boolean()
+                .not_null()
+                .default(false)
+                .to_owned(),
+            ColumnDef::new("totp_last_step")
+                .big_integer()
+                .null()
+                .to_owned(),
+        ] {
+            m.alter_table(Table::alter().table("users").add_column(col).to_owned())
+                .await?;
+        }
+
         // Failed sign-ins [internal]: one row per account ("login:NAME") or
         // remote address ("addr:IP"); no passwords, no personal data beyond
         // the login name and address already in the audit log.
@@ -559,6 +578,10 @@ impl MigrationTrait for M0006Security {
                 .to_owned(),
         )
         .await?;
+        for col in ["totp_last_step", "totp_enabled", "totp_secret_enc"] {
+            m.alter_table(Table::alter().table("users").drop_column(col).to_owned())
+                .await?;
+        }
         for col in ["hash", "prev_hash", "seq"] {
             m.alter_table(
                 Table::alter()

@@ -283,3 +283,46 @@ pub async fn unrevoke_session<C: ConnectionTrait>(
         .await?;
     Ok(())
 }
+
+/// Stores a user's TOTP secret (encrypted) and whether it is confirmed.
+pub async fn set_totp<C: ConnectionTrait>(
+    c: &C,
+    user_id: i64,
+    secret_enc: Option<Vec<u8>>,
+    enabled: bool,
+) -> Result<(), StoreError> {
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::TotpSecretEnc,
+            sea_orm::sea_query::Expr::value(secret_enc),
+        )
+        .col_expr(
+            user::Column::TotpEnabled,
+            sea_orm::sea_query::Expr::value(enabled),
+        )
+        .col_expr(
+            user::Column::TotpLastStep,
+            sea_orm::sea_query::Expr::value(Option::<i64>::None),
+        )
+        .filter(user::Column::Id.eq(user_id))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+/// Records the TOTP time step just accepted.
+pub async fn set_totp_last_step<C: ConnectionTrait>(
+    c: &C,
+    user_id: i64,
+    step: i64,
+) -> Result<(), StoreError> {
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::TotpLastStep,
+            sea_orm::sea_query::Expr::value(step),
+        )
+        .filter(user::Column::Id.eq(user_id))
+        .exec(c)
+        .await?;
+    Ok(())
+}
