@@ -33,6 +33,9 @@ pub struct FileConfig {
     /// Serve the ledger's checkpoint, key, tiles and proofs without a token
     /// (issue 4); default false: an auditor's or administrator's token.
     pub ledger_public: Option<bool>,
+    /// Administrators and committee staff need a second factor (TOTP) to
+    /// sign in (issue 5); enroll them with `dangjian user totp`. Default false.
+    pub require_totp_for_staff: Option<bool>,
 }
 
 /// Settings after layering.

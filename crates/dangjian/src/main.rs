@@ -141,6 +141,16 @@ enum Cmd {
 
 #[derive(Debug, Subcommand)]
 enum UserCmd {
+    /// Enroll a second factor (TOTP) for a user and require it at once;
+    /// prints the secret and the otpauth:// URI to hand over.
+    Totp {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Add a user with one role; prints a one-time password.
     Add {
         #[command(flatten)]
@@ -238,6 +248,7 @@ pub(crate) async fn open(data: &DataArgs) -> Result<(App, config::Settings), Fai
         app.config.session_hours = h;
     }
     app.config.ledger_public = s.file.ledger_public.unwrap_or(false);
+    app.config.require_totp_for_staff = s.file.require_totp_for_staff.unwrap_or(false);
     Ok((app, s))
 }
 
@@ -505,6 +516,21 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     "用户 {} 已创建。一次性密码 / one-time password: {}",
                     u.login, u.password
                 );
+            }
+            Ok(())
+        }
+        Cmd::User {
+            cmd: UserCmd::Totp { data, login, json },
+        } => {
+            let (app, _) = open(&data).await?;
+            let e = app.totp_enroll_login(&login).await?;
+            if json {
+                println!(
+                    "{}",
+                    json!({"login": login, "secret": e.secret, "uri": e.uri})
+                );
+            } else {
+                println!("{}\n{}", e.secret, e.uri);
             }
             Ok(())
         }

@@ -2,8 +2,9 @@
 //! address and locked out after repeated failures (429 with Retry-After);
 //! the sign-in endpoint is rate limited per address; auditors read and
 //! export the audit log of their subtree; a password change and an
-//! administrator end sessions; the security headers forbid inline scripts
-//! and framing.
+//! administrator end sessions; TOTP is enrolled through the API and then
+//! asked for by the API and the sign-in page; the security headers forbid
+//! inline scripts and framing.
 
 use std::net::SocketAddr;
 
@@ -302,4 +303,76 @@ async fn security_headers_forbid_inline_script_and_framing() {
         res.headers()
             .contains_key(header::STRICT_TRANSPORT_SECURITY)
     );
+}
+
+#[tokio::test]
+async fn totp_through_the_api_and_the_sign_in_page() {
+    let env = common::env("security").await;
+    let demo = env.app.seed_demo(120, &|_| {}).await.expect("passwords");
+    let pw = demo
+        .users
+        .iter()
+        .find(|u| u.login == "secretary_b")
+        .expect("user")
+        .password
+        .clone();
+    let token = env
+        .app
+        .create_token("secretary_b", "t")
+        .await
+        .expect("token");
+    let post = |path: &str, body: &str| {
+        Request::post(path)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("req")
+    };
+    let r = common::send_raw(&env.router, post("/api/v1/me/totp", "")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+    let secret = v["secret"].as_str().expect("secret").to_string();
+    let now = env.app.clock.now().timestamp() as u64;
+    let code = |t: u64| dangjian_app::totp::code_at(&secret, t).expect("code");
+    let r = common::send_raw(
+        &env.router,
+        post(
+            "/api/v1/me/totp/confirm",
+            &serde_json::json!({"code": code(now)}).to_string(),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+
+    // Password alone: 422 naming the missing code.
+    let r = common::send_raw(&env.router, api_login("secretary_b", &pw)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let p: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+    assert_eq!(p["field"], "totp");
+    // A wrong code: 401.
+    let login_with = |c: &str| {
+        Request::post("/api/v1/auth/login")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(
+                serde_json::json!({"login": "secretary_b", "password": pw, "totp": c}).to_string(),
+            ))
+            .expect("req")
+    };
+    let wrong = if code(now + 30) == "123456" {
+        "654321"
+    } else {
+        "123456"
+    };
+    let r = common::send_raw(&env.router, login_with(wrong)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // The sign-in page takes the code from its form.
+    let req = Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!(
+            "login=secretary_b&password={pw}&totp={}",
+            code(now + 30)
+        )))
+        .expect("req");
+    let r = common::send_raw(&env.router, req).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
 }

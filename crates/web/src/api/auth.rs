@@ -30,7 +30,7 @@ pub async fn login(
     })?;
     let actor = st
         .app
-        .authenticate(&body.login, &body.password, addr)
+        .authenticate_with_code(&body.login, &body.password, body.totp.as_deref(), addr)
         .await?;
     let (secret, csrf) = st.app.open_session(&actor).await?;
     let cookie = session_cookie(

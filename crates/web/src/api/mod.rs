@@ -35,7 +35,7 @@ use types::HealthOut;
         warnings::list, warnings::rules, warnings::summary, warnings::detail, warnings::acknowledge, warnings::correct, warnings::close, warnings::reopen, warnings::thresholds, warnings::set_thresholds,
         decisions::create, decisions::list, decisions::detail, decisions::report,
         ledger::checkpoint, ledger::key, ledger::tile, ledger::inclusion, ledger::consistency, ledger::entry, ledger::member_status,
-        security::audit_list, security::audit_csv, security::change_password, security::revoke_sessions,
+        security::audit_list, security::audit_csv, security::change_password, security::revoke_sessions, security::totp_enroll, security::totp_confirm,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemField)),
     modifiers(&BearerAuth)
@@ -120,6 +120,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/orgs/{code}/audit", get(security::audit_list))
         .route("/api/v1/orgs/{code}/audit.csv", get(security::audit_csv))
         .route("/api/v1/me/password", post(security::change_password))
+        .route("/api/v1/me/totp", post(security::totp_enroll))
+        .route("/api/v1/me/totp/confirm", post(security::totp_confirm))
         .route(
             "/api/v1/users/{login}/sessions/revoke",
             post(security::revoke_sessions),

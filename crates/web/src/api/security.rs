@@ -141,6 +141,49 @@ pub async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// What an authenticator app needs to enroll.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TotpOut {
+    /// Base32 secret.
+    pub secret: String,
+    /// `otpauth://` URI (for a QR code).
+    pub uri: String,
+}
+
+/// Starts enrolling a second factor (TOTP) for the caller; required at
+/// sign-in once confirmed.
+#[utoipa::path(post, path = "/api/v1/me/totp", security(("bearer" = [])),
+    responses((status = 200, body = TotpOut), (status = 401, body = Problem), (status = 409, body = Problem)))]
+pub async fn totp_enroll(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+) -> ApiResult<Json<TotpOut>> {
+    let e = st.app.totp_enroll(&a).await?;
+    Ok(Json(TotpOut {
+        secret: e.secret,
+        uri: e.uri,
+    }))
+}
+
+/// A code from the authenticator app.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TotpCodeIn {
+    pub code: String,
+}
+
+/// Confirms the enrollment with a first code.
+#[utoipa::path(post, path = "/api/v1/me/totp/confirm", request_body = TotpCodeIn, security(("bearer" = [])),
+    responses((status = 204), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn totp_confirm(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    b: Result<Json<TotpCodeIn>, JsonRejection>,
+) -> ApiResult<StatusCode> {
+    let b = body(b)?;
+    st.app.totp_confirm(&a, &b.code).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// How many sessions ended.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RevokedOut {

@@ -170,6 +170,8 @@ async fn login_page(
 struct LoginForm {
     login: String,
     password: String,
+    #[serde(default)]
+    totp: Option<String>,
     next: Option<String>,
 }
 
@@ -180,7 +182,11 @@ async fn login_submit(
     Form(f): Form<LoginForm>,
 ) -> Response {
     let next = safe_next(f.next.as_deref());
-    match st.app.authenticate(f.login.trim(), &f.password, addr).await {
+    match st
+        .app
+        .authenticate_with_code(f.login.trim(), &f.password, f.totp.as_deref(), addr)
+        .await
+    {
         Ok(actor) => match st.app.open_session(&actor).await {
             Ok((secret, _)) => {
                 let c = session_cookie(
@@ -209,6 +215,20 @@ async fn login_submit(
                         format!("登录失败次数过多，请 {secs} 秒后再试。")
                     },
                     Some(secs),
+                ),
+                AppError::Validation(v) => (
+                    StatusCode::UNAUTHORIZED,
+                    v.0.iter()
+                        .map(|e| {
+                            if lang.is_en() {
+                                e.message_en.clone()
+                            } else {
+                                e.message_zh.clone()
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join("；"),
+                    None,
                 ),
                 _ => (
                     StatusCode::UNAUTHORIZED,
