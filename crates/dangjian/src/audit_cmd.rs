@@ -1,5 +1,5 @@
-//! `dangjian audit …` and session commands (issue 5, item 2): verify the
-//! audit log's hash chain, export the log as CSV, end a user's sessions.
+//! `dangjian audit …` (issue 5, item 2): verify the audit log's hash chain
+//! and export the log as CSV.
 
 use std::path::PathBuf;
 
@@ -30,15 +30,6 @@ pub enum AuditCmd {
         /// Output file; `-` for standard output.
         #[arg(long)]
         out: PathBuf,
-    },
-    /// End every session of a user (e.g. after a lost phone).
-    RevokeSessions {
-        #[command(flatten)]
-        data: DataArgs,
-        #[arg(long)]
-        login: String,
-        #[arg(long)]
-        json: bool,
     },
 }
 
@@ -95,17 +86,6 @@ pub async fn run(cmd: AuditCmd) -> Result<(), Failure> {
                 std::fs::write(&out, csv)
                     .map_err(|e| Failure(format!("{}: {e}", out.display())))?;
                 println!("{}", out.display());
-            }
-            Ok(())
-        }
-        AuditCmd::RevokeSessions { data, login, json } => {
-            let (app, _) = open(&data).await?;
-            let actor = root_actor(&app).await?;
-            let n = app.revoke_user_sessions(&actor, &login).await?;
-            if json {
-                println!("{}", json!({"revoked": n}));
-            } else {
-                println!("已结束 {n} 个会话 / ended {n} sessions");
             }
             Ok(())
         }

@@ -116,7 +116,7 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ledger_cmd::LedgerCmd,
     },
-    /// The audit log (issue 5): verify its hash chain, export it, end sessions.
+    /// The audit log (issue 5): verify its hash chain, export it.
     Audit {
         #[command(subcommand)]
         cmd: audit_cmd::AuditCmd,
@@ -141,6 +141,15 @@ enum Cmd {
 
 #[derive(Debug, Subcommand)]
 enum UserCmd {
+    /// End every session of a user (e.g. after a lost phone).
+    RevokeSessions {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Enroll a second factor (TOTP) for a user and require it at once;
     /// prints the secret and the otpauth:// URI to hand over.
     Totp {
@@ -516,6 +525,19 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     "用户 {} 已创建。一次性密码 / one-time password: {}",
                     u.login, u.password
                 );
+            }
+            Ok(())
+        }
+        Cmd::User {
+            cmd: UserCmd::RevokeSessions { data, login, json },
+        } => {
+            let (app, _) = open(&data).await?;
+            let actor = root_actor(&app).await?;
+            let n = app.revoke_user_sessions(&actor, &login).await?;
+            if json {
+                println!("{}", json!({"revoked": n}));
+            } else {
+                println!("已结束 {n} 个会话 / ended {n} sessions");
             }
             Ok(())
         }
