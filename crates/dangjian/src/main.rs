@@ -52,6 +52,14 @@ enum Cmd {
         /// first runs at start); 0 leaves sweeping to `dangjian warnings sweep`.
         #[arg(long, env = "DANGJIAN_SWEEP_HOURS", default_value_t = 6)]
         sweep_hours: u64,
+        /// Serve HTTPS with this PEM certificate chain (with --tls-key), for
+        /// deployments without a TLS-terminating proxy; cookies then get
+        /// `Secure` and responses HSTS.
+        #[arg(long, env = "DANGJIAN_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, env = "DANGJIAN_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Seed demo data (organization tree, members, one user per role) and print the users.
     Demo {
@@ -215,6 +223,46 @@ enum TokenCmd {
     },
 }
 
+/// Serves HTTPS with rustls (ring provider) until Ctrl-C.
+async fn serve_tls(
+    state: dangjian_web::AppState,
+    addr: SocketAddr,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<(), Failure> {
+    // Another part of the process may have installed it already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+        .await
+        .map_err(|e| {
+            Failure(format!(
+                "TLS 证书或私钥无法读取 / cannot load the TLS certificate {} or key {}: {e}",
+                cert.display(),
+                key.display()
+            ))
+        })?;
+    let handle = axum_server::Handle::new();
+    let shutdown = handle.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        shutdown.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    let server = axum_server::bind_rustls(addr, config).handle(handle.clone());
+    let router = dangjian_web::router(state);
+    let serving =
+        tokio::spawn(server.serve(router.into_make_service_with_connect_info::<SocketAddr>()));
+    let local = handle
+        .listening()
+        .await
+        .ok_or_else(|| Failure(format!("cannot listen on {addr}")))?;
+    println!("dangjian 正在运行 / listening on https://{local}");
+    tracing::info!(%local, "listening with TLS");
+    serving
+        .await
+        .map_err(|e| Failure(e.to_string()))?
+        .map_err(|e| Failure(format!("cannot serve on {addr}: {e}")))
+}
+
 /// A failure of a command: printed, then a non-zero exit.
 pub(crate) struct Failure(pub(crate) String);
 
@@ -338,6 +386,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             demo,
             members,
             sweep_hours,
+            tls_cert,
+            tls_key,
         } => {
             let (app, s) = open(&data).await?;
             if demo {
@@ -356,7 +406,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 tokio::spawn(sweep_every(app.clone(), sweep_hours));
             }
             tokio::spawn(ledger_cmd::watch(app.clone()));
-            let state = dangjian_web::AppState::new(app);
+            let mut state = dangjian_web::AppState::new(app);
+            if let (Some(cert), Some(key)) = (tls_cert, tls_key) {
+                state.secure_cookies = true;
+                return serve_tls(state, addr, &cert, &key).await;
+            }
             let router = dangjian_web::router(state);
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
