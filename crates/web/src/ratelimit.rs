@@ -113,10 +113,10 @@ pub async fn limit(State(st): State<AppState>, req: Request, next: Next) -> Resp
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string());
-    if let (Some(addr), Some(b)) = (addr, bucket(&st.limits, req.method(), req.uri().path())) {
-        if let Err(wait) = b.take(&addr, Instant::now()) {
-            return ApiError(AppError::Throttled(wait as i64)).into_response();
-        }
+    if let (Some(addr), Some(b)) = (addr, bucket(&st.limits, req.method(), req.uri().path()))
+        && let Err(wait) = b.take(&addr, Instant::now())
+    {
+        return ApiError(AppError::Throttled(wait as i64)).into_response();
     }
     next.run(req).await
 }

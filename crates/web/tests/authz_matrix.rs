@@ -123,13 +123,11 @@ fn router_paths(router: &axum::Router) -> BTreeSet<String> {
         rest = &rest[i + "RouteId(".len()..];
         let Some(close) = rest.find(')') else { break };
         let after = &rest[close + 1..];
-        if let Some(q) = after.strip_prefix(": \"") {
-            if let Some(end) = q.find('"') {
-                let p = &q[..end];
-                if !p.contains("__private__") {
-                    out.insert(p.to_string());
-                }
-            }
+        if let Some(q) = after.strip_prefix(": \"")
+            && let Some(end) = q.find('"')
+            && !q[..end].contains("__private__")
+        {
+            out.insert(q[..end].to_string());
         }
     }
     assert!(
@@ -471,11 +469,11 @@ async fn every_route_by_every_role_and_relation_matches_the_table() {
         for s in &subjects {
             let n = if relative { 4 } else { 1 };
             let mut got = String::new();
-            for rel in 0..n {
+            for (rel, relation) in RELATIONS.iter().enumerate().take(n) {
                 match cell(&env, &w, e, s, rel).await {
                     Some((c, st)) => {
                         got.push(c);
-                        statuses.push(format!("{}/{}:{}", s.role, RELATIONS[rel], st.as_u16()));
+                        statuses.push(format!("{}/{relation}:{}", s.role, st.as_u16()));
                     }
                     None => got.push('-'),
                 }

@@ -286,14 +286,14 @@ mod tests {
         // Sub-microsecond digits are not stored, so they do not count.
         let at2 = DateTime::from_timestamp(1_800_000_000, 123_456_000).expect("time");
         assert_eq!(h, row_hash(5, GENESIS, at2, &entry()));
-        let changed: Vec<Box<dyn Fn(&mut Entry)>> = vec![
-            Box::new(|e| e.user_id = Some(8)),
-            Box::new(|e| e.action = "member.read".into()),
-            Box::new(|e| e.target_kind = "org".into()),
-            Box::new(|e| e.target_id = None),
-            Box::new(|e| e.org_id = Some(4)),
-            Box::new(|e| e.remote_addr = None),
-            Box::new(|e| e.detail = serde_json::json!({})),
+        let changed: [fn(&mut Entry); 7] = [
+            |e| e.user_id = Some(8),
+            |e| e.action = "member.read".into(),
+            |e| e.target_kind = "org".into(),
+            |e| e.target_id = None,
+            |e| e.org_id = Some(4),
+            |e| e.remote_addr = None,
+            |e| e.detail = serde_json::json!({}),
         ];
         for f in changed {
             let mut e = entry();
