@@ -458,7 +458,34 @@ impl App {
 
     /// Ends a web session.
     pub async fn close_session(&self, secret: &str) -> Result<(), AppError> {
-        repo::revoke_session(&self.db.conn, &secret_hash(secret)).await?;
+        let hash = secret_hash(secret);
+        let Some(s) = repo::session(&self.db.conn, &hash)
+            .await?
+            .filter(|s| !s.revoked)
+        else {
+            return Ok(());
+        };
+        let org_id = repo::grants_of(&self.db.conn, s.user_id)
+            .await?
+            .first()
+            .map(|g| g.org_id);
+        let (_writer, tx) = self.begin_write().await?;
+        repo::revoke_session(&tx, &hash).await?;
+        audit::append(
+            &tx,
+            audit::Entry {
+                user_id: Some(s.user_id),
+                action: "logout".into(),
+                target_kind: "user".into(),
+                target_id: Some(s.user_id),
+                org_id,
+                remote_addr: None,
+                detail: serde_json::json!({}),
+            },
+            self.clock.now(),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -323,6 +323,11 @@ async fn password_policy_on_creation_and_change_and_sessions_end() {
     let r = fx.app.session_actor(&keep, None).await;
     assert!(matches!(r, Err(AppError::Unauthorized)), "{r:?}");
     assert_eq!(fx.audit_rows("user.sessions_revoke").await.len(), 1);
+    // Signing out is audited; a second sign-out of the same session is not.
+    let (s, _) = fx.app.open_session(&me).await.expect("session");
+    fx.app.close_session(&s).await.expect("logout");
+    fx.app.close_session(&s).await.expect("again");
+    assert_eq!(fx.audit_rows("logout").await.len(), 1);
     assert!(
         fx.app
             .audit_verify()
