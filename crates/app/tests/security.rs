@@ -418,3 +418,30 @@ async fn totp_enrolls_confirms_and_is_then_required_once_per_code() {
     assert!(u.totp_enabled);
     assert_eq!(fx.audit_rows("user.totp_confirm").await.len(), 1);
 }
+
+#[tokio::test]
+async fn concurrent_appends_keep_one_unbroken_chain() {
+    let fx = Fixture::new().await;
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let app = fx.app.clone();
+        tasks.push(tokio::spawn(async move {
+            app.record_audit(dangjian_store::repo::audit::Entry {
+                user_id: None,
+                action: "test.concurrent".into(),
+                target_kind: "test".into(),
+                target_id: Some(i),
+                org_id: None,
+                remote_addr: None,
+                detail: serde_json::json!({"i": i}),
+            })
+            .await
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task").expect("append");
+    }
+    let r = fx.app.audit_verify().await.expect("verify");
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    assert_eq!(fx.audit_rows("test.concurrent").await.len(), 24);
+}
