@@ -13,6 +13,9 @@
 //! `U` unauthenticated (401 or a redirect to the login page), `-` nothing of
 //! that kind exists at that organization (not sent). A 5xx fails always.
 //!
+//! A second test sends every unsafe route with a session cookie but without
+//! its CSRF token and expects a CSRF refusal.
+//!
 //! `DANGJIAN_AUTHZ_RECORD=1` rewrites the table from what the router
 //! answers (review the diff like any other change of access rules).
 
@@ -351,6 +354,16 @@ fn fill(s: &str, code: &str, id: Option<i64>, csrf: &str, role: &str) -> String 
 }
 
 /// Sends one cell's request; `None` when there is nothing to aim at.
+/// How a cell's request carries the session's CSRF token.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Csrf {
+    /// API by bearer token, pages by cookie with the right token.
+    Right,
+    /// API and pages by cookie, with a wrong token in forms and none in
+    /// the header.
+    Missing,
+}
+
 async fn cell(
     env: &common::Env,
     w: &World,
@@ -358,6 +371,18 @@ async fn cell(
     s: &Subject,
     relation: usize,
 ) -> Option<(char, StatusCode)> {
+    let r = send_cell(env, w, e, s, relation, Csrf::Right).await?;
+    Some((classify(r.status, r.location.as_deref(), &r.body), r.status))
+}
+
+async fn send_cell(
+    env: &common::Env,
+    w: &World,
+    e: &Entry,
+    s: &Subject,
+    relation: usize,
+    mode: Csrf,
+) -> Option<common::Sent> {
     let (method, path) = e.route.split_once(' ').expect("METHOD PATH");
     let target = &s.orgs[relation];
     let id = if path.contains("{id}") {
@@ -378,7 +403,10 @@ async fn cell(
         }
         (other, _) => other.clone(),
     };
-    let csrf = session.as_ref().map(|x| x.1.clone()).unwrap_or_default();
+    let csrf = match mode {
+        Csrf::Right => session.as_ref().map(|x| x.1.clone()).unwrap_or_default(),
+        Csrf::Missing => "wrong".to_string(),
+    };
     let mut uri = fill(&path, target, id, &csrf, s.role);
     if let Some(q) = &e.query {
         uri = format!("{uri}?{}", fill(q, target, id, &csrf, s.role));
@@ -387,13 +415,19 @@ async fn cell(
         .method(Method::from_bytes(method.as_bytes()).expect("method"))
         .uri(uri);
     let api = path.starts_with("/api/") || path.starts_with("/ledger/");
-    if let (true, Some(t)) = (api, &s.token) {
-        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
-    if let (false, Some((secret, csrf))) = (api, &session) {
-        req = req
-            .header(header::COOKIE, format!("dj_session={secret}"))
-            .header("x-csrf-token", csrf.as_str());
+    match (mode, api, &s.token, &session) {
+        (Csrf::Right, true, Some(t), _) => {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        (Csrf::Right, false, _, Some((secret, csrf))) => {
+            req = req
+                .header(header::COOKIE, format!("dj_session={secret}"))
+                .header("x-csrf-token", csrf.as_str());
+        }
+        (Csrf::Missing, _, _, Some((secret, _))) => {
+            req = req.header(header::COOKIE, format!("dj_session={secret}"));
+        }
+        _ => {}
     }
     let body = match &e.body {
         Some(b) => {
@@ -409,8 +443,7 @@ async fn cell(
         }
         None => Body::empty(),
     };
-    let r = common::send_raw(&env.router, req.body(body).expect("req")).await;
-    Some((classify(r.status, r.location.as_deref(), &r.body), r.status))
+    Some(common::send_raw(&env.router, req.body(body).expect("req")).await)
 }
 
 #[tokio::test]
@@ -500,6 +533,63 @@ async fn every_route_by_every_role_and_relation_matches_the_table() {
         "{} cells differ from {TABLE}:\n{}",
         failures.len(),
         failures.join("\n")
+    );
+}
+
+/// CSRF (issue 5, item 3): every unsafe route the router serves, sent with
+/// an administrator's session cookie but without the session's CSRF token,
+/// is refused for that reason (pages: 403; API: 422 naming `x-csrf-token`)
+/// and changes nothing. Sign-in is exempt: it
+/// has no session yet (SameSite=Lax cookies cover it).
+#[tokio::test]
+async fn every_unsafe_route_refuses_a_session_without_its_csrf_token() {
+    let env = common::env("csrf").await;
+    seed_decisions(&env.app).await;
+    let subjects = subjects(&env.app).await;
+    let admin = subjects.iter().find(|s| s.role == "admin").expect("admin");
+    let w = world(&env.app).await;
+    let text = std::fs::read_to_string(TABLE).expect("authz_matrix.toml");
+    let table: Table = toml::from_str(&text).expect("authz_matrix.toml parses");
+    let served = router_routes(&env.router).await;
+    let audit_rows = || async {
+        dangjian_store::repo::audit::page(&env.app.db.conn, None, 100_000)
+            .await
+            .expect("audit")
+            .len()
+    };
+    let before = audit_rows().await;
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for e in &table.route {
+        let (method, path) = e.route.split_once(' ').expect("route");
+        if method == "GET" || path == "/login" || path == "/api/v1/auth/login" {
+            continue;
+        }
+        assert!(served.contains(&e.route), "{} is not routed", e.route);
+        // Child of the county: a branch with members, warnings, decisions.
+        let Some(r) = send_cell(&env, &w, e, admin, 1, Csrf::Missing).await else {
+            continue;
+        };
+        checked += 1;
+        let api = path.starts_with("/api/");
+        let refused = if api {
+            r.status == StatusCode::UNPROCESSABLE_ENTITY && r.body.contains("x-csrf-token")
+        } else {
+            r.status == StatusCode::FORBIDDEN
+        };
+        if !refused {
+            failures.push(format!("{}: {} {}", e.route, r.status, r.body));
+        }
+    }
+    assert!(checked > 20, "only {checked} unsafe routes checked");
+    assert!(
+        failures.is_empty(),
+        "accepted without CSRF token: {failures:#?}"
+    );
+    assert_eq!(
+        audit_rows().await,
+        before,
+        "a refused request wrote something"
     );
 }
 
