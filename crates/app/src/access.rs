@@ -81,6 +81,11 @@ impl Actor {
         self.any(&[Role::CommitteeStaff, Role::Admin], path)
     }
 
+    /// May read the audit log of organizations at `path` (issue 5, item 2).
+    pub fn can_read_audit(&self, path: &str) -> bool {
+        self.any(&[Role::Auditor, Role::Admin], path)
+    }
+
     /// May create users and grant roles at `path`.
     pub fn can_admin(&self, path: &str) -> bool {
         self.any(&[Role::Admin], path)

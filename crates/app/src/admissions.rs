@@ -1765,19 +1765,17 @@ impl App {
         }
         let inst = self.load_instance(&self.db.conn, &row).await?;
         let timers = repo::timers_of(&self.db.conn, &[row.id]).await?;
-        audit::append(
-            &self.db.conn,
-            audit::Entry {
-                user_id: actor.audit_id(),
-                action: "admission.read".into(),
-                target_kind: "admission".into(),
-                target_id: Some(row.id),
-                org_id: Some(o.id),
-                remote_addr: actor.remote_addr.clone(),
-                detail: serde_json::json!({}),
-            },
-            self.clock.now(),
-        )
+        // Outside a write transaction: the audit chain is appended under
+        // the writer lock.
+        self.record_audit(audit::Entry {
+            user_id: actor.audit_id(),
+            action: "admission.read".into(),
+            target_kind: "admission".into(),
+            target_id: Some(row.id),
+            org_id: Some(o.id),
+            remote_addr: actor.remote_addr.clone(),
+            detail: serde_json::json!({}),
+        })
         .await?;
         Ok(self.detail_of(actor, &def, &row, &inst, &m, &o, &timers))
     }

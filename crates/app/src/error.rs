@@ -22,6 +22,10 @@ pub enum AppError {
     /// The write conflicts with stored data (e.g. a person already registered).
     #[error("conflict: {}", .0.message_en)]
     Conflict(FieldError),
+    /// Too many attempts: try again after this many seconds (sign-in
+    /// lockout, rate limits).
+    #[error("too many attempts; retry after {0} s")]
+    Throttled(i64),
     /// A fault of ours or of the infrastructure; details go to the log only.
     #[error("internal error: {0}")]
     Internal(String),

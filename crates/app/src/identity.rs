@@ -5,9 +5,11 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::Duration;
 use dangjian_domain::identity::Role;
+use dangjian_domain::security::{Backoff, check_password};
 use dangjian_store::repo::{audit, identity as repo, orgs};
 use sha2::{Digest, Sha256};
 
+use crate::totp::SecondFactor;
 use crate::{Actor, App, AppError, Grant};
 
 /// Random bytes from the operating system.
@@ -25,11 +27,17 @@ pub fn secret_hash(secret: &str) -> String {
 /// A password people can type from a printout: 16 characters without look-alikes.
 pub fn generate_password() -> Result<String, AppError> {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let bytes = random_bytes::<16>()?;
-    Ok(bytes
-        .iter()
-        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-        .collect())
+    loop {
+        let bytes = random_bytes::<16>()?;
+        let pw: String = bytes
+            .iter()
+            .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+            .collect();
+        // A draw of one class only (about one in a million) is drawn again.
+        if check_password(&pw, "").is_ok() {
+            return Ok(pw);
+        }
+    }
 }
 
 /// argon2id hash in PHC string format.
@@ -52,17 +60,11 @@ fn verify_password(password: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Minimum password rules for passwords people choose.
-pub fn check_password_policy(pw: &str) -> Result<(), AppError> {
-    if pw.chars().count() < 10 {
-        return Err(AppError::field(
-            "password",
-            "too_short",
-            "密码至少 10 个字符",
-            "password must have at least 10 characters",
-        ));
-    }
-    Ok(())
+/// The password policy for passwords people choose (see
+/// `dangjian_domain::security::check_password`).
+pub fn check_password_policy(pw: &str, login: &str) -> Result<(), AppError> {
+    check_password(pw, login)
+        .map_err(|e| AppError::Validation(dangjian_domain::ValidationErrors(vec![e])))
 }
 
 /// A new user and the one-time password to hand over.
@@ -102,7 +104,27 @@ impl App {
         org_code: &str,
         member_id: Option<i64>,
     ) -> Result<NewUser, AppError> {
+        self.add_user_with_password(actor, login, display_name, role, org_code, member_id, None)
+            .await
+    }
+
+    /// Creates a user with one role grant and the given password (checked
+    /// against the policy) or a generated one.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_user_with_password(
+        &self,
+        actor: &Actor,
+        login: &str,
+        display_name: &str,
+        role: Role,
+        org_code: &str,
+        member_id: Option<i64>,
+        password: Option<&str>,
+    ) -> Result<NewUser, AppError> {
         validate_login(login)?;
+        if let Some(pw) = password {
+            check_password_policy(pw, login)?;
+        }
         let org = orgs::by_code(&self.db.conn, org_code)
             .await?
             .ok_or_else(|| {
@@ -124,7 +146,10 @@ impl App {
                 "login is already taken",
             )));
         }
-        let password = generate_password()?;
+        let password = match password {
+            Some(p) => p.to_string(),
+            None => generate_password()?,
+        };
         let hash = hash_password(&password)?;
         let now = self.clock.now();
         let (_writer, tx) = self.begin_write().await?;
@@ -152,14 +177,70 @@ impl App {
         })
     }
 
-    /// Checks a login and password; logs success and failure.
+    /// Checks a login and password; logs success and failure with the
+    /// remote address. After repeated failures the account and the address
+    /// are locked out with a growing delay ([`Backoff`]); while locked, no
+    /// password is checked and the answer is [`AppError::Throttled`].
     pub async fn authenticate(
         &self,
         login: &str,
         password: &str,
         remote_addr: Option<String>,
     ) -> Result<Actor, AppError> {
+        self.authenticate_with_code(login, password, None, remote_addr)
+            .await
+    }
+
+    /// [`App::authenticate`] with the second factor's code, required once
+    /// the user enrolled (see [`crate::totp`]). A missing or wrong code
+    /// counts as a failed sign-in.
+    pub async fn authenticate_with_code(
+        &self,
+        login: &str,
+        password: &str,
+        code: Option<&str>,
+        remote_addr: Option<String>,
+    ) -> Result<Actor, AppError> {
+        let now = self.clock.now();
+        let login_key: String = login.trim().to_lowercase().chars().take(64).collect();
+        let mut keys = vec![(format!("login:{login_key}"), Backoff::ACCOUNT)];
+        if let Some(a) = &remote_addr {
+            keys.push((format!("addr:{a}"), Backoff::ADDRESS));
+        }
         let user = repo::user_by_login(&self.db.conn, login).await?;
+        let grants = match &user {
+            Some(u) => repo::grants_of(&self.db.conn, u.id).await?,
+            None => Vec::new(),
+        };
+        let org_id = grants.first().map(|g| g.org_id);
+        let entry = |action: &str, detail: serde_json::Value| audit::Entry {
+            user_id: user.as_ref().map(|u| u.id),
+            action: action.into(),
+            target_kind: "user".into(),
+            target_id: user.as_ref().map(|u| u.id),
+            org_id,
+            remote_addr: remote_addr.clone(),
+            detail,
+        };
+        let shown_login: String = login.chars().take(64).collect();
+        let mut wait = 0i64;
+        for (k, _) in &keys {
+            if let Some(until) = repo::throttle(&self.db.conn, k)
+                .await?
+                .and_then(|t| t.locked_until)
+                .filter(|u| *u > now)
+            {
+                wait = wait.max((until - now).num_seconds().max(1));
+            }
+        }
+        if wait > 0 {
+            self.record_audit(entry(
+                "login.locked",
+                serde_json::json!({"login": shown_login, "retry_after_secs": wait}),
+            ))
+            .await?;
+            return Err(AppError::Throttled(wait));
+        }
         let ok = match &user {
             Some(u) if !u.disabled => verify_password(password, &u.password_hash),
             _ => {
@@ -168,25 +249,148 @@ impl App {
                 false
             }
         };
-        let now = self.clock.now();
+        // The second factor, only once the password was right.
+        let mut refusal = None;
+        let mut totp_step = None;
+        if let (true, Some(u)) = (ok, &user) {
+            let roles: Vec<Role> = grants.iter().filter_map(|g| Role::parse(&g.role)).collect();
+            match self.second_factor(u, &roles, code)? {
+                SecondFactor::Passed(step) => totp_step = step,
+                SecondFactor::Refused(e) => refusal = Some(e),
+            }
+        }
+        let ok = ok && refusal.is_none();
+        let (_writer, tx) = self.begin_write().await?;
+        let mut locked_for = None;
+        if let (Some(step), Some(u)) = (totp_step, &user) {
+            repo::set_totp_last_step(&tx, u.id, step).await?;
+        }
+        if ok {
+            repo::clear_throttle(&tx, &keys[0].0).await?;
+        } else {
+            for (k, policy) in &keys {
+                let (stored, last) = match repo::throttle(&tx, k).await? {
+                    Some(t) => (t.failures.max(0) as u32, Some(t.last_failure_at)),
+                    None => (0, None),
+                };
+                let since = last.map_or(i64::MAX, |l| (now - l).num_seconds());
+                let failures = policy.carried(stored, since).saturating_add(1);
+                let lock = policy.lock_secs(failures);
+                if let Some(secs) = lock {
+                    locked_for = Some(locked_for.unwrap_or(0).max(secs));
+                }
+                repo::put_throttle(
+                    &tx,
+                    k,
+                    failures.min(i32::MAX as u32) as i32,
+                    now,
+                    lock.map(|s| now + Duration::seconds(s)),
+                )
+                .await?;
+            }
+        }
         audit::append(
-            &self.db.conn,
+            &tx,
+            entry(
+                if ok { "login.success" } else { "login.failure" },
+                serde_json::json!({
+                    "login": shown_login,
+                    "locked_for_secs": locked_for,
+                    "second_factor": match &refusal {
+                        Some(AppError::Validation(v)) => v.0.first().map(|e| e.code),
+                        Some(_) => Some("wrong_code"),
+                        None => totp_step.map(|_| "ok"),
+                    },
+                }),
+            ),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        match (user, refusal) {
+            (_, Some(e)) => Err(e),
+            (Some(u), None) if ok => self.actor_for(u.id, remote_addr).await,
+            _ => Err(AppError::Unauthorized),
+        }
+    }
+
+    /// Changes the signed-in user's password: the current one must match,
+    /// the new one must pass the policy; every other session ends.
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        current: &str,
+        new: &str,
+        keep_session: Option<&str>,
+    ) -> Result<(), AppError> {
+        let u = repo::user_by_id(&self.db.conn, actor.user_id)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        if !verify_password(current, &u.password_hash) {
+            return Err(AppError::field(
+                "current_password",
+                "wrong_password",
+                "当前密码不正确",
+                "the current password is wrong",
+            ));
+        }
+        check_password_policy(new, &u.login)?;
+        let hash = hash_password(new)?;
+        let now = self.clock.now();
+        let (_writer, tx) = self.begin_write().await?;
+        let user_id = u.id;
+        repo::set_password(&tx, u, &hash).await?;
+        let revoked = repo::revoke_user_sessions(&tx, user_id).await?;
+        if let Some(secret) = keep_session {
+            repo::unrevoke_session(&tx, &secret_hash(secret), user_id).await?;
+        }
+        audit::append(
+            &tx,
             audit::Entry {
-                user_id: user.as_ref().map(|u| u.id),
-                action: if ok { "login.success" } else { "login.failure" }.into(),
+                user_id: actor.audit_id(),
+                action: "user.password_change".into(),
                 target_kind: "user".into(),
-                target_id: user.as_ref().map(|u| u.id),
-                org_id: None,
-                remote_addr: remote_addr.clone(),
-                detail: serde_json::json!({"login": login}),
+                target_id: Some(user_id),
+                org_id: actor.grants.first().map(|g| g.org_id),
+                remote_addr: actor.remote_addr.clone(),
+                detail: serde_json::json!({"sessions_ended": revoked}),
             },
             now,
         )
         .await?;
-        match user {
-            Some(u) if ok => self.actor_for(u.id, remote_addr).await,
-            _ => Err(AppError::Unauthorized),
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends every session of the user `login` (an administrator over each
+    /// organization where the user holds a role); returns how many ended.
+    pub async fn revoke_user_sessions(&self, actor: &Actor, login: &str) -> Result<u64, AppError> {
+        let u = repo::user_by_login(&self.db.conn, login)
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        let grants = repo::grants_of(&self.db.conn, u.id).await?;
+        if grants.is_empty() || !grants.iter().all(|g| actor.can_admin(&g.org_path)) {
+            return Err(AppError::NotFound("user"));
         }
+        let now = self.clock.now();
+        let (_writer, tx) = self.begin_write().await?;
+        let n = repo::revoke_user_sessions(&tx, u.id).await?;
+        audit::append(
+            &tx,
+            audit::Entry {
+                user_id: actor.audit_id(),
+                action: "user.sessions_revoke".into(),
+                target_kind: "user".into(),
+                target_id: Some(u.id),
+                org_id: grants.first().map(|g| g.org_id),
+                remote_addr: actor.remote_addr.clone(),
+                detail: serde_json::json!({"login": login, "sessions_ended": n}),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(n)
     }
 
     /// Loads a user's grants into an [`Actor`].
@@ -254,7 +458,34 @@ impl App {
 
     /// Ends a web session.
     pub async fn close_session(&self, secret: &str) -> Result<(), AppError> {
-        repo::revoke_session(&self.db.conn, &secret_hash(secret)).await?;
+        let hash = secret_hash(secret);
+        let Some(s) = repo::session(&self.db.conn, &hash)
+            .await?
+            .filter(|s| !s.revoked)
+        else {
+            return Ok(());
+        };
+        let org_id = repo::grants_of(&self.db.conn, s.user_id)
+            .await?
+            .first()
+            .map(|g| g.org_id);
+        let (_writer, tx) = self.begin_write().await?;
+        repo::revoke_session(&tx, &hash).await?;
+        audit::append(
+            &tx,
+            audit::Entry {
+                user_id: Some(s.user_id),
+                action: "logout".into(),
+                target_kind: "user".into(),
+                target_id: Some(s.user_id),
+                org_id,
+                remote_addr: None,
+                detail: serde_json::json!({}),
+            },
+            self.clock.now(),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -266,19 +497,15 @@ impl App {
         let token = format!("dj_{}", hex::encode(random_bytes::<32>()?));
         let now = self.clock.now();
         repo::insert_token(&self.db.conn, &secret_hash(&token), u.id, name, now, None).await?;
-        audit::append(
-            &self.db.conn,
-            audit::Entry {
-                user_id: Some(u.id),
-                action: "token.create".into(),
-                target_kind: "user".into(),
-                target_id: Some(u.id),
-                org_id: None,
-                remote_addr: None,
-                detail: serde_json::json!({"name": name}),
-            },
-            now,
-        )
+        self.record_audit(audit::Entry {
+            user_id: Some(u.id),
+            action: "token.create".into(),
+            target_kind: "user".into(),
+            target_id: Some(u.id),
+            org_id: None,
+            remote_addr: None,
+            detail: serde_json::json!({"name": name}),
+        })
         .await?;
         Ok(token)
     }

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod admissions;
+pub mod audit;
 pub mod clock;
 pub mod decisions;
 pub mod demo;
@@ -15,6 +16,7 @@ pub mod ledger;
 pub mod members;
 pub mod orgs;
 pub mod roster;
+pub mod totp;
 pub mod warnings;
 
 use std::sync::Arc;
@@ -47,6 +49,10 @@ pub struct AppConfig {
     /// federation (64 hex characters), for finding one person registered
     /// on two servers.
     pub federation_key: Option<String>,
+    /// Administrators and committee staff must have a second factor (TOTP)
+    /// to sign in (issue 5). Off by default so the demo signs in with
+    /// passwords; enroll them with `dangjian user totp --login`.
+    pub require_totp_for_staff: bool,
 }
 
 impl Default for AppConfig {
@@ -59,6 +65,7 @@ impl Default for AppConfig {
             parent_url: None,
             parent_vkey: None,
             federation_key: None,
+            require_totp_for_staff: false,
         }
     }
 }

@@ -422,7 +422,7 @@ impl App {
                 detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
             });
         }
-        audit::append(&self.db.conn, audit::Entry {
+        self.record_audit(audit::Entry {
             user_id: actor.audit_id(),
             action: if sensitive { "member.read_sensitive" } else { "member.read" }.into(),
             target_kind: "member".into(),
@@ -430,7 +430,7 @@ impl App {
             org_id: Some(o.id),
             remote_addr: actor.remote_addr.clone(),
             detail: serde_json::json!({"fields": if sensitive { vec!["id_number", "phone", "archive"] } else { vec!["archive"] }}),
-        }, self.clock.now()).await?;
+        }).await?;
         Ok(MemberDetail {
             summary: MemberSummary::from_model(&m),
             id_number,
@@ -511,19 +511,15 @@ impl App {
                 out.push(MemberSummary::from_model(&m));
             }
         }
-        audit::append(
-            &self.db.conn,
-            audit::Entry {
-                user_id: actor.audit_id(),
-                action: "member.search_id".into(),
-                target_kind: "member".into(),
-                target_id: None,
-                org_id: None,
-                remote_addr: actor.remote_addr.clone(),
-                detail: serde_json::json!({"results": out.len()}),
-            },
-            self.clock.now(),
-        )
+        self.record_audit(audit::Entry {
+            user_id: actor.audit_id(),
+            action: "member.search_id".into(),
+            target_kind: "member".into(),
+            target_id: None,
+            org_id: actor.grants.first().map(|g| g.org_id),
+            remote_addr: actor.remote_addr.clone(),
+            detail: serde_json::json!({"results": out.len()}),
+        })
         .await?;
         Ok(out)
     }

@@ -7,7 +7,7 @@ use dangjian_domain::orgs::{
     OrgKind, OrgSetting, OrgStatus, allowed_child, validate_org_code, validate_org_name,
 };
 use dangjian_store::entities::org;
-use dangjian_store::repo::{members as mrepo, orgs as repo};
+use dangjian_store::repo::{audit, members as mrepo, orgs as repo};
 use serde::Serialize;
 
 use crate::{Actor, App, AppError};
@@ -96,20 +96,8 @@ impl App {
     /// Creates an organization under its parent (or a root, for administrators
     /// of a fresh installation via the CLI).
     pub async fn create_org(&self, actor: &Actor, input: NewOrgInput) -> Result<OrgView, AppError> {
-        let mut errs = Vec::new();
-        if let Err(e) = validate_org_code(&input.code) {
-            errs.push(e);
-        }
-        let name = match validate_org_name(&input.name) {
-            Ok(n) => n,
-            Err(e) => {
-                errs.push(e);
-                String::new()
-            }
-        };
-        if !errs.is_empty() {
-            return Err(field_errors(errs));
-        }
+        // Who may act comes first: a user who may not manage the parent
+        // learns nothing about the input's validity.
         let parent = match &input.parent_code {
             Some(pc) => Some(self.visible_org(actor, pc).await.map_err(|_| {
                 AppError::field(
@@ -158,6 +146,20 @@ impl App {
                 }
             }
         }
+        let mut errs = Vec::new();
+        if let Err(e) = validate_org_code(&input.code) {
+            errs.push(e);
+        }
+        let name = match validate_org_name(&input.name) {
+            Ok(n) => n,
+            Err(e) => {
+                errs.push(e);
+                String::new()
+            }
+        };
+        if !errs.is_empty() {
+            return Err(field_errors(errs));
+        }
         if repo::by_code(&self.db.conn, &input.code).await?.is_some() {
             return Err(AppError::Conflict(FieldError::new(
                 "code",
@@ -182,7 +184,7 @@ impl App {
             now,
         )
         .await?;
-        repo::record_history(&tx, o.id, actor.audit_id(), "created", serde_json::json!({"code": o.code, "name": o.name, "kind": o.kind, "parent_id": o.parent_id}), now).await?;
+        record_change(&tx, actor, o.id, "created", serde_json::json!({"code": o.code, "name": o.name, "kind": o.kind, "parent_id": o.parent_id}), now).await?;
         self.evaluate_org_rules(&tx, &o).await?;
         tx.commit().await?;
         Ok(OrgView::from_model(&o))
@@ -204,10 +206,10 @@ impl App {
         let (_writer, tx) = self.begin_write().await?;
         let old = o.name.clone();
         let o = repo::rename(&tx, o, name, now).await?;
-        repo::record_history(
+        record_change(
             &tx,
+            actor,
             o.id,
-            actor.audit_id(),
             "renamed",
             serde_json::json!({"from": old, "to": o.name}),
             now,
@@ -278,10 +280,10 @@ impl App {
         let now = self.clock.now();
         let (_writer, tx) = self.begin_write().await?;
         repo::move_subtree(&tx, &o, &np, now).await?;
-        repo::record_history(
+        record_change(
             &tx,
+            actor,
             o.id,
-            actor.audit_id(),
             "moved",
             serde_json::json!({"from_parent": o.parent_id, "to_parent": np.id}),
             now,
@@ -320,15 +322,7 @@ impl App {
         let now = self.clock.now();
         let (_writer, tx) = self.begin_write().await?;
         let o = repo::dissolve(&tx, o, now).await?;
-        repo::record_history(
-            &tx,
-            o.id,
-            actor.audit_id(),
-            "dissolved",
-            serde_json::json!({}),
-            now,
-        )
-        .await?;
+        record_change(&tx, actor, o.id, "dissolved", serde_json::json!({}), now).await?;
         tx.commit().await?;
         Ok(OrgView::from_model(&o))
     }
@@ -359,10 +353,10 @@ impl App {
         let (_writer, tx) = self.begin_write().await?;
         let from = o.committee_elected_on;
         let o = repo::set_committee(&tx, o, elected_on.is_some(), elected_on, now).await?;
-        repo::record_history(
+        record_change(
             &tx,
+            actor,
             o.id,
-            actor.audit_id(),
             "committee",
             serde_json::json!({"from": from, "to": elected_on}),
             now,
@@ -444,4 +438,31 @@ impl App {
         let o = self.visible_org(actor, code).await?;
         Ok(repo::history(&self.db.conn, o.id).await?)
     }
+}
+
+/// Records a change of an organization in its history and in the audit log.
+async fn record_change<C: sea_orm::ConnectionTrait>(
+    tx: &C,
+    actor: &Actor,
+    org_id: i64,
+    action: &str,
+    detail: serde_json::Value,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), AppError> {
+    repo::record_history(tx, org_id, actor.audit_id(), action, detail.clone(), now).await?;
+    audit::append(
+        tx,
+        audit::Entry {
+            user_id: actor.audit_id(),
+            action: format!("org.{action}"),
+            target_kind: "org".into(),
+            target_id: Some(org_id),
+            org_id: Some(org_id),
+            remote_addr: actor.remote_addr.clone(),
+            detail,
+        },
+        now,
+    )
+    .await?;
+    Ok(())
 }

@@ -592,24 +592,20 @@ impl App {
                 if m.is_mobile { "是" } else { "否" }.to_string(),
             ]);
         }
-        audit::append(
-            &self.db.conn,
-            audit::Entry {
-                user_id: actor.audit_id(),
-                action: if clear {
-                    "roster.export_sensitive"
-                } else {
-                    "roster.export"
-                }
-                .into(),
-                target_kind: "org".into(),
-                target_id: Some(o.id),
-                org_id: Some(o.id),
-                remote_addr: actor.remote_addr.clone(),
-                detail: serde_json::json!({"rows": rows.len()}),
-            },
-            self.clock.now(),
-        )
+        self.record_audit(audit::Entry {
+            user_id: actor.audit_id(),
+            action: if clear {
+                "roster.export_sensitive"
+            } else {
+                "roster.export"
+            }
+            .into(),
+            target_kind: "org".into(),
+            target_id: Some(o.id),
+            org_id: Some(o.id),
+            remote_addr: actor.remote_addr.clone(),
+            detail: serde_json::json!({"rows": rows.len()}),
+        })
         .await?;
         let headers: Vec<&str> = COLUMNS.iter().map(|(_, zh, _)| *zh).collect();
         match format {

@@ -43,6 +43,9 @@ pub struct FileConfig {
     /// the ID-number digests that find one person registered on two
     /// servers; also `DANGJIAN_FEDERATION_KEY`.
     pub federation_key: Option<String>,
+    /// Administrators and committee staff need a second factor (TOTP) to
+    /// sign in (issue 5); enroll them with `dangjian user totp`. Default false.
+    pub require_totp_for_staff: Option<bool>,
 }
 
 /// Settings after layering.

@@ -1,6 +1,7 @@
 //! The `dangjian` command: wires configuration to the application and the web
 //! server. Subcommands stay thin: parse, open the app, call one use case, print.
 
+mod audit_cmd;
 mod bench;
 mod bench_ledger;
 mod bench_sweep;
@@ -51,6 +52,14 @@ enum Cmd {
         /// first runs at start); 0 leaves sweeping to `dangjian warnings sweep`.
         #[arg(long, env = "DANGJIAN_SWEEP_HOURS", default_value_t = 6)]
         sweep_hours: u64,
+        /// Serve HTTPS with this PEM certificate chain (with --tls-key), for
+        /// deployments without a TLS-terminating proxy; cookies then get
+        /// `Secure` and responses HSTS.
+        #[arg(long, env = "DANGJIAN_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, env = "DANGJIAN_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Seed demo data (organization tree, members, one user per role) and print the users.
     Demo {
@@ -120,6 +129,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ledger_cmd::WitnessCmd,
     },
+    /// The audit log (issue 5): verify its hash chain, export it.
+    Audit {
+        #[command(subcommand)]
+        cmd: audit_cmd::AuditCmd,
+    },
     /// Rerunnable benchmarks: ours against the named baseline in one run.
     Bench {
         #[command(subcommand)]
@@ -140,6 +154,25 @@ enum Cmd {
 
 #[derive(Debug, Subcommand)]
 enum UserCmd {
+    /// End every session of a user (e.g. after a lost phone).
+    RevokeSessions {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Enroll a second factor (TOTP) for a user and require it at once;
+    /// prints the secret and the otpauth:// URI to hand over.
+    Totp {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Add a user with one role; prints a one-time password.
     Add {
         #[command(flatten)]
@@ -155,6 +188,10 @@ enum UserCmd {
         /// Code of the organization the role is held at.
         #[arg(long)]
         org: String,
+        /// Read the password from the first line of standard input (checked
+        /// against the password policy) instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
         #[arg(long)]
         json: bool,
     },
@@ -189,6 +226,46 @@ enum TokenCmd {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Serves HTTPS with rustls (ring provider) until Ctrl-C.
+async fn serve_tls(
+    state: dangjian_web::AppState,
+    addr: SocketAddr,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<(), Failure> {
+    // Another part of the process may have installed it already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+        .await
+        .map_err(|e| {
+            Failure(format!(
+                "TLS 证书或私钥无法读取 / cannot load the TLS certificate {} or key {}: {e}",
+                cert.display(),
+                key.display()
+            ))
+        })?;
+    let handle = axum_server::Handle::new();
+    let shutdown = handle.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        shutdown.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    let server = axum_server::bind_rustls(addr, config).handle(handle.clone());
+    let router = dangjian_web::router(state);
+    let serving =
+        tokio::spawn(server.serve(router.into_make_service_with_connect_info::<SocketAddr>()));
+    let local = handle
+        .listening()
+        .await
+        .ok_or_else(|| Failure(format!("cannot listen on {addr}")))?;
+    println!("dangjian 正在运行 / listening on https://{local}");
+    tracing::info!(%local, "listening with TLS");
+    serving
+        .await
+        .map_err(|e| Failure(e.to_string()))?
+        .map_err(|e| Failure(format!("cannot serve on {addr}: {e}")))
 }
 
 /// A failure of a command: printed, then a non-zero exit.
@@ -238,6 +315,7 @@ pub(crate) async fn open(data: &DataArgs) -> Result<(App, config::Settings), Fai
     app.config.parent_vkey = env("DANGJIAN_PARENT_VKEY").or_else(|| s.file.parent_vkey.clone());
     app.config.federation_key =
         env("DANGJIAN_FEDERATION_KEY").or_else(|| s.file.federation_key.clone());
+    app.config.require_totp_for_staff = s.file.require_totp_for_staff.unwrap_or(false);
     Ok((app, s))
 }
 
@@ -318,6 +396,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             demo,
             members,
             sweep_hours,
+            tls_cert,
+            tls_key,
         } => {
             let (app, s) = open(&data).await?;
             if demo {
@@ -336,7 +416,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 tokio::spawn(sweep_every(app.clone(), sweep_hours));
             }
             tokio::spawn(ledger_cmd::watch(app.clone()));
-            let state = dangjian_web::AppState::new(app);
+            let mut state = dangjian_web::AppState::new(app);
+            if let (Some(cert), Some(key)) = (tls_cert, tls_key) {
+                state.secure_cookies = true;
+                return serve_tls(state, addr, &cert, &key).await;
+            }
             let router = dangjian_web::router(state);
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
@@ -471,14 +555,32 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     name,
                     role,
                     org,
+                    password_stdin,
                     json,
                 },
         } => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .map_err(|e| Failure(format!("cannot read the password: {e}")))?;
+                Some(line.trim_end_matches(['\r', '\n']).to_string())
+            } else {
+                None
+            };
             let role = Role::parse(&role).ok_or_else(|| Failure(format!("--role: {role:?} is not one of member, secretary, committee_staff, auditor, admin")))?;
             let (app, _) = open(&data).await?;
             let actor = root_actor(&app).await?;
             let u = app
-                .add_user(&actor, &login, &name, role, &org, None)
+                .add_user_with_password(
+                    &actor,
+                    &login,
+                    &name,
+                    role,
+                    &org,
+                    None,
+                    password.as_deref(),
+                )
                 .await?;
             if json {
                 println!("{}", json!({"login": u.login, "password": u.password}));
@@ -487,6 +589,34 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     "用户 {} 已创建。一次性密码 / one-time password: {}",
                     u.login, u.password
                 );
+            }
+            Ok(())
+        }
+        Cmd::User {
+            cmd: UserCmd::RevokeSessions { data, login, json },
+        } => {
+            let (app, _) = open(&data).await?;
+            let actor = root_actor(&app).await?;
+            let n = app.revoke_user_sessions(&actor, &login).await?;
+            if json {
+                println!("{}", json!({"revoked": n}));
+            } else {
+                println!("已结束 {n} 个会话 / ended {n} sessions");
+            }
+            Ok(())
+        }
+        Cmd::User {
+            cmd: UserCmd::Totp { data, login, json },
+        } => {
+            let (app, _) = open(&data).await?;
+            let e = app.totp_enroll_login(&login).await?;
+            if json {
+                println!(
+                    "{}",
+                    json!({"login": login, "secret": e.secret, "uri": e.uri})
+                );
+            } else {
+                println!("{}\n{}", e.secret, e.uri);
             }
             Ok(())
         }
@@ -550,6 +680,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Cmd::Ledger { cmd } => ledger_cmd::run(cmd).await,
         Cmd::Witness { cmd } => ledger_cmd::run_witness(cmd).await,
+        Cmd::Audit { cmd } => audit_cmd::run(cmd).await,
         Cmd::Bench { cmd } => bench::run(cmd).await,
         Cmd::Fee {
             category,

@@ -15,6 +15,7 @@ pub mod identity;
 pub mod members;
 pub mod orgs;
 pub mod resident_id;
+pub mod security;
 pub mod warnings;
 
 pub use error::{FieldError, ValidationErrors};

@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0001Foundation),
             Box::new(M0002Supervision),
             Box::new(M0003Ledger),
+            Box::new(M0006Security),
             Box::new(M0007Workflow),
             Box::new(M0008Federation),
         ]
@@ -737,6 +738,105 @@ impl MigrationTrait for M0007Workflow {
         for t in ["workflow_timers", "workflow_entries", "workflow_instances"] {
             m.drop_table(Table::drop().table(t).if_exists().to_owned())
                 .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Security (issue 5): the audit log's own hash chain, the users' second
+/// factor (TOTP), and the failed sign-in counters behind the lockout.
+pub struct M0006Security;
+
+impl MigrationName for M0006Security {
+    fn name(&self) -> &str {
+        "m0006_security"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0006Security {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // Audit chain [internal]: position in the chain, the previous row's
+        // hash and this row's SHA-256 over its canonical content (see
+        // repo/audit.rs). Rows written before this migration keep NULLs and
+        // stay outside the chain.
+        for col in [
+            ColumnDef::new("seq").big_integer().null().to_owned(),
+            ColumnDef::new("prev_hash").string_len(64).null().to_owned(),
+            ColumnDef::new("hash").string_len(64).null().to_owned(),
+        ] {
+            m.alter_table(Table::alter().table("audit_log").add_column(col).to_owned())
+                .await?;
+        }
+        m.create_index(
+            Index::create()
+                .name("idx_audit_seq")
+                .table("audit_log")
+                .col("seq")
+                .unique()
+                .if_not_exists()
+                .to_owned(),
+        )
+        .await?;
+
+        // Second factor on users: the TOTP secret [core] encrypted with the
+        // keyring (AAD "users.totp_secret"), whether it is confirmed, and the
+        // last time step accepted (a code is good once).
+        for col in [
+            ColumnDef::new("totp_secret_enc").blob().null().to_owned(),
+            ColumnDef::new("totp_enabled")
+                .boolean()
+                .not_null()
+                .default(false)
+                .to_owned(),
+            ColumnDef::new("totp_last_step")
+                .big_integer()
+                .null()
+                .to_owned(),
+        ] {
+            m.alter_table(Table::alter().table("users").add_column(col).to_owned())
+                .await?;
+        }
+
+        // Failed sign-ins [internal]: one row per account ("login:NAME") or
+        // remote address ("addr:IP"); no passwords, no personal data beyond
+        // the login name and address already in the audit log.
+        m.create_table(
+            Table::create()
+                .table("login_throttle")
+                .if_not_exists()
+                .col(string_len("key", 200).primary_key())
+                .col(integer("failures"))
+                .col(timestamp_with_time_zone("last_failure_at"))
+                .col(timestamp_with_time_zone_null("locked_until"))
+                .to_owned(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table("login_throttle").if_exists().to_owned())
+            .await?;
+        m.drop_index(
+            Index::drop()
+                .name("idx_audit_seq")
+                .table("audit_log")
+                .to_owned(),
+        )
+        .await?;
+        for col in ["totp_last_step", "totp_enabled", "totp_secret_enc"] {
+            m.alter_table(Table::alter().table("users").drop_column(col).to_owned())
+                .await?;
+        }
+        for col in ["hash", "prev_hash", "seq"] {
+            m.alter_table(
+                Table::alter()
+                    .table("audit_log")
+                    .drop_column(col)
+                    .to_owned(),
+            )
+            .await?;
         }
         Ok(())
     }

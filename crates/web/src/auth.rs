@@ -49,6 +49,18 @@ pub fn remote_addr(parts: &Parts) -> Option<String> {
         .map(|c| c.0.ip().to_string())
 }
 
+/// The caller's address (from the connection), for sign-in throttling and
+/// the audit log; `None` when the server runs without connect info.
+pub struct RemoteAddr(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for RemoteAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(RemoteAddr(remote_addr(parts)))
+    }
+}
+
 /// The caller of an API route: a bearer token, or a session cookie (then
 /// unsafe methods must carry the session's `X-CSRF-Token`).
 pub struct ApiActor(pub Actor);

@@ -1,6 +1,7 @@
 //! Mapping of application errors to HTTP, in one place: RFC 9457 problem
 //! details for the API (with `field` and all `errors` for validation), and a
-//! plain page for browsers. Internal errors are logged, never shown.
+//! plain page for browsers. Internal errors are logged, never shown; a
+//! throttled request gets 429 with `Retry-After`.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -68,6 +69,7 @@ impl ApiError {
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -113,6 +115,13 @@ impl ApiError {
                 Some(e.field.clone()),
                 vec![pf(e)],
             ),
+            AppError::Throttled(secs) => (
+                "too-many-requests",
+                "尝试次数过多 (too many requests)",
+                format!("请 {secs} 秒后再试 / try again in {secs} s"),
+                None,
+                vec![],
+            ),
             AppError::Internal(msg) => {
                 tracing::error!(error = %msg, "internal error");
                 (
@@ -143,6 +152,10 @@ impl IntoResponse for ApiError {
             axum::http::header::CONTENT_TYPE,
             axum::http::HeaderValue::from_static("application/problem+json"),
         );
+        if let AppError::Throttled(secs) = self.0 {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.max(1).into());
+        }
         res
     }
 }

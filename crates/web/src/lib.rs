@@ -10,6 +10,7 @@ pub mod error;
 pub mod i18n;
 pub mod metrics;
 pub mod pages;
+pub mod ratelimit;
 
 use std::sync::Arc;
 
@@ -25,6 +26,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Whether cookies get the `Secure` attribute (set behind TLS).
     pub secure_cookies: bool,
+    /// Per-address limits of the sign-in and public endpoints.
+    pub limits: Arc<ratelimit::RateLimits>,
 }
 
 impl AppState {
@@ -33,6 +36,7 @@ impl AppState {
             app,
             metrics: Arc::new(metrics::Metrics::default()),
             secure_cookies: false,
+            limits: Arc::new(ratelimit::RateLimits::default()),
         }
     }
 }
@@ -41,10 +45,14 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let csp = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
                frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
-    Router::new()
+    let router = Router::new()
         .merge(api::routes())
         .merge(pages::routes())
         .merge(assets::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::limit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
@@ -67,6 +75,15 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             64 * 1024 * 1024,
+        ));
+    // HSTS only where the server itself speaks TLS (issue 5, item 3).
+    let router = if state.secure_cookies {
+        router.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         ))
-        .with_state(state)
+    } else {
+        router
+    };
+    router.with_state(state)
 }

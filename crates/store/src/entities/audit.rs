@@ -15,6 +15,10 @@ pub struct Model {
     pub org_id: Option<i64>,
     pub remote_addr: Option<String>,
     pub detail: Json,
+    /// Position in the hash chain (NULL for rows older than the chain).
+    pub seq: Option<i64>,
+    pub prev_hash: Option<String>,
+    pub hash: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

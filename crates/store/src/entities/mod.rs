@@ -7,6 +7,7 @@ pub mod ledger_checkpoint;
 pub mod ledger_cosignature;
 pub mod ledger_leaf;
 pub mod ledger_node;
+pub mod login_throttle;
 pub mod member;
 pub mod member_event;
 pub mod org;

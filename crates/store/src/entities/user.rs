@@ -14,6 +14,12 @@ pub struct Model {
     pub member_id: Option<i64>,
     pub disabled: bool,
     pub created_at: DateTimeUtc,
+    /// TOTP secret, encrypted (AAD `users.totp_secret`).
+    pub totp_secret_enc: Option<Vec<u8>>,
+    /// Whether the second factor is confirmed and required at sign-in.
+    pub totp_enabled: bool,
+    /// Last TOTP time step accepted.
+    pub totp_last_step: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

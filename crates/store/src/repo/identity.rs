@@ -7,7 +7,7 @@ use sea_orm::{
 };
 
 use crate::StoreError;
-use crate::entities::{api_token, org, role_grant, session, user};
+use crate::entities::{api_token, login_throttle, org, role_grant, session, user};
 
 pub async fn insert_user<C: ConnectionTrait>(
     c: &C,
@@ -183,4 +183,146 @@ pub async fn token<C: ConnectionTrait>(
         .filter(api_token::Column::TokenHash.eq(token_hash))
         .one(c)
         .await?)
+}
+
+/// Revokes every live session of a user; returns how many.
+pub async fn revoke_user_sessions<C: ConnectionTrait>(
+    c: &C,
+    user_id: i64,
+) -> Result<u64, StoreError> {
+    let r = session::Entity::update_many()
+        .col_expr(
+            session::Column::Revoked,
+            sea_orm::sea_query::Expr::value(true),
+        )
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::Revoked.eq(false))
+        .exec(c)
+        .await?;
+    Ok(r.rows_affected)
+}
+
+/// The failed sign-in counter under `key` ("login:NAME" or "addr:IP").
+pub async fn throttle<C: ConnectionTrait>(
+    c: &C,
+    key: &str,
+) -> Result<Option<login_throttle::Model>, StoreError> {
+    Ok(login_throttle::Entity::find_by_id(key.to_string())
+        .one(c)
+        .await?)
+}
+
+/// Stores the counter under `key` (insert or replace).
+pub async fn put_throttle<C: ConnectionTrait>(
+    c: &C,
+    key: &str,
+    failures: i32,
+    last_failure_at: DateTime<Utc>,
+    locked_until: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
+    use sea_orm::sea_query::OnConflict;
+    login_throttle::Entity::insert(login_throttle::ActiveModel {
+        key: Set(key.to_string()),
+        failures: Set(failures),
+        last_failure_at: Set(last_failure_at),
+        locked_until: Set(locked_until),
+    })
+    .on_conflict(
+        OnConflict::column(login_throttle::Column::Key)
+            .update_columns([
+                login_throttle::Column::Failures,
+                login_throttle::Column::LastFailureAt,
+                login_throttle::Column::LockedUntil,
+            ])
+            .to_owned(),
+    )
+    .exec(c)
+    .await?;
+    Ok(())
+}
+
+/// Forgets the counter under `key` (after a successful sign-in).
+pub async fn clear_throttle<C: ConnectionTrait>(c: &C, key: &str) -> Result<(), StoreError> {
+    login_throttle::Entity::delete_by_id(key.to_string())
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+/// Login names of the given users.
+pub async fn logins<C: ConnectionTrait>(
+    c: &C,
+    ids: &[i64],
+) -> Result<Vec<(i64, String)>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.is_in(ids.iter().copied()))
+        .all(c)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.login))
+        .collect())
+}
+
+/// Keeps one session of a user alive (the one that changed the password).
+pub async fn unrevoke_session<C: ConnectionTrait>(
+    c: &C,
+    id_hash: &str,
+    user_id: i64,
+) -> Result<(), StoreError> {
+    session::Entity::update_many()
+        .col_expr(
+            session::Column::Revoked,
+            sea_orm::sea_query::Expr::value(false),
+        )
+        .filter(session::Column::IdHash.eq(id_hash))
+        .filter(session::Column::UserId.eq(user_id))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+/// Stores a user's TOTP secret (encrypted) and whether it is confirmed.
+pub async fn set_totp<C: ConnectionTrait>(
+    c: &C,
+    user_id: i64,
+    secret_enc: Option<Vec<u8>>,
+    enabled: bool,
+) -> Result<(), StoreError> {
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::TotpSecretEnc,
+            sea_orm::sea_query::Expr::value(secret_enc),
+        )
+        .col_expr(
+            user::Column::TotpEnabled,
+            sea_orm::sea_query::Expr::value(enabled),
+        )
+        .col_expr(
+            user::Column::TotpLastStep,
+            sea_orm::sea_query::Expr::value(Option::<i64>::None),
+        )
+        .filter(user::Column::Id.eq(user_id))
+        .exec(c)
+        .await?;
+    Ok(())
+}
+
+/// Records the TOTP time step just accepted.
+pub async fn set_totp_last_step<C: ConnectionTrait>(
+    c: &C,
+    user_id: i64,
+    step: i64,
+) -> Result<(), StoreError> {
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::TotpLastStep,
+            sea_orm::sea_query::Expr::value(step),
+        )
+        .filter(user::Column::Id.eq(user_id))
+        .exec(c)
+        .await?;
+    Ok(())
 }

@@ -132,7 +132,7 @@ pub async fn prefetch_plan<C: ConnectionTrait>(
 }
 
 /// Key of the PostgreSQL advisory lock that serializes appends.
-const APPEND_LOCK: i64 = 0x646a_6c65_6467_6572; // "djledger"
+pub(crate) const APPEND_LOCK: i64 = 0x646a_6c65_6467_6572; // "djledger"
 
 /// The right edge of the stored tree (one size query, one node query).
 ///

@@ -7,15 +7,18 @@ use axum::response::{AppendHeaders, IntoResponse};
 
 use crate::AppState;
 use crate::api::types::{LoginIn, MeOut};
-use crate::auth::{ApiActor, SESSION_COOKIE, clear_session_cookie, cookie, session_cookie};
+use crate::auth::{
+    ApiActor, RemoteAddr, SESSION_COOKIE, clear_session_cookie, cookie, session_cookie,
+};
 use crate::error::{ApiError, ApiResult, Problem};
 
 /// Signs in with login and password; sets an HttpOnly session cookie and
 /// returns the CSRF token to send on unsafe requests.
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginIn,
-    responses((status = 200, body = MeOut), (status = 401, body = Problem)))]
+    responses((status = 200, body = MeOut), (status = 401, body = Problem), (status = 429, body = Problem)))]
 pub async fn login(
     State(st): State<AppState>,
+    RemoteAddr(addr): RemoteAddr,
     body: Result<Json<LoginIn>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let Json(body) = body.map_err(|e| {
@@ -27,7 +30,7 @@ pub async fn login(
     })?;
     let actor = st
         .app
-        .authenticate(&body.login, &body.password, None)
+        .authenticate_with_code(&body.login, &body.password, body.totp.as_deref(), addr)
         .await?;
     let (secret, csrf) = st.app.open_session(&actor).await?;
     let cookie = session_cookie(

@@ -9,6 +9,7 @@ pub mod fees;
 pub mod ledger;
 pub mod members;
 pub mod orgs;
+pub mod security;
 pub mod types;
 pub mod warnings;
 pub mod witness;
@@ -38,6 +39,7 @@ use types::HealthOut;
         admissions::process, admissions::start, admissions::pipeline, admissions::detail, admissions::act, admissions::cancel, admissions::of_member,
         ledger::checkpoint, ledger::key, ledger::tile, ledger::inclusion, ledger::consistency, ledger::entry, ledger::member_status,
         witness::add_checkpoint, witness::digests, witness::key, witness::logs,
+        security::audit_list, security::audit_csv, security::change_password, security::revoke_sessions, security::totp_enroll, security::totp_confirm,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemField)),
     modifiers(&BearerAuth)
@@ -138,6 +140,15 @@ pub fn routes() -> Router<AppState> {
         .route("/witness/digests", post(witness::digests))
         .route("/witness/key", get(witness::key))
         .route("/api/v1/witness/logs", get(witness::logs))
+        .route("/api/v1/orgs/{code}/audit", get(security::audit_list))
+        .route("/api/v1/orgs/{code}/audit.csv", get(security::audit_csv))
+        .route("/api/v1/me/password", post(security::change_password))
+        .route("/api/v1/me/totp", post(security::totp_enroll))
+        .route("/api/v1/me/totp/confirm", post(security::totp_confirm))
+        .route(
+            "/api/v1/users/{login}/sessions/revoke",
+            post(security::revoke_sessions),
+        )
 }
 
 /// Liveness: the process answers.

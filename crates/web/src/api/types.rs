@@ -251,6 +251,9 @@ pub struct MemberListOut {
 pub struct LoginIn {
     pub login: String,
     pub password: String,
+    /// Code of the second factor, required once the user enrolled one.
+    #[serde(default)]
+    pub totp: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

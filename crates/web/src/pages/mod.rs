@@ -23,7 +23,8 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::{
-    LANG_COOKIE, PageActor, SESSION_COOKIE, clear_session_cookie, cookie, safe_next, session_cookie,
+    LANG_COOKIE, PageActor, RemoteAddr, SESSION_COOKIE, clear_session_cookie, cookie, safe_next,
+    session_cookie,
 };
 use crate::i18n::Lang;
 
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/members/{id}", get(member_page))
         .route("/search", post(search))
         .merge(org_manage::routes())
+        .route("/orgs/{code}/audit", get(audit_page))
         .merge(supervision::routes())
         .merge(admissions::routes())
 }
@@ -100,6 +102,15 @@ fn error_page(lang: Lang, p: &PageActor, e: AppError) -> Response {
             },
         ),
         AppError::Unauthorized => return Redirect::to("/login").into_response(),
+        AppError::Throttled(secs) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            lang.t("尝试次数过多", "Too many attempts"),
+            if lang.is_en() {
+                format!("Please try again in {secs} seconds.")
+            } else {
+                format!("请 {secs} 秒后再试。")
+            },
+        ),
         AppError::Internal(m) => {
             tracing::error!(error = %m, "internal error");
             (
@@ -184,16 +195,23 @@ async fn login_page(
 struct LoginForm {
     login: String,
     password: String,
+    #[serde(default)]
+    totp: Option<String>,
     next: Option<String>,
 }
 
 async fn login_submit(
     State(st): State<AppState>,
     lang: Lang,
+    RemoteAddr(addr): RemoteAddr,
     Form(f): Form<LoginForm>,
 ) -> Response {
     let next = safe_next(f.next.as_deref());
-    match st.app.authenticate(f.login.trim(), &f.password, None).await {
+    match st
+        .app
+        .authenticate_with_code(f.login.trim(), &f.password, f.totp.as_deref(), addr)
+        .await
+    {
         Ok(actor) => match st.app.open_session(&actor).await {
             Ok((secret, _)) => {
                 let c = session_cookie(
@@ -212,21 +230,56 @@ async fn login_submit(
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
             }
         },
-        Err(_) => render(
-            StatusCode::UNAUTHORIZED,
-            LoginPage {
-                lang,
-                user: None,
-                csrf: String::new(),
-                here: "/login".into(),
-                next,
-                login: f.login,
-                error: Some(
+        Err(e) => {
+            let (status, error, retry) = match e {
+                AppError::Throttled(secs) => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    if lang.is_en() {
+                        format!("Too many failed sign-ins. Try again in {secs} seconds.")
+                    } else {
+                        format!("登录失败次数过多，请 {secs} 秒后再试。")
+                    },
+                    Some(secs),
+                ),
+                AppError::Validation(v) => (
+                    StatusCode::UNAUTHORIZED,
+                    v.0.iter()
+                        .map(|e| {
+                            if lang.is_en() {
+                                e.message_en.clone()
+                            } else {
+                                e.message_zh.clone()
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join("；"),
+                    None,
+                ),
+                _ => (
+                    StatusCode::UNAUTHORIZED,
                     lang.t("登录名或密码错误。", "Wrong login or password.")
                         .into(),
+                    None,
                 ),
-            },
-        ),
+            };
+            let mut res = render(
+                status,
+                LoginPage {
+                    lang,
+                    user: None,
+                    csrf: String::new(),
+                    here: "/login".into(),
+                    next,
+                    login: f.login,
+                    error: Some(error),
+                },
+            );
+            if let Some(secs) = retry {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, secs.max(1).into());
+            }
+            res
+        }
     }
 }
 
@@ -370,6 +423,7 @@ struct OrgPage {
     is_branch: bool,
     can_manage: bool,
     can_manage_orgs: bool,
+    can_audit: bool,
     members: Vec<MemberRow>,
     next_cursor: Option<String>,
 }
@@ -460,6 +514,7 @@ async fn org_page(
             is_branch,
             can_manage: a.can_manage_members(&d.org.path),
             can_manage_orgs: a.can_manage_orgs(&d.org.path),
+            can_audit: a.can_read_audit(&d.org.path),
             org: d.org,
             members,
             next_cursor,
@@ -767,6 +822,85 @@ async fn search(
             here: "/".into(),
             results,
             error,
+        },
+    )
+}
+
+struct AuditRow {
+    at: String,
+    login: String,
+    action: String,
+    target: String,
+    addr: String,
+    hash: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPageT {
+    lang: Lang,
+    user: Option<String>,
+    csrf: String,
+    here: String,
+    code: String,
+    name: String,
+    rows: Vec<AuditRow>,
+    next_before: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct BeforeQuery {
+    before: Option<i64>,
+}
+
+/// The audit log of a subtree, for its auditors and administrators.
+async fn audit_page(
+    State(st): State<AppState>,
+    lang: Lang,
+    p: PageActor,
+    Path(code): Path<String>,
+    q: Result<Query<BeforeQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let before = q.ok().and_then(|q| q.before);
+    let o = match st.app.visible_org(&p.actor, &code).await {
+        Ok(o) => o,
+        Err(e) => return error_page(lang, &p, e),
+    };
+    let page = match st.app.audit_entries(&p.actor, &code, before, 100).await {
+        Ok(pg) => pg,
+        Err(e) => return error_page(lang, &p, e),
+    };
+    let rows = page
+        .items
+        .into_iter()
+        .map(|v| AuditRow {
+            at: dangjian_app::clock::to_local(v.at)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string(),
+            login: v.login.unwrap_or_else(|| "-".into()),
+            action: v.action,
+            target: match v.target_id {
+                Some(id) => format!("{} {id}", v.target_kind),
+                None => v.target_kind,
+            },
+            addr: v.remote_addr.unwrap_or_default(),
+            hash: v
+                .hash
+                .map(|h| h.chars().take(12).collect())
+                .unwrap_or_default(),
+        })
+        .collect();
+    render(
+        StatusCode::OK,
+        AuditPageT {
+            lang,
+            user: Some(p.actor.display_name.clone()),
+            csrf: p.csrf.clone(),
+            here: format!("/orgs/{code}/audit"),
+            code: o.code,
+            name: o.name,
+            rows,
+            next_before: page.next_before,
         },
     )
 }

@@ -323,6 +323,12 @@ async fn dissolve(
     if f.csrf != p.csrf {
         return StatusCode::FORBIDDEN.into_response();
     }
+    // Refuse who may not manage the organization before judging the input.
+    match st.app.visible_org(&p.actor, &code).await {
+        Ok(o) if p.actor.can_manage_orgs(&o.path) => {}
+        Ok(_) => return error_page(lang, &p, AppError::Forbidden),
+        Err(e) => return error_page(lang, &p, e),
+    }
     let r = if f.confirm.trim() == code {
         st.app.dissolve_org(&p.actor, &code).await
     } else {
