@@ -10,6 +10,7 @@ pub mod demo;
 pub mod error;
 pub mod identity;
 pub mod ledger;
+pub mod meetings;
 pub mod members;
 pub mod orgs;
 pub mod roster;

@@ -6,6 +6,8 @@ pub mod decision;
 pub mod ledger_checkpoint;
 pub mod ledger_leaf;
 pub mod ledger_node;
+pub mod meeting;
+pub mod meeting_attendance;
 pub mod member;
 pub mod member_event;
 pub mod org;

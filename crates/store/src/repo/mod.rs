@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod decisions;
 pub mod identity;
 pub mod ledger;
+pub mod meetings;
 pub mod members;
 pub mod orgs;
 pub mod warnings;
