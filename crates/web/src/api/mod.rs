@@ -6,6 +6,7 @@ pub mod auth;
 pub mod decisions;
 pub mod fees;
 pub mod ledger;
+pub mod meetings;
 pub mod members;
 pub mod orgs;
 pub mod types;
@@ -33,6 +34,7 @@ use types::HealthOut;
         members::list, members::register, members::detail, members::search, members::import, members::export,
         warnings::list, warnings::rules, warnings::summary, warnings::detail, warnings::acknowledge, warnings::correct, warnings::close, warnings::reopen, warnings::thresholds, warnings::set_thresholds,
         decisions::create, decisions::list, decisions::detail, decisions::report,
+        meetings::create, meetings::list, meetings::compliance, meetings::detail, meetings::sign_in, meetings::status, meetings::minutes, meetings::offline, meetings::leave, meetings::decide_leave, meetings::mine,
         ledger::checkpoint, ledger::key, ledger::tile, ledger::inclusion, ledger::consistency, ledger::entry, ledger::member_status,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemField)),
@@ -105,6 +107,28 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/decisions/{id}/report-emergency",
             post(decisions::report),
         )
+        .route(
+            "/api/v1/orgs/{code}/meetings",
+            get(meetings::list).post(meetings::create),
+        )
+        .route(
+            "/api/v1/orgs/{code}/meetings/compliance",
+            get(meetings::compliance),
+        )
+        .route("/api/v1/meetings/{id}", get(meetings::detail))
+        .route("/api/v1/meetings/{id}/signin", post(meetings::sign_in))
+        .route("/api/v1/meetings/{id}/status", post(meetings::status))
+        .route(
+            "/api/v1/meetings/{id}/minutes",
+            axum::routing::put(meetings::minutes),
+        )
+        .route("/api/v1/meetings/{id}/attendance", post(meetings::offline))
+        .route("/api/v1/meetings/{id}/leave", post(meetings::leave))
+        .route(
+            "/api/v1/meetings/{id}/leave/{member_id}",
+            post(meetings::decide_leave),
+        )
+        .route("/api/v1/me/attendance", get(meetings::mine))
         .route("/ledger/checkpoint", get(ledger::checkpoint))
         .route("/ledger/key", get(ledger::key))
         .route("/ledger/tile/{*path}", get(ledger::tile))
