@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_ledger;
+mod bench_signin;
 mod bench_sweep;
 mod config;
 mod ledger_cmd;
