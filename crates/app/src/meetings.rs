@@ -18,6 +18,7 @@ use dangjian_domain::meetings::{
     MeetingStatus, OtherMeeting, Repeat, Window,
 };
 use dangjian_domain::orgs::OrgKind;
+use dangjian_domain::warnings::{RuleId, SubjectKind};
 use dangjian_domain::{FieldError, ValidationErrors};
 use dangjian_store::entities::{meeting, meeting_attendance, org};
 use dangjian_store::repo::meetings::{self as repo, Record};
@@ -27,7 +28,17 @@ use serde::Serialize;
 
 use crate::clock::{china_offset, to_local};
 use crate::orgs::OrgView;
+use crate::warnings::{
+    EngineCounts, Overrides, SweepReport, load_overrides, path_ids, reconcile_subjects,
+    settings_for,
+};
 use crate::{Actor, App, AppError};
+
+/// The warning rule this module raises (DOMAIN.md §5, §9).
+pub const MEETING_RULES: &[RuleId] = &[RuleId::MeetingFrequency];
+
+/// Organizations evaluated per page (and per transaction) by the sweep.
+pub const SWEEP_PAGE: u64 = 2000;
 
 /// Longest title, place and lecturer name, in characters.
 pub const TITLE_MAX_CHARS: usize = 200;
@@ -1072,6 +1083,11 @@ impl App {
         am.status = Set(to.as_str().into());
         am.updated_at = Set(now);
         let row = repo::update(&tx, am).await?;
+        if self.config.evaluate_rules_on_write {
+            let overrides = load_overrides(&tx, Some(&path_ids(&o.path))).await?;
+            evaluate_frequency(&tx, std::slice::from_ref(&o), &overrides, self.today(), now)
+                .await?;
+        }
         audit::append(
             &tx,
             audit::Entry {
@@ -1258,4 +1274,94 @@ impl App {
 pub fn local_month(t: DateTime<Utc>) -> (i32, u32) {
     let l = to_local(t);
     (l.year(), l.month())
+}
+
+/// `meeting_frequency` for `orgs` (branches and groups) on `today`:
+/// compliance of this year and the last from their held meetings (read in
+/// `c`), reconciled with the stored warnings in `c`.
+async fn evaluate_frequency<C: ConnectionTrait>(
+    c: &C,
+    orgs: &[org::Model],
+    overrides: &Overrides,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<EngineCounts, AppError> {
+    let orgs: Vec<&org::Model> = orgs
+        .iter()
+        .filter(|o| o.status == "active" && (o.kind == "branch" || o.kind == "group"))
+        .collect();
+    let ids: Vec<i64> = orgs.iter().map(|o| o.id).collect();
+    if ids.is_empty() {
+        return Ok(EngineCounts::default());
+    }
+    let year = today.year();
+    let from = NaiveDate::from_ymd_opt(year - 1, 1, 1).unwrap_or(today);
+    let held = repo::held_since(c, &ids, local_midnight(from)).await?;
+    let mut findings = Vec::new();
+    for o in &orgs {
+        let th = settings_for(&o.path, overrides)
+            .thresholds
+            .meeting_frequency;
+        let mine: Vec<HeldMeeting> = held
+            .iter()
+            .filter(|m| m.org_id == o.id)
+            .filter_map(|m| {
+                Some(HeldMeeting {
+                    kind: MeetingKind::parse(&m.kind)?,
+                    day: to_local(m.starts_at).date_naive(),
+                    by_secretary: m.by_secretary,
+                })
+            })
+            .collect();
+        let reqs = dm::requirements(o.kind == "group", o.has_committee);
+        let mut rows = dm::compliance(year - 1, &reqs, &mine, &th, today);
+        rows.extend(dm::compliance(year, &reqs, &mine, &th, today));
+        let since = to_local(o.created_at).date_naive();
+        findings.extend(dm::frequency_findings(o.id, &rows, since, today));
+    }
+    reconcile_subjects(
+        c,
+        SubjectKind::Organization,
+        &ids,
+        MEETING_RULES,
+        &findings,
+        &|id| Some(id),
+        today,
+        now,
+    )
+    .await
+}
+
+impl App {
+    /// The scheduled sweep of `meeting_frequency` (DOMAIN.md §5, §9) over
+    /// every active branch and party group, [`SWEEP_PAGE`] at a time, each
+    /// page in one transaction. Kept apart from [`App::sweep`] so the
+    /// organization rules' figures and tests stay as they are; `serve` runs
+    /// both.
+    pub async fn sweep_meeting_frequency(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<SweepReport, AppError> {
+        let today = to_local(now).date_naive();
+        let overrides = load_overrides(&self.db.conn, None).await?;
+        let mut report = SweepReport {
+            today,
+            subjects: 0,
+            pages: 0,
+            changes: EngineCounts::default(),
+        };
+        let mut after = 0;
+        loop {
+            let rows = repo::life_org_page(&self.db.conn, after, SWEEP_PAGE).await?;
+            let Some(last) = rows.last() else { break };
+            after = last.id;
+            let (_writer, tx) = self.begin_write().await?;
+            let n = evaluate_frequency(&tx, &rows, &overrides, today, now).await?;
+            tx.commit().await?;
+            report.subjects += rows.len() as u64;
+            report.pages += 1;
+            report.changes += n;
+        }
+        Ok(report)
+    }
 }

@@ -496,3 +496,108 @@ async fn schedule_checks_repeat_and_compliance() {
 }
 
 use chrono::TimeZone;
+
+async fn frequency_warnings(f: &Fixture, org_id: i64) -> Vec<(String, String, String)> {
+    use dangjian_store::entities::warning;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    warning::Entity::find()
+        .filter(warning::Column::Rule.eq("meeting_frequency"))
+        .filter(warning::Column::SubjectId.eq(org_id))
+        .order_by_asc(warning::Column::PeriodKey)
+        .all(&f.app.db.conn)
+        .await
+        .expect("warnings")
+        .into_iter()
+        .map(|w| (w.period_key, w.level, w.state))
+        .collect()
+}
+
+/// DOMAIN.md §5, §9 through the warning engine with the fixed clock: blue in
+/// the last week of a period without a meeting, cleared when one is held,
+/// yellow once a period ended without one; nothing owed before the branch
+/// existed (created 2026-11-28).
+#[tokio::test]
+async fn meeting_frequency_warnings_follow_the_clock() {
+    let b = branch().await;
+    let (app, f) = (&b.f.app, &b.f);
+    let a = f.branch_a.id;
+    let r = app
+        .sweep_meeting_frequency(fixture_now())
+        .await
+        .expect("sweep");
+    assert_eq!(
+        r.changes.raised, 0,
+        "November began before the branch existed"
+    );
+
+    let dec25 = Utc
+        .with_ymd_and_hms(2026, 12, 25, 2, 0, 0)
+        .single()
+        .expect("t");
+    f.clock.set(dec25);
+    let r = app.sweep_meeting_frequency(dec25).await.expect("sweep");
+    assert_eq!(
+        r.changes.raised, 4,
+        "two monthly requirements in each of two branches"
+    );
+    assert_eq!(
+        frequency_warnings(f, a).await,
+        vec![
+            (
+                "committee_meeting:2026-12-01".into(),
+                "blue".into(),
+                "open".into()
+            ),
+            ("theme_day:2026-12-01".into(), "blue".into(), "open".into()),
+        ]
+    );
+
+    // A theme day held today clears its reminder in the same transaction.
+    let td = app
+        .schedule_meeting(
+            &b.secretary,
+            BRANCH_A,
+            input(
+                MeetingKind::ThemeDay,
+                "十二月主题党日",
+                dec25 - Duration::hours(1),
+            ),
+        )
+        .await
+        .expect("schedule")[0]
+        .clone();
+    app.set_meeting_status(&b.secretary, td.id, MeetingStatus::Held)
+        .await
+        .expect("held");
+    let w = frequency_warnings(f, a).await;
+    assert_eq!(
+        w[1],
+        (
+            "theme_day:2026-12-01".into(),
+            "blue".into(),
+            "corrected".into()
+        )
+    );
+
+    // January: December's committee meeting is missing — escalated to yellow.
+    let jan2 = Utc
+        .with_ymd_and_hms(2027, 1, 2, 2, 0, 0)
+        .single()
+        .expect("t");
+    f.clock.set(jan2);
+    let r = app.sweep_meeting_frequency(jan2).await.expect("sweep");
+    assert_eq!(
+        r.changes.escalated, 3,
+        "branch A committee, branch B committee and theme day"
+    );
+    let w = frequency_warnings(f, a).await;
+    assert_eq!(
+        w[0],
+        (
+            "committee_meeting:2026-12-01".into(),
+            "yellow".into(),
+            "open".into()
+        )
+    );
+    assert_eq!(w.len(), 2);
+}

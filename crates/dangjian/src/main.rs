@@ -562,6 +562,16 @@ async fn sweep_every(app: App, hours: u64) {
             ),
             Err(e) => tracing::error!(error = %e, "warning sweep failed"),
         }
+        match app.sweep_meeting_frequency(app.clock.now()).await {
+            Ok(r) => tracing::info!(
+                subjects = r.subjects,
+                raised = r.changes.raised,
+                escalated = r.changes.escalated,
+                cleared = r.changes.cleared,
+                "meeting frequency sweep"
+            ),
+            Err(e) => tracing::error!(error = %e, "meeting frequency sweep failed"),
+        }
     }
 }
 

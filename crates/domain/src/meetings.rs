@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::FieldError;
-use crate::warnings::MeetingFrequencyThresholds;
+use crate::warnings::{Finding, Level, MeetingFrequencyThresholds, RuleId, SubjectKind};
 
 code_enum! {
     /// The kinds of organizational life (DOMAIN.md §5).
@@ -460,6 +460,56 @@ pub fn compliance(
         .collect()
 }
 
+/// Days before the end of a period without a meeting from which the blue
+/// reminder of `meeting_frequency` is raised (DOMAIN.md §9: blue = due soon).
+pub const REMIND_DAYS_BEFORE_END: i64 = 7;
+
+/// `meeting_frequency` (DOMAIN.md §5, §9) from the compliance of one
+/// organization (this year and, for the periods still worth a warning, the
+/// year before): yellow for each period that ended without a meeting, blue
+/// for the open period with none held in its last
+/// [`REMIND_DAYS_BEFORE_END`] days. Periods that started before `since`
+/// (when the organization was created) are not owed. Keyed by requirement
+/// and period start, so the blue reminder escalates to yellow in place.
+pub fn frequency_findings(
+    org_id: i64,
+    rows: &[Compliance],
+    since: NaiveDate,
+    today: NaiveDate,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for r in rows {
+        let (zh, en) = (r.requirement.label("zh"), r.requirement.label("en"));
+        for p in r.periods.iter().filter(|p| p.start >= since) {
+            let (level, detail_zh, detail_en, due) = match p.state {
+                PeriodState::Missing => (
+                    Level::Yellow,
+                    format!("{zh}：{} 至 {} 未召开", p.start, p.end),
+                    format!("{en}: none held from {} to {}", p.start, p.end),
+                    None,
+                ),
+                PeriodState::Open if (p.end - today).num_days() < REMIND_DAYS_BEFORE_END => (
+                    Level::Blue,
+                    format!("{zh}：本期（{} 至 {}）尚未召开", p.start, p.end),
+                    format!("{en}: none held yet this period ({} to {})", p.start, p.end),
+                    Some(p.end + Duration::days(1)),
+                ),
+                _ => continue,
+            };
+            out.push(Finding {
+                rule: RuleId::MeetingFrequency,
+                level,
+                subject: (SubjectKind::Organization, org_id),
+                period_key: format!("{}:{}", r.requirement.code(), p.start),
+                detail_zh,
+                detail_en,
+                due,
+            });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -697,6 +747,39 @@ mod tests {
         );
         assert!(
             requirements(false, true).contains(&Requirement::Kind(MeetingKind::CommitteeMeeting))
+        );
+    }
+
+    /// DOMAIN.md §5, §9: missing periods are yellow, the open period blue
+    /// in its last week, nothing before the organization existed.
+    #[test]
+    fn frequency_findings_yellow_blue_and_since() {
+        let th = MeetingFrequencyThresholds::default();
+        let reqs = [Requirement::Kind(MeetingKind::ThemeDay)];
+        let held = [HeldMeeting {
+            kind: MeetingKind::ThemeDay,
+            day: d(2026, 9, 9),
+            by_secretary: false,
+        }];
+        let c = compliance(2026, &reqs, &held, &th, d(2026, 11, 25));
+        let f = frequency_findings(5, &c, d(2026, 8, 15), d(2026, 11, 25));
+        let keys: Vec<(&str, Level)> = f.iter().map(|f| (f.period_key.as_str(), f.level)).collect();
+        // August started before the branch existed; September was held;
+        // October is missing; November is open with 5 days left.
+        assert_eq!(
+            keys,
+            vec![
+                ("theme_day:2026-10-01", Level::Yellow),
+                ("theme_day:2026-11-01", Level::Blue)
+            ]
+        );
+        assert_eq!(f[1].due, Some(d(2026, 12, 1)));
+        assert!(f[0].detail_zh.contains("主题党日"));
+        // Earlier in November there is no reminder yet.
+        let c = compliance(2026, &reqs, &held, &th, d(2026, 11, 20));
+        assert_eq!(
+            frequency_findings(5, &c, d(2026, 8, 15), d(2026, 11, 20)).len(),
+            1
         );
     }
 

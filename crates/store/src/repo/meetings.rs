@@ -249,3 +249,41 @@ pub async fn decide_leave<C: ConnectionTrait>(
         .await?;
     Ok(res.rows_affected == 1)
 }
+
+/// Active branches and party groups with ids above `after`, in id order
+/// (the organizations that owe organizational life), for the sweep.
+pub async fn life_org_page<C: ConnectionTrait>(
+    c: &C,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<crate::entities::org::Model>, StoreError> {
+    use crate::entities::org;
+    Ok(org::Entity::find()
+        .filter(org::Column::Id.gt(after))
+        .filter(org::Column::Kind.is_in(["branch", "group"]))
+        .filter(org::Column::Status.eq("active"))
+        .order_by_asc(org::Column::Id)
+        .limit(limit)
+        .all(c)
+        .await?)
+}
+
+/// Held meetings of `org_ids` starting at or after `from`.
+pub async fn held_since<C: ConnectionTrait>(
+    c: &C,
+    org_ids: &[i64],
+    from: DateTime<Utc>,
+) -> Result<Vec<meeting::Model>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in org_ids.chunks(900) {
+        out.extend(
+            meeting::Entity::find()
+                .filter(meeting::Column::OrgId.is_in(chunk.iter().copied()))
+                .filter(meeting::Column::Status.eq("held"))
+                .filter(meeting::Column::StartsAt.gte(from))
+                .all(c)
+                .await?,
+        );
+    }
+    Ok(out)
+}
