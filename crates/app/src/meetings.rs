@@ -49,6 +49,11 @@ pub const MINUTES_MAX_CHARS: usize = 50_000;
 /// Longest online link.
 pub const LINK_MAX_CHARS: usize = 500;
 
+/// Wrong sign-in codes a member may try for one meeting; then only the
+/// secretary's paper list can record them (a six-digit code must not be
+/// guessable from a phone at home).
+pub const MAX_FAILED_CODES: i32 = 5;
+
 /// Stages that attend organizational life by default (DOMAIN.md §3, §5).
 const ATTENDING_STAGES: &[&str] = &["probationary", "full"];
 
@@ -204,6 +209,17 @@ pub fn local_midnight(d: NaiveDate) -> DateTime<Utc> {
         .single()
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or_else(|| d.and_time(chrono::NaiveTime::MIN).and_utc())
+}
+
+fn locked() -> AppError {
+    AppError::Conflict(FieldError::new(
+        "code",
+        "too_many_attempts",
+        format!("签到码错误已达{MAX_FAILED_CODES}次，线上签到已锁定，请由支部书记登记"),
+        format!(
+            "{MAX_FAILED_CODES} wrong codes: online sign-in is locked; the secretary can record you from the paper list"
+        ),
+    ))
 }
 
 fn corrupt(id: i64) -> AppError {
@@ -733,6 +749,12 @@ impl App {
         }
         let code = code.trim();
         if !dm::is_code_shape(code) || code != m.signin_code {
+            let (_writer, tx) = self.begin_write().await?;
+            let n = repo::add_failed_code(&tx, m.id, member_id).await?;
+            tx.commit().await?;
+            if n.is_some_and(|n| n >= MAX_FAILED_CODES) {
+                return Err(locked());
+            }
             return Err(AppError::field(
                 "code",
                 "wrong_code",
@@ -751,6 +773,7 @@ impl App {
             m.id,
             member_id,
             &["expected", "leave"],
+            Some(MAX_FAILED_CODES),
             Record {
                 state: "present",
                 channel: Channel::Online.as_str(),
@@ -764,26 +787,29 @@ impl App {
         if !changed {
             let row = repo::attendance_row(&tx, m.id, member_id).await?;
             drop(tx);
-            return Err(AppError::Conflict(match row {
-                Some(r) => FieldError::new(
-                    "member_id",
-                    "already_present",
-                    format!(
-                        "已于 {} 签到",
-                        r.recorded_at.map(local_text).unwrap_or_default()
+            return Err(match row {
+                Some(r) if r.state != "present" && r.failed_codes >= MAX_FAILED_CODES => locked(),
+                row => AppError::Conflict(match row {
+                    Some(r) => FieldError::new(
+                        "member_id",
+                        "already_present",
+                        format!(
+                            "已于 {} 签到",
+                            r.recorded_at.map(local_text).unwrap_or_default()
+                        ),
+                        format!(
+                            "Already signed in at {}",
+                            r.recorded_at.map(local_text).unwrap_or_default()
+                        ),
                     ),
-                    format!(
-                        "Already signed in at {}",
-                        r.recorded_at.map(local_text).unwrap_or_default()
+                    None => FieldError::new(
+                        "member_id",
+                        "not_expected",
+                        "您不在本次会议的应到名单上，请联系支部书记",
+                        "You are not on this meeting's attendance list; ask the secretary",
                     ),
-                ),
-                None => FieldError::new(
-                    "member_id",
-                    "not_expected",
-                    "您不在本次会议的应到名单上，请联系支部书记",
-                    "You are not on this meeting's attendance list; ask the secretary",
-                ),
-            }));
+                }),
+            });
         }
         tx.commit().await?;
         Ok(AttendanceView {
@@ -911,7 +937,14 @@ impl App {
                     }
                 }
             };
-            if repo::record(&tx, m.id, e.member_id, &["expected", "leave"], r).await? {
+            let r = Record {
+                leave_reason: r.leave_reason.or_else(|| match r.state {
+                    "leave" => row.leave_reason.clone(),
+                    _ => None,
+                }),
+                ..r
+            };
+            if repo::record(&tx, m.id, e.member_id, &["expected", "leave"], None, r).await? {
                 report.recorded += 1;
             } else {
                 report.unchanged += 1;
@@ -984,6 +1017,7 @@ impl App {
             m.id,
             member_id,
             &["expected"],
+            None,
             Record {
                 state: "leave",
                 channel: Channel::Online.as_str(),
@@ -1218,7 +1252,12 @@ impl App {
                     })
                 })
                 .collect();
-            let reqs = dm::requirements(org.kind == OrgKind::Group.as_str(), org.has_committee);
+            let owes = org.kind == OrgKind::Branch.as_str() || org.kind == OrgKind::Group.as_str();
+            let reqs = if owes {
+                dm::requirements(org.kind == OrgKind::Group.as_str(), org.has_committee)
+            } else {
+                Vec::new()
+            };
             out.push(OrgCompliance {
                 org: OrgView::from_model(org),
                 year,

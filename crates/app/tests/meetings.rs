@@ -601,3 +601,56 @@ async fn meeting_frequency_warnings_follow_the_clock() {
     );
     assert_eq!(w.len(), 2);
 }
+
+/// A six-digit code must not be guessable: after a few wrong codes online
+/// sign-in locks for that member and meeting; the paper list still works.
+#[tokio::test]
+async fn wrong_codes_lock_online_sign_in() {
+    let b = branch().await;
+    let app = &b.f.app;
+    let m = app
+        .schedule_meeting(
+            &b.secretary,
+            BRANCH_A,
+            input(MeetingKind::ThemeDay, "主题党日", fixture_now()),
+        )
+        .await
+        .expect("schedule")[0]
+        .clone();
+    let code = app
+        .meeting_detail(&b.secretary, m.id)
+        .await
+        .expect("d")
+        .signin_code
+        .expect("c");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (m1, a1) = &b.members[0];
+    for _ in 1..dangjian_app::meetings::MAX_FAILED_CODES {
+        assert_eq!(code_of(&app.sign_in(a1, m.id, wrong).await), "wrong_code");
+    }
+    assert_eq!(
+        code_of(&app.sign_in(a1, m.id, wrong).await),
+        "too_many_attempts"
+    );
+    assert_eq!(
+        code_of(&app.sign_in(a1, m.id, &code).await),
+        "too_many_attempts"
+    );
+    // Another member is not affected.
+    app.sign_in(&b.members[1].1, m.id, &code)
+        .await
+        .expect("other member");
+    let r = app
+        .record_offline(
+            &b.secretary,
+            m.id,
+            vec![OfflineEntry {
+                member_id: *m1,
+                state: AttendanceState::Present,
+                leave_reason: None,
+            }],
+        )
+        .await
+        .expect("paper list");
+    assert_eq!(r.recorded, 1);
+}

@@ -544,7 +544,8 @@ impl MigrationTrait for M0005Meetings {
         // Attendance [internal]: one row per (meeting, expected member), so a
         // sign-in is one guarded UPDATE and "once per member" holds under
         // concurrent requests. state expected/present/leave; channel online
-        // or offline (paper list) once recorded; leave reason and decision.
+        // or offline (paper list) once recorded; leave reason and decision;
+        // failed_codes counts wrong sign-in codes (online sign-in locks after a few).
         m.create_table(
             Table::create()
                 .table("meeting_attendance")
@@ -559,6 +560,7 @@ impl MigrationTrait for M0005Meetings {
                 .col(text_null("leave_reason"))
                 .col(string_len_null("leave_status", 16))
                 .col(big_integer_null("leave_decided_by"))
+                .col(integer("failed_codes").default(0))
                 .to_owned(),
         )
         .await?;

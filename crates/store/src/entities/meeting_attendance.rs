@@ -17,6 +17,7 @@ pub struct Model {
     pub leave_reason: Option<String>,
     pub leave_status: Option<String>,
     pub leave_decided_by: Option<i64>,
+    pub failed_codes: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -202,16 +202,22 @@ pub struct Record {
 }
 
 /// Sets a member's row of a meeting to `r`, only if its state is one of
-/// `from` (so "once per member" holds when two requests race). Returns
-/// whether a row changed.
+/// `from` (so "once per member" holds when two requests race) and, when
+/// `max_failed` is given, fewer wrong codes were tried. Returns whether a
+/// row changed.
 pub async fn record<C: ConnectionTrait>(
     c: &C,
     meeting_id: i64,
     member_id: i64,
     from: &[&str],
+    max_failed: Option<i32>,
     r: Record,
 ) -> Result<bool, StoreError> {
-    let res = att::Entity::update_many()
+    let mut q = att::Entity::update_many();
+    if let Some(m) = max_failed {
+        q = q.filter(att::Column::FailedCodes.lt(m));
+    }
+    let res = q
         .col_expr(att::Column::State, r.state.into())
         .col_expr(att::Column::Channel, Some(r.channel.to_string()).into())
         .col_expr(att::Column::RecordedAt, Some(r.at).into())
@@ -286,4 +292,26 @@ pub async fn held_since<C: ConnectionTrait>(
         );
     }
     Ok(out)
+}
+
+/// Counts one wrong sign-in code of a member for a meeting; returns the
+/// count after it (`None` when the member is not on the list).
+pub async fn add_failed_code<C: ConnectionTrait>(
+    c: &C,
+    meeting_id: i64,
+    member_id: i64,
+) -> Result<Option<i32>, StoreError> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    att::Entity::update_many()
+        .col_expr(
+            att::Column::FailedCodes,
+            Expr::col(att::Column::FailedCodes).add(1),
+        )
+        .filter(att::Column::MeetingId.eq(meeting_id))
+        .filter(att::Column::MemberId.eq(member_id))
+        .exec(c)
+        .await?;
+    Ok(attendance_row(c, meeting_id, member_id)
+        .await?
+        .map(|r| r.failed_codes))
 }
