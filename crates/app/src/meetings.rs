@@ -1304,7 +1304,7 @@ impl App {
                 absent,
             });
         }
-        out.sort_by(|a, b| b.meeting.starts_at.cmp(&a.meeting.starts_at));
+        out.sort_by_key(|a| std::cmp::Reverse(a.meeting.starts_at));
         Ok(out)
     }
 }
