@@ -584,6 +584,27 @@ impl App {
         rows.iter().map(|r| view(r, &o)).collect()
     }
 
+    /// Who a meeting of `code` expects by default (active full and
+    /// probationary members; of the group for a party group), id and name,
+    /// for the secretary choosing attendees.
+    pub async fn meeting_roster(
+        &self,
+        actor: &Actor,
+        code: &str,
+    ) -> Result<Vec<(i64, String)>, AppError> {
+        let o = self.managed_org(actor, code).await?;
+        let ids = repo::roster_ids(
+            &self.db.conn,
+            o.id,
+            o.kind == OrgKind::Group.as_str(),
+            ATTENDING_STAGES,
+        )
+        .await?;
+        let mut v = repo::member_names(&self.db.conn, &ids).await?;
+        v.sort_unstable();
+        Ok(v)
+    }
+
     /// The meetings of `code` and its party groups starting in the local
     /// month `year`-`month`, by start.
     pub async fn list_meetings(

@@ -393,6 +393,50 @@ async fn pages_secretary_qr_member_one_tap_paper_list() {
         .await;
     assert_eq!(d["counts"]["online"], 1);
     assert_eq!(d["counts"]["offline"], 1);
+    // The schedule form: a committee meeting with two ticked attendees.
+    let (_, html) = e
+        .page("GET", &format!("/orgs/{branch_a}/meetings"), &sc, None)
+        .await;
+    assert!(html.contains("name=\"attendee\""), "roster picker");
+    let form = format!(
+        "csrf={scsrf}&kind=committee_meeting&title=%E6%94%AF%E5%A7%94%E4%BC%9A&starts_at=2026-12-01T10%3A00&minutes_long=90&place=%E5%85%9A%E5%91%98%E6%B4%BB%E5%8A%A8%E5%AE%A4&repeat=&repeat_count=1&attendee={m1}&attendee={other}",
+        m1 = d["attendance"][0]["member_id"]
+    );
+    let (s, loc) = e
+        .page(
+            "POST",
+            &format!("/orgs/{branch_a}/meetings"),
+            &sc,
+            Some(&form),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{loc}");
+    let new_id: i64 = loc
+        .trim_start_matches("/meetings/")
+        .parse()
+        .expect("meeting id");
+    let (_, nd) = e
+        .call("GET", &format!("/api/v1/meetings/{new_id}"), &sec, None)
+        .await;
+    assert_eq!(nd["counts"]["expected"], 2);
+    assert_eq!(nd["meeting"]["kind"], "committee_meeting");
+    // Without attendees the form answers 422 naming what is missing.
+    let bad = form
+        .split("&attendee=")
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let (s, html) = e
+        .page(
+            "POST",
+            &format!("/orgs/{branch_a}/meetings"),
+            &sc,
+            Some(&bad),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("支部委员会会议请选择参会的支委"));
+
     // A member cannot open the paper list.
     let (s, _) = e
         .page("GET", &format!("/meetings/{id}/attendance"), &mc, None)

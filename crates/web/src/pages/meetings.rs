@@ -155,7 +155,39 @@ struct ScheduleForm {
     repeat: String,
     #[serde(default)]
     repeat_count: String,
+    /// Chosen attendees (`attendee` fields); empty means the whole roster.
+    #[serde(skip)]
+    attendees: Vec<i64>,
 }
+
+impl ScheduleForm {
+    /// The form from its fields (repeated `attendee` fields included).
+    fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        let mut f = ScheduleForm::default();
+        for (k, v) in pairs {
+            match k.as_str() {
+                "csrf" => f.csrf = v,
+                "kind" => f.kind = v,
+                "title" => f.title = v,
+                "agenda" => f.agenda = v,
+                "place" => f.place = v,
+                "online_link" => f.online_link = v,
+                "lecturer" => f.lecturer = v,
+                "by_secretary" => f.by_secretary = Some(v),
+                "starts_at" => f.starts_at = v,
+                "minutes_long" => f.minutes_long = v,
+                "repeat" => f.repeat = v,
+                "repeat_count" => f.repeat_count = v,
+                "attendee" => f.attendees.extend(v.parse::<i64>().ok()),
+                _ => {}
+            }
+        }
+        f
+    }
+}
+
+/// Most roster names the schedule form lists as checkboxes.
+const PICKER_MAX: usize = 300;
 
 #[derive(Template)]
 #[template(path = "meetings.html")]
@@ -174,6 +206,8 @@ struct CalendarPage {
     compliance: Vec<CompBlock>,
     can_manage: bool,
     kinds: Vec<(&'static str, &'static str)>,
+    /// Roster to choose attendees from (id, name, chosen).
+    roster: Vec<(i64, String, bool)>,
     form: ScheduleForm,
     errors: Vec<String>,
 }
@@ -246,6 +280,18 @@ async fn calendar_page(
         StatusCode::UNPROCESSABLE_ENTITY
     };
     let can_manage = a.can_manage_members(&org.path);
+    let roster = if can_manage {
+        match st.app.meeting_roster(a, code).await {
+            Ok(r) if r.len() <= PICKER_MAX => r
+                .into_iter()
+                .map(|(id, name)| (id, name, form.attendees.contains(&id)))
+                .collect(),
+            Ok(_) => Vec::new(),
+            Err(e) => return error_page(lang, p, e),
+        }
+    } else {
+        Vec::new()
+    };
     render(
         status,
         CalendarPage {
@@ -301,6 +347,7 @@ async fn calendar_page(
                 .iter()
                 .map(|k| (k.as_str(), k.label(l)))
                 .collect(),
+            roster,
             form,
             errors,
         },
@@ -397,7 +444,7 @@ fn to_input(f: &ScheduleForm) -> Result<MeetingInput, ValidationErrors> {
         ends_at: starts_at + Duration::minutes(minutes.min(60 * 48)),
         repeat,
         repeat_count: count,
-        attendee_ids: None,
+        attendee_ids: (!f.attendees.is_empty()).then(|| f.attendees.clone()),
     })
 }
 
@@ -406,8 +453,9 @@ async fn schedule_submit(
     lang: Lang,
     p: PageActor,
     Path(code): Path<String>,
-    Form(f): Form<ScheduleForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
+    let f = ScheduleForm::from_pairs(pairs);
     if f.csrf != p.csrf {
         return StatusCode::FORBIDDEN.into_response();
     }
