@@ -42,6 +42,9 @@ pub const SWEEP_PAGE: u64 = 2000;
 
 /// Longest title, place and lecturer name, in characters.
 pub const TITLE_MAX_CHARS: usize = 200;
+/// Years a meeting may take place in (keeps date arithmetic far from its limits).
+pub const YEAR_MIN: i32 = 1949;
+pub const YEAR_MAX: i32 = 2199;
 /// Longest agenda and leave reason, in characters.
 pub const AGENDA_MAX_CHARS: usize = 5000;
 /// Longest minutes, in characters.
@@ -343,7 +346,15 @@ fn validate_input(i: &MeetingInput) -> ValidationErrors {
             "Only a party lecture can be given by the secretary",
         ));
     }
-    if let Err(w) = (Window {
+    let sane = |t: DateTime<Utc>| (YEAR_MIN..=YEAR_MAX).contains(&t.year());
+    if !sane(i.starts_at) || !sane(i.ends_at) {
+        e.push(FieldError::new(
+            "starts_at",
+            "out_of_range",
+            format!("会议时间须在{YEAR_MIN}年至{YEAR_MAX}年之间"),
+            format!("Meetings take place between {YEAR_MIN} and {YEAR_MAX}"),
+        ));
+    } else if let Err(w) = (Window {
         starts_at: i.starts_at,
         ends_at: i.ends_at,
     })
@@ -538,7 +549,7 @@ impl App {
                     lecturer: Set(trimmed(&input.lecturer)),
                     by_secretary: Set(input.by_secretary),
                     starts_at: Set(s),
-                    ends_at: Set(s + length),
+                    ends_at: Set(s.checked_add_signed(length).unwrap_or(s)),
                     status: Set(MeetingStatus::Scheduled.as_str().into()),
                     signin_code: Set(new_code()?),
                     series_id: Set(series),
@@ -1234,9 +1245,11 @@ impl App {
         year: i32,
     ) -> Result<Vec<OrgCompliance>, AppError> {
         let o = self.calendar_org(actor, code).await?;
-        let (Some(jan1), Some(next)) = (
-            NaiveDate::from_ymd_opt(year, 1, 1),
-            NaiveDate::from_ymd_opt(year + 1, 1, 1),
+        let in_range = (YEAR_MIN..=YEAR_MAX).contains(&year);
+        let (true, Some(jan1), Some(next)) = (
+            in_range,
+            NaiveDate::from_ymd_opt(year.clamp(YEAR_MIN, YEAR_MAX), 1, 1),
+            NaiveDate::from_ymd_opt(year.clamp(YEAR_MIN, YEAR_MAX) + 1, 1, 1),
         ) else {
             return Err(AppError::field(
                 "year",

@@ -417,6 +417,18 @@ async fn schedule_checks_repeat_and_compliance() {
     assert!(fields.contains(&"title".to_string()), "{fields:?}");
     assert!(fields.contains(&"ends_at".to_string()));
     assert!(fields.contains(&"place".to_string()));
+    // Dates far out of range are refused, never overflow.
+    let mut far = input(MeetingKind::ThemeDay, "远期", jan);
+    far.starts_at = chrono::DateTime::<Utc>::MAX_UTC - Duration::minutes(10);
+    far.ends_at = chrono::DateTime::<Utc>::MAX_UTC;
+    assert_eq!(
+        fields_of(app.schedule_meeting(s, BRANCH_A, far).await),
+        vec!["starts_at"]
+    );
+    assert_eq!(
+        code_of(&app.meeting_compliance(s, BRANCH_A, i32::MAX).await),
+        "invalid_year"
+    );
     // A committee meeting names its attendees (no committee roster yet).
     let fields = fields_of(
         app.schedule_meeting(
