@@ -139,6 +139,25 @@ pub async fn attendance<C: ConnectionTrait>(
         .await?)
 }
 
+/// Attendance rows of a meeting counted by state and channel.
+pub async fn state_counts<C: ConnectionTrait>(
+    c: &C,
+    meeting_id: i64,
+) -> Result<Vec<(String, Option<String>, i64)>, StoreError> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    Ok(att::Entity::find()
+        .select_only()
+        .column(att::Column::State)
+        .column(att::Column::Channel)
+        .column_as(Expr::col(att::Column::Id).count(), "n")
+        .filter(att::Column::MeetingId.eq(meeting_id))
+        .group_by(att::Column::State)
+        .group_by(att::Column::Channel)
+        .into_tuple::<(String, Option<String>, i64)>()
+        .all(c)
+        .await?)
+}
+
 /// One member's attendance row of a meeting.
 pub async fn attendance_row<C: ConnectionTrait>(
     c: &C,
