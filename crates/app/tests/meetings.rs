@@ -666,3 +666,71 @@ async fn wrong_codes_lock_online_sign_in() {
         .expect("paper list");
     assert_eq!(r.recorded, 1);
 }
+
+/// A party group holds group meetings (DOMAIN.md §5); the branch calendar
+/// shows them and compliance has a block for the group. Group membership is
+/// not recorded by the registry yet, so a group meeting expects nobody.
+#[tokio::test]
+async fn group_meetings_show_on_the_branch_calendar() {
+    use dangjian_domain::orgs::{OrgKind, OrgSetting};
+    let b = branch().await;
+    let app = &b.f.app;
+    let g = app
+        .create_org(
+            &b.f.sys,
+            org_input(
+                "SX-C1-X1-W1-BA-G1",
+                "第一党小组",
+                OrgKind::Group,
+                OrgSetting::Village,
+                Some(BRANCH_A),
+            ),
+        )
+        .await
+        .expect("group");
+    let gm = app
+        .schedule_meeting(
+            &b.secretary,
+            &g.code,
+            input(MeetingKind::GroupMeeting, "小组学习会", fixture_now()),
+        )
+        .await
+        .expect("group meeting")[0]
+        .clone();
+    assert_eq!(
+        app.meeting_detail(&b.secretary, gm.id)
+            .await
+            .expect("d")
+            .counts
+            .expected,
+        0
+    );
+    // Other kinds are not held by a group.
+    assert_eq!(
+        fields_of(
+            app.schedule_meeting(
+                &b.secretary,
+                &g.code,
+                input(MeetingKind::ThemeDay, "x", fixture_now())
+            )
+            .await
+        ),
+        vec!["kind"]
+    );
+    let list = app
+        .list_meetings(&b.members[0].1, BRANCH_A, 2026, 11)
+        .await
+        .expect("list");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].org.code, g.code);
+    let comp = app
+        .meeting_compliance(&b.secretary, BRANCH_A, 2026)
+        .await
+        .expect("compliance");
+    assert_eq!(comp.len(), 2);
+    assert_eq!(comp[1].rows.len(), 1);
+    assert_eq!(
+        comp[1].rows[0].requirement,
+        Requirement::Kind(MeetingKind::GroupMeeting)
+    );
+}
