@@ -514,14 +514,20 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 true => Some(app.sweep_member_data(now).await?),
                 false => None,
             };
+            let meetings = app.sweep_meeting_frequency(now).await?;
             if json {
                 let mut v = serde_json::to_value(&orgs).unwrap_or_default();
                 if let Some(p) = &people {
                     v["members"] = serde_json::to_value(p).unwrap_or_default();
                 }
+                v["meetings"] = serde_json::to_value(&meetings).unwrap_or_default();
                 println!("{v}");
             } else {
-                for (what, r) in [("organizations", Some(&orgs)), ("members", people.as_ref())] {
+                for (what, r) in [
+                    ("organizations", Some(&orgs)),
+                    ("members", people.as_ref()),
+                    ("meeting frequency", Some(&meetings)),
+                ] {
                     let Some(r) = r else { continue };
                     println!(
                         "巡检 sweep {} ({what}): {} 个对象 subjects — 新增 raised {}, 升级 escalated {}, 再现 recurred {}, 消除 cleared {}",
