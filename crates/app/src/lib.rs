@@ -13,6 +13,7 @@ pub mod error;
 pub mod federation;
 pub mod identity;
 pub mod ledger;
+pub mod meetings;
 pub mod members;
 pub mod orgs;
 pub mod roster;

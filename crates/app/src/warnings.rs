@@ -246,9 +246,9 @@ pub fn path_ids(path: &str) -> Vec<i64> {
 }
 
 /// The overrides in force, by organization id.
-type Overrides = HashMap<i64, OverrideDoc>;
+pub(crate) type Overrides = HashMap<i64, OverrideDoc>;
 
-async fn load_overrides<C: ConnectionTrait>(
+pub(crate) async fn load_overrides<C: ConnectionTrait>(
     c: &C,
     org_ids: Option<&[i64]>,
 ) -> Result<Overrides, AppError> {
@@ -267,7 +267,7 @@ async fn load_overrides<C: ConnectionTrait>(
 /// Defaults merged with the overrides along the path from the root down,
 /// the nearest last. An override that no longer fits what it inherits (a
 /// parent changed later) is skipped, with a log line.
-fn settings_for(path: &str, overrides: &Overrides) -> RuleSettings {
+pub(crate) fn settings_for(path: &str, overrides: &Overrides) -> RuleSettings {
     let mut s = RuleSettings::default();
     if overrides.is_empty() {
         return s;

@@ -37,6 +37,10 @@ pub enum BenchCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Sign-in surge (issue 6): N members sign in to one meeting over
+    /// loopback against an in-process server, against `/healthz` under the
+    /// same load generator in the same run.
+    Signin(crate::bench_signin::SigninArgs),
     /// Median server time of a branch's member list (500 members) and an exact
     /// ID-number search over the province, on a database seeded by
     /// `dangjian demo --members 1000000`.
@@ -51,7 +55,7 @@ pub enum BenchCmd {
     },
 }
 
-fn fail(e: impl std::fmt::Display) -> Failure {
+pub(crate) fn fail(e: impl std::fmt::Display) -> Failure {
     Failure(e.to_string())
 }
 
@@ -61,10 +65,11 @@ pub async fn run(cmd: BenchCmd) -> Result<(), Failure> {
         BenchCmd::Query { data, runs, json } => query(data, runs, json).await,
         BenchCmd::Sweep(args) => crate::bench_sweep::run(args).await,
         BenchCmd::Ledger(args) => crate::bench_ledger::run(args).await,
+        BenchCmd::Signin(args) => crate::bench_signin::run(args).await,
     }
 }
 
-fn workdir(dir: Option<PathBuf>) -> Result<PathBuf, Failure> {
+pub(crate) fn workdir(dir: Option<PathBuf>) -> Result<PathBuf, Failure> {
     let d = dir.unwrap_or_else(|| {
         std::env::temp_dir().join(format!("dangjian-bench-{}", std::process::id()))
     });
@@ -178,7 +183,7 @@ async fn import(rows: usize, dir: Option<PathBuf>, json: bool) -> Result<(), Fai
     Ok(())
 }
 
-async fn fresh_app(dir: &Path) -> Result<App, Failure> {
+pub(crate) async fn fresh_app(dir: &Path) -> Result<App, Failure> {
     std::fs::create_dir_all(dir).map_err(fail)?;
     let db = Db::connect(&crate::config::sqlite_url(&dir.join("dangjian.db")))
         .await
@@ -188,7 +193,7 @@ async fn fresh_app(dir: &Path) -> Result<App, Failure> {
     Ok(App::new(db, keys, Arc::new(SystemClock)))
 }
 
-async fn seed_branch(app: &App, sys: &Actor) -> Result<(i64, String), Failure> {
+pub(crate) async fn seed_branch(app: &App, sys: &Actor) -> Result<(i64, String), Failure> {
     let mk = |code: &str, name: &str, kind, parent: Option<&str>| NewOrgInput {
         code: code.into(),
         name: name.into(),

@@ -4,6 +4,7 @@
 mod audit_cmd;
 mod bench;
 mod bench_ledger;
+mod bench_signin;
 mod bench_sweep;
 mod config;
 mod ledger_cmd;
@@ -654,15 +655,21 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 true => Some(app.sweep_member_data(now).await?),
                 false => None,
             };
+            let meetings = app.sweep_meeting_frequency(now).await?;
             if json {
                 let mut v = serde_json::to_value(&orgs).unwrap_or_default();
                 if let Some(p) = &people {
                     v["members"] = serde_json::to_value(p).unwrap_or_default();
                 }
                 v["admission_deadlines_changed"] = json!(admissions);
+                v["meetings"] = serde_json::to_value(&meetings).unwrap_or_default();
                 println!("{v}");
             } else {
-                for (what, r) in [("organizations", Some(&orgs)), ("members", people.as_ref())] {
+                for (what, r) in [
+                    ("organizations", Some(&orgs)),
+                    ("members", people.as_ref()),
+                    ("meeting frequency", Some(&meetings)),
+                ] {
                     let Some(r) = r else { continue };
                     println!(
                         "巡检 sweep {} ({what}): {} 个对象 subjects — 新增 raised {}, 升级 escalated {}, 再现 recurred {}, 消除 cleared {}",
@@ -709,6 +716,16 @@ async fn sweep_every(app: App, hours: u64) {
         match app.sweep_admission_timers(app.clock.now()).await {
             Ok(n) => tracing::info!(changed = n, "admission deadline sweep"),
             Err(e) => tracing::error!(error = %e, "admission deadline sweep failed"),
+        }
+        match app.sweep_meeting_frequency(app.clock.now()).await {
+            Ok(r) => tracing::info!(
+                subjects = r.subjects,
+                raised = r.changes.raised,
+                escalated = r.changes.escalated,
+                cleared = r.changes.cleared,
+                "meeting frequency sweep"
+            ),
+            Err(e) => tracing::error!(error = %e, "meeting frequency sweep failed"),
         }
     }
 }

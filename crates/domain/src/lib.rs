@@ -12,6 +12,7 @@ pub mod decisions;
 pub mod dues;
 pub mod error;
 pub mod identity;
+pub mod meetings;
 pub mod members;
 pub mod orgs;
 pub mod resident_id;

@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0001Foundation),
             Box::new(M0002Supervision),
             Box::new(M0003Ledger),
+            Box::new(M0005Meetings),
             Box::new(M0006Security),
             Box::new(M0007Workflow),
             Box::new(M0008Federation),
@@ -837,6 +838,104 @@ impl MigrationTrait for M0006Security {
                     .to_owned(),
             )
             .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Organizational life (DOMAIN.md §5): meetings with their schedule,
+/// sign-in code and minutes, and one attendance row per expected member.
+pub struct M0005Meetings;
+
+impl MigrationName for M0005Meetings {
+    fn name(&self) -> &str {
+        "m0005_meetings"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0005Meetings {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // Meetings [internal]: org_id is the branch or, for a party group
+        // meeting, the group; title, agenda, place, online link, lecturer and
+        // minutes are work records; signin_code [internal] is shown to those
+        // present; series_id links the instances of one recurring schedule.
+        m.create_table(
+            Table::create()
+                .table("meetings")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(big_integer("org_id"))
+                .col(string_len("kind", 32))
+                .col(string_len("title", 200))
+                .col(text("agenda"))
+                .col(string_len_null("place", 200))
+                .col(string_len_null("online_link", 500))
+                .col(string_len_null("lecturer", 100))
+                .col(boolean("by_secretary"))
+                .col(timestamp_with_time_zone("starts_at"))
+                .col(timestamp_with_time_zone("ends_at"))
+                .col(string_len("status", 16))
+                .col(string_len("signin_code", 8))
+                .col(big_integer_null("series_id"))
+                .col(text_null("minutes"))
+                .col(date_null("minutes_on"))
+                .col(big_integer_null("created_by"))
+                .col(timestamp_with_time_zone("created_at"))
+                .col(timestamp_with_time_zone("updated_at"))
+                .to_owned(),
+        )
+        .await?;
+        index(m, "meetings", "idx_meetings_org", &["org_id", "starts_at"]).await?;
+
+        // Attendance [internal]: one row per (meeting, expected member), so a
+        // sign-in is one guarded UPDATE and "once per member" holds under
+        // concurrent requests. state expected/present/leave; channel online
+        // or offline (paper list) once recorded; leave reason and decision;
+        // failed_codes counts wrong sign-in codes (online sign-in locks after a few).
+        m.create_table(
+            Table::create()
+                .table("meeting_attendance")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(big_integer("meeting_id"))
+                .col(big_integer("member_id"))
+                .col(string_len("state", 16))
+                .col(string_len_null("channel", 16))
+                .col(timestamp_with_time_zone_null("recorded_at"))
+                .col(big_integer_null("recorded_by"))
+                .col(text_null("leave_reason"))
+                .col(string_len_null("leave_status", 16))
+                .col(big_integer_null("leave_decided_by"))
+                .col(integer("failed_codes").default(0))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("uq_meeting_attendance")
+                .table("meeting_attendance")
+                .col("meeting_id")
+                .col("member_id")
+                .unique()
+                .if_not_exists()
+                .to_owned(),
+        )
+        .await?;
+        index(
+            m,
+            "meeting_attendance",
+            "idx_meeting_attendance_member",
+            &["member_id", "state"],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for t in ["meeting_attendance", "meetings"] {
+            m.drop_table(Table::drop().table(t).if_exists().to_owned())
+                .await?;
         }
         Ok(())
     }

@@ -8,6 +8,8 @@ pub mod ledger_cosignature;
 pub mod ledger_leaf;
 pub mod ledger_node;
 pub mod login_throttle;
+pub mod meeting;
+pub mod meeting_attendance;
 pub mod member;
 pub mod member_event;
 pub mod org;

@@ -7,6 +7,7 @@ pub mod decisions;
 pub mod federation;
 pub mod identity;
 pub mod ledger;
+pub mod meetings;
 pub mod members;
 pub mod orgs;
 pub mod warnings;

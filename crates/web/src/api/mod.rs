@@ -7,6 +7,7 @@ pub mod auth;
 pub mod decisions;
 pub mod fees;
 pub mod ledger;
+pub mod meetings;
 pub mod members;
 pub mod orgs;
 pub mod security;
@@ -37,6 +38,7 @@ use types::HealthOut;
         warnings::list, warnings::rules, warnings::summary, warnings::detail, warnings::acknowledge, warnings::correct, warnings::close, warnings::reopen, warnings::thresholds, warnings::set_thresholds,
         decisions::create, decisions::list, decisions::detail, decisions::report,
         admissions::process, admissions::start, admissions::pipeline, admissions::detail, admissions::act, admissions::cancel, admissions::of_member,
+        meetings::create, meetings::list, meetings::compliance, meetings::detail, meetings::sign_in, meetings::status, meetings::minutes, meetings::offline, meetings::leave, meetings::decide_leave, meetings::mine,
         ledger::checkpoint, ledger::key, ledger::tile, ledger::inclusion, ledger::consistency, ledger::entry, ledger::member_status,
         witness::add_checkpoint, witness::digests, witness::key, witness::logs,
         security::audit_list, security::audit_csv, security::change_password, security::revoke_sessions, security::totp_enroll, security::totp_confirm,
@@ -126,6 +128,28 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/members/{id}/admissions",
             get(admissions::of_member),
         )
+        .route(
+            "/api/v1/orgs/{code}/meetings",
+            get(meetings::list).post(meetings::create),
+        )
+        .route(
+            "/api/v1/orgs/{code}/meetings/compliance",
+            get(meetings::compliance),
+        )
+        .route("/api/v1/meetings/{id}", get(meetings::detail))
+        .route("/api/v1/meetings/{id}/signin", post(meetings::sign_in))
+        .route("/api/v1/meetings/{id}/status", post(meetings::status))
+        .route(
+            "/api/v1/meetings/{id}/minutes",
+            axum::routing::put(meetings::minutes),
+        )
+        .route("/api/v1/meetings/{id}/attendance", post(meetings::offline))
+        .route("/api/v1/meetings/{id}/leave", post(meetings::leave))
+        .route(
+            "/api/v1/meetings/{id}/leave/{member_id}",
+            post(meetings::decide_leave),
+        )
+        .route("/api/v1/me/attendance", get(meetings::mine))
         .route("/ledger/checkpoint", get(ledger::checkpoint))
         .route("/ledger/key", get(ledger::key))
         .route("/ledger/tile/{*path}", get(ledger::tile))

@@ -5,6 +5,7 @@
 
 mod admissions;
 mod chart;
+mod meetings;
 mod org_manage;
 mod supervision;
 
@@ -43,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/orgs/{code}/audit", get(audit_page))
         .merge(supervision::routes())
         .merge(admissions::routes())
+        .merge(meetings::routes())
 }
 
 fn render<T: Template>(status: StatusCode, t: T) -> Response {

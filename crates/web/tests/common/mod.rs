@@ -90,7 +90,9 @@ impl Env {
         let mut req = axum::http::Request::builder()
             .method(method)
             .uri(uri)
-            .header(axum::http::header::COOKIE, format!("dj_session={cookie}"));
+            .header(axum::http::header::COOKIE, format!("dj_session={cookie}"))
+            // Pages that print absolute links (the sign-in QR code) use it.
+            .header(axum::http::header::HOST, "dj.example:8080");
         let body = match form {
             Some(f) => {
                 req = req.header(

@@ -1,0 +1,188 @@
+//! Browser test of organizational life (issue 6): in headless Chromium the
+//! branch secretary schedules a meeting on the branch calendar, the meeting
+//! page shows the sign-in code and its QR code; the member opens the QR
+//! link on a phone-sized window and signs in with one tap; the secretary's
+//! page then counts one online sign-in and the member's own page lists it.
+//! Needs `chromium` and `chromium-driver`; run with `--ignored` like
+//! `tests/browser.rs`.
+
+mod support;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{ClientBuilder, Locator};
+use support::{Server, TempDir, demo, password};
+
+struct Driver(Child, u16);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_driver() -> Driver {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    let child = Command::new(
+        std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into()),
+    )
+    .arg(format!("--port={port}"))
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("start chromedriver (apt-get install chromium-driver)");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Driver(child, port)
+}
+
+async fn client(port: u16, profile: &str) -> fantoccini::Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                     "--window-size=412,915", format!("--user-data-dir={profile}")]
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("connect to chromedriver")
+}
+
+async fn log_in(c: &fantoccini::Client, base: &str, login: &str, pw: &str, next: &str) {
+    c.goto(&format!("{base}/login?next={next}"))
+        .await
+        .expect("open");
+    c.find(Locator::Id("login"))
+        .await
+        .expect("login field")
+        .send_keys(login)
+        .await
+        .expect("type");
+    c.find(Locator::Id("password"))
+        .await
+        .expect("password field")
+        .send_keys(pw)
+        .await
+        .expect("type");
+    c.find(Locator::Css("button.primary"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+}
+
+async fn set_value(c: &fantoccini::Client, id: &str, value: &str) {
+    c.execute(
+        "document.getElementById(arguments[0]).value = arguments[1];",
+        vec![serde_json::json!(id), serde_json::json!(value)],
+    )
+    .await
+    .expect("set value");
+}
+
+async fn text_of(c: &fantoccini::Client, l: Locator<'_>) -> String {
+    c.wait()
+        .for_element(l)
+        .await
+        .expect("element")
+        .text()
+        .await
+        .expect("text")
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium; run by .ci/run with --ignored"]
+async fn secretary_schedules_member_signs_in_by_qr_link() {
+    let dir = TempDir::new("browser-meetings");
+    let d = demo(dir.path(), 120);
+    let server = Server::start(dir.path());
+    let driver = start_driver();
+    let branch = "GD-C01-X01-W01-B01";
+
+    // The secretary schedules a theme day that started five minutes ago.
+    let profile = TempDir::new("chrome-secretary");
+    let c = client(driver.1, profile.path()).await;
+    let calendar = format!("/orgs/{branch}/meetings");
+    log_in(
+        &c,
+        &server.base,
+        "secretary_a",
+        &password(&d, "secretary_a"),
+        &calendar,
+    )
+    .await;
+    c.wait()
+        .for_element(Locator::Id("schedule"))
+        .await
+        .expect("schedule form");
+    let start = chrono::Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("+8"))
+        - chrono::Duration::minutes(5);
+    set_value(&c, "starts_at", &start.format("%Y-%m-%dT%H:%M").to_string()).await;
+    set_value(&c, "title", "十一月主题党日").await;
+    set_value(&c, "place", "村委会会议室").await;
+    c.execute("document.querySelector('#schedule form').submit();", vec![])
+        .await
+        .expect("submit");
+    let code = text_of(&c, Locator::Id("code-shown")).await;
+    assert_eq!(code.trim().len(), 6, "code: {code}");
+    c.find(Locator::Css("#qr svg")).await.expect("QR code");
+    let meeting_url = c.current_url().await.expect("url");
+    let shot =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-meeting-secretary.png");
+    std::fs::write(&shot, c.screenshot().await.expect("screenshot")).expect("write screenshot");
+
+    // The member opens what the QR code holds and taps once.
+    let profile_m = TempDir::new("chrome-member");
+    let m = client(driver.1, profile_m.path()).await;
+    let signin = format!("{}/signin?code={}", meeting_url.path(), code.trim());
+    log_in(
+        &m,
+        &server.base,
+        "member_a",
+        &password(&d, "member_a"),
+        &signin,
+    )
+    .await;
+    m.wait()
+        .for_element(Locator::Css("#signin button.primary"))
+        .await
+        .expect("one-tap button")
+        .click()
+        .await
+        .expect("tap");
+    let status = text_of(&m, Locator::Css("p.ok")).await;
+    assert!(status.contains("签到成功"), "got: {status}");
+    assert!(text_of(&m, Locator::Id("mine")).await.contains("线上签到"));
+    m.goto(&format!("{}/me/meetings", server.base))
+        .await
+        .expect("open");
+    assert!(
+        text_of(&m, Locator::Css("main"))
+            .await
+            .contains("十一月主题党日")
+    );
+    m.close().await.expect("close member browser");
+
+    // The secretary's page counts the online sign-in.
+    c.goto(meeting_url.as_str()).await.expect("reload");
+    let att = text_of(&c, Locator::Id("attendance")).await;
+    assert!(att.contains("线上 1"), "got: {att}");
+    c.close().await.expect("close browser");
+}

@@ -1,0 +1,404 @@
+//! The meetings API and pages through the router (in process): the
+//! secretary schedules over HTTP, the member signs in with the code (201,
+//! then 409), the sibling branch's secretary gets 404 problem details, bad
+//! input names its field; the calendar, meeting (with the QR code for the
+//! secretary, the one-tap sign-in for the member), paper-list and own
+//! attendance pages render, and the page sign-in works with the CSRF token.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use serde_json::{Value, json};
+
+mod common;
+
+use common::{Env, env};
+
+impl Env {
+    async fn token(&self, login: &str) -> String {
+        self.app.create_token(login, "test").await.expect("token")
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"));
+        let body = match body {
+            Some(b) => {
+                req = req.header(header::CONTENT_TYPE, "application/json");
+                Body::from(b.to_string())
+            }
+            None => Body::empty(),
+        };
+        let r = common::send_raw(&self.router, req.body(body).expect("request")).await;
+        if r.status.is_client_error() {
+            assert_eq!(
+                r.content_type.as_deref(),
+                Some("application/problem+json"),
+                "{uri}"
+            );
+        }
+        (
+            r.status,
+            serde_json::from_str(&r.body).unwrap_or(Value::Null),
+        )
+    }
+}
+
+fn assembly(starts: &str, ends: &str) -> Value {
+    json!({
+        "kind": "支部党员大会",
+        "title": "第四季度支部党员大会",
+        "agenda": "传达学习上级精神",
+        "place": "村委会会议室",
+        "starts_at": starts,
+        "ends_at": ends,
+    })
+}
+
+#[tokio::test]
+async fn schedule_sign_in_and_scoping_over_http() {
+    let e = env("meetings-api").await;
+    let branch_a = e.org_of("secretary_a").await;
+    let sec = e.token("secretary_a").await;
+    let member = e.token("member_a").await;
+    let sec_b = e.token("secretary_b").await;
+
+    // Clock: 2026-11-28T02:00Z. The meeting started 10 minutes ago.
+    let (s, v) = e
+        .call(
+            "POST",
+            &format!("/api/v1/orgs/{branch_a}/meetings"),
+            &sec,
+            Some(assembly("2026-11-28T01:50:00Z", "2026-11-28T03:50:00Z")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v[0]["id"].as_i64().expect("id");
+    assert_eq!(v[0]["kind"], "branch_assembly");
+
+    let (s, d) = e
+        .call("GET", &format!("/api/v1/meetings/{id}"), &sec, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let code = d["signin_code"].as_str().expect("code").to_string();
+    assert!(d["counts"]["expected"].as_u64().expect("n") >= 3);
+    assert_eq!(
+        d["signin_path"],
+        format!("/meetings/{id}/signin?code={code}")
+    );
+
+    // The member sees no code; signs in once.
+    let (_, dm) = e
+        .call("GET", &format!("/api/v1/meetings/{id}"), &member, None)
+        .await;
+    assert!(dm["signin_code"].is_null());
+    assert_eq!(dm["attendance"].as_array().map(Vec::len), Some(0));
+    let (s, p) = e
+        .call(
+            "POST",
+            &format!("/api/v1/meetings/{id}/signin"),
+            &member,
+            Some(json!({"code": "12"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert_eq!(p["field"], "code");
+    let (s, r) = e
+        .call(
+            "POST",
+            &format!("/api/v1/meetings/{id}/signin"),
+            &member,
+            Some(json!({"code": code})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    assert_eq!(r["channel"], "online");
+    let (s, p) = e
+        .call(
+            "POST",
+            &format!("/api/v1/meetings/{id}/signin"),
+            &member,
+            Some(json!({"code": code})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(p["errors"][0]["code"], "already_present");
+
+    // The sibling branch sees nothing.
+    let (s, _) = e
+        .call("GET", &format!("/api/v1/meetings/{id}"), &sec_b, None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = e
+        .call(
+            "GET",
+            &format!("/api/v1/orgs/{branch_a}/meetings"),
+            &sec_b,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Bad input names its field; malformed JSON and month are 400.
+    let (s, p) = e
+        .call(
+            "POST",
+            &format!("/api/v1/orgs/{branch_a}/meetings"),
+            &sec,
+            Some(assembly("2026-12-01T02:00:00Z", "2026-12-01T01:00:00Z")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(p["field"], "ends_at");
+    let (s, p) = e
+        .call(
+            "POST",
+            &format!("/api/v1/orgs/{branch_a}/meetings"),
+            &sec,
+            Some(json!({"kind": "x"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{p}");
+    let (s, _) = e
+        .call(
+            "GET",
+            &format!("/api/v1/orgs/{branch_a}/meetings?month=2026-13"),
+            &sec,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // Held; minutes before the meeting are refused naming the date.
+    let (s, m) = e
+        .call(
+            "POST",
+            &format!("/api/v1/meetings/{id}/status"),
+            &sec,
+            Some(json!({"status": "held"})),
+        )
+        .await;
+    assert_eq!((s, m["status"].as_str()), (StatusCode::OK, Some("held")));
+    let (s, p) = e
+        .call(
+            "PUT",
+            &format!("/api/v1/meetings/{id}/minutes"),
+            &sec,
+            Some(json!({"text": "记录", "dated_on": "2026-11-27"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(p["field"], "dated_on");
+
+    // Calendar, compliance and own record.
+    let (s, list) = e
+        .call(
+            "GET",
+            &format!("/api/v1/orgs/{branch_a}/meetings?month=2026-11"),
+            &sec,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    let (s, c) = e
+        .call(
+            "GET",
+            &format!("/api/v1/orgs/{branch_a}/meetings/compliance?year=2026"),
+            &sec,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let rows = c[0]["rows"].as_array().expect("rows");
+    let a = rows
+        .iter()
+        .find(|r| r["requirement"] == "branch_assembly")
+        .expect("assembly");
+    assert_eq!(
+        (a["held"].as_u64(), a["due"].as_u64(), a["missing"].as_u64()),
+        (Some(1), Some(4), Some(3))
+    );
+    let (s, mine) = e.call("GET", "/api/v1/me/attendance", &member, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(mine[0]["state"], "present");
+
+    // The OpenAPI document names the routes.
+    let (_, doc) = e.call("GET", "/api/v1/openapi.json", &sec, None).await;
+    assert!(doc["paths"]["/api/v1/meetings/{id}/signin"].is_object());
+}
+
+#[tokio::test]
+async fn pages_secretary_qr_member_one_tap_paper_list() {
+    let e = env("meetings-pages").await;
+    let branch_a = e.org_of("secretary_a").await;
+    let sec = e.token("secretary_a").await;
+    let (s, v) = e
+        .call(
+            "POST",
+            &format!("/api/v1/orgs/{branch_a}/meetings"),
+            &sec,
+            Some(assembly("2026-11-28T01:50:00Z", "2026-11-28T03:50:00Z")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let id = v[0]["id"].as_i64().expect("id");
+
+    let (sc, scsrf) = e.session("secretary_a").await;
+    let (s, html) = e
+        .page(
+            "GET",
+            &format!("/orgs/{branch_a}/meetings?month=2026-11"),
+            &sc,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(html.contains("第四季度支部党员大会") && html.contains("id=\"compliance\""));
+    assert!(html.contains("id=\"schedule\""));
+    let (s, html) = e.page("GET", &format!("/meetings/{id}"), &sc, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("<svg"), "QR code shown");
+    assert!(html.contains(&format!(
+        "http://dj.example:8080/meetings/{id}/signin?code="
+    )));
+    let (s, html) = e
+        .page("GET", &format!("/meetings/{id}?lang=en"), &sc, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("Sign-in code"));
+
+    // The member opens the QR link: one tap signs in.
+    let (_, d) = e
+        .call("GET", &format!("/api/v1/meetings/{id}"), &sec, None)
+        .await;
+    let code = d["signin_code"].as_str().expect("code").to_string();
+    let (mc, mcsrf) = e.session("member_a").await;
+    let (s, html) = e
+        .page(
+            "GET",
+            &format!("/meetings/{id}/signin?code={code}"),
+            &mc,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains(&format!("name=\"code\" value=\"{code}\"")),
+        "prefilled"
+    );
+    assert!(
+        !html.contains("id=\"signin-code\""),
+        "no code screen for members"
+    );
+    let (s, _) = e
+        .page(
+            "POST",
+            &format!("/meetings/{id}/signin"),
+            &mc,
+            Some(&format!("csrf=wrong&code={code}")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, loc) = e
+        .page(
+            "POST",
+            &format!("/meetings/{id}/signin"),
+            &mc,
+            Some(&format!("csrf={mcsrf}&code={code}")),
+        )
+        .await;
+    assert_eq!(
+        (s, loc.as_str()),
+        (
+            StatusCode::SEE_OTHER,
+            format!("/meetings/{id}?done=signin").as_str()
+        )
+    );
+    let (s, html) = e.page("GET", "/me/meetings", &mc, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("第四季度支部党员大会"));
+
+    // Paper list: the secretary records another member present.
+    let (s, html) = e
+        .page("GET", &format!("/meetings/{id}/attendance"), &sc, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let other = d["attendance"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["member_id"].as_i64().expect("id"))
+        .find(|m| html.contains(&format!("name=\"s_{m}\"")))
+        .expect("an unrecorded member");
+    let (s, loc) = e
+        .page(
+            "POST",
+            &format!("/meetings/{id}/attendance"),
+            &sc,
+            Some(&format!("csrf={scsrf}&s_{other}=present")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{loc}");
+    let (_, d) = e
+        .call("GET", &format!("/api/v1/meetings/{id}"), &sec, None)
+        .await;
+    assert_eq!(d["counts"]["online"], 1);
+    assert_eq!(d["counts"]["offline"], 1);
+    // The schedule form: a committee meeting with two ticked attendees.
+    let (_, html) = e
+        .page("GET", &format!("/orgs/{branch_a}/meetings"), &sc, None)
+        .await;
+    assert!(html.contains("name=\"attendee\""), "roster picker");
+    let form = format!(
+        "csrf={scsrf}&kind=committee_meeting&title=%E6%94%AF%E5%A7%94%E4%BC%9A&starts_at=2026-12-01T10%3A00&minutes_long=90&place=%E5%85%9A%E5%91%98%E6%B4%BB%E5%8A%A8%E5%AE%A4&repeat=&repeat_count=1&attendee={m1}&attendee={other}",
+        m1 = d["attendance"][0]["member_id"]
+    );
+    let (s, loc) = e
+        .page(
+            "POST",
+            &format!("/orgs/{branch_a}/meetings"),
+            &sc,
+            Some(&form),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{loc}");
+    let new_id: i64 = loc
+        .trim_start_matches("/meetings/")
+        .parse()
+        .expect("meeting id");
+    let (_, nd) = e
+        .call("GET", &format!("/api/v1/meetings/{new_id}"), &sec, None)
+        .await;
+    assert_eq!(nd["counts"]["expected"], 2);
+    assert_eq!(nd["meeting"]["kind"], "committee_meeting");
+    // Without attendees the form answers 422 naming what is missing.
+    let bad = form
+        .split("&attendee=")
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let (s, html) = e
+        .page(
+            "POST",
+            &format!("/orgs/{branch_a}/meetings"),
+            &sc,
+            Some(&bad),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("支部委员会会议请选择参会的支委"));
+
+    // A member cannot open the paper list.
+    let (s, _) = e
+        .page("GET", &format!("/meetings/{id}/attendance"), &mc, None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
