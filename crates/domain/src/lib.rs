@@ -9,6 +9,7 @@ pub mod codes;
 pub mod classification;
 pub mod decisions;
 pub mod dues;
+pub mod dues_ledger;
 pub mod error;
 pub mod identity;
 pub mod members;
