@@ -7,6 +7,7 @@ pub mod access;
 pub mod clock;
 pub mod decisions;
 pub mod demo;
+pub mod dues;
 pub mod error;
 pub mod identity;
 pub mod ledger;
