@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod decisions;
+pub mod dues;
 pub mod fees;
 pub mod ledger;
 pub mod members;
@@ -33,6 +34,7 @@ use types::HealthOut;
         members::list, members::register, members::detail, members::search, members::import, members::export,
         warnings::list, warnings::rules, warnings::summary, warnings::detail, warnings::acknowledge, warnings::correct, warnings::close, warnings::reopen, warnings::thresholds, warnings::set_thresholds,
         decisions::create, decisions::list, decisions::detail, decisions::report,
+        dues::set_base, dues::member, dues::statement, dues::pay, dues::reverse, dues::generate, dues::sheet, dues::report, dues::report_xlsx,
         ledger::checkpoint, ledger::key, ledger::tile, ledger::inclusion, ledger::consistency, ledger::entry, ledger::member_status,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemField)),
@@ -104,6 +106,20 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/decisions/{id}/report-emergency",
             post(decisions::report),
+        )
+        .route("/api/v1/dues/members/{id}", get(dues::member))
+        .route("/api/v1/dues/members/{id}/base", post(dues::set_base))
+        .route("/api/v1/dues/members/{id}/statement", get(dues::statement))
+        .route("/api/v1/dues/members/{id}/payments", post(dues::pay))
+        .route("/api/v1/dues/payments/{id}/reverse", post(dues::reverse))
+        .route(
+            "/api/v1/dues/orgs/{code}/sheets/{month}",
+            get(dues::sheet).post(dues::generate),
+        )
+        .route("/api/v1/dues/orgs/{code}/report", get(dues::report))
+        .route(
+            "/api/v1/dues/orgs/{code}/report.xlsx",
+            get(dues::report_xlsx),
         )
         .route("/ledger/checkpoint", get(ledger::checkpoint))
         .route("/ledger/key", get(ledger::key))
