@@ -26,6 +26,10 @@ pub enum BenchCmd {
     /// crate, and median inclusion/consistency proofs from a stored log of
     /// 10,000,000 leaves (issue 4).
     Ledger(crate::bench_ledger::LedgerArgs),
+    /// One month's dues sheets for every member of a demo tree (default
+    /// 1,000,000 members) against a plain SQL `INSERT … SELECT` of the same
+    /// rows (issue 7).
+    Dues(crate::bench_dues::DuesArgs),
     /// Roster import of N generated rows (validation, encryption, blind index)
     /// into SQLite against `sqlite3 .import` of the same file into a plain table.
     Import {
@@ -61,10 +65,11 @@ pub async fn run(cmd: BenchCmd) -> Result<(), Failure> {
         BenchCmd::Query { data, runs, json } => query(data, runs, json).await,
         BenchCmd::Sweep(args) => crate::bench_sweep::run(args).await,
         BenchCmd::Ledger(args) => crate::bench_ledger::run(args).await,
+        BenchCmd::Dues(args) => crate::bench_dues::run(args).await,
     }
 }
 
-fn workdir(dir: Option<PathBuf>) -> Result<PathBuf, Failure> {
+pub(crate) fn workdir(dir: Option<PathBuf>) -> Result<PathBuf, Failure> {
     let d = dir.unwrap_or_else(|| {
         std::env::temp_dir().join(format!("dangjian-bench-{}", std::process::id()))
     });
@@ -178,7 +183,7 @@ async fn import(rows: usize, dir: Option<PathBuf>, json: bool) -> Result<(), Fai
     Ok(())
 }
 
-async fn fresh_app(dir: &Path) -> Result<App, Failure> {
+pub(crate) async fn fresh_app(dir: &Path) -> Result<App, Failure> {
     std::fs::create_dir_all(dir).map_err(fail)?;
     let db = Db::connect(&crate::config::sqlite_url(&dir.join("dangjian.db")))
         .await
