@@ -236,3 +236,105 @@ async fn dues_api_runs_a_month_and_scopes() {
     assert_eq!(s, StatusCode::OK);
     assert!(doc["paths"]["/api/v1/dues/members/{id}/payments"].is_object());
 }
+
+async fn page(
+    e: &Env,
+    method: &str,
+    uri: &str,
+    cookie: &str,
+    form: Option<String>,
+) -> (StatusCode, String) {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::COOKIE, format!("dj_session={cookie}"));
+    let body = match form {
+        Some(f) => {
+            req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            Body::from(f)
+        }
+        None => Body::empty(),
+    };
+    let r = common::send_raw(&e.router, req.body(body).expect("request")).await;
+    (r.status, r.location.unwrap_or(r.body))
+}
+
+/// A secretary runs a month in the pages: generate the sheet, enter the
+/// paper list in one form; the member sees what they owe and paid.
+#[tokio::test]
+async fn dues_pages_run_a_month() {
+    let e = env("duespg").await;
+    let sec = actor(&e, "secretary_a").await;
+    let me = actor(&e, "member_a").await;
+    let mid = me.member_id.expect("member");
+    let branch = sec.grants[0].org_code.clone();
+    e.app
+        .set_dues_base(
+            &sec,
+            mid,
+            dangjian_app::dues::BaseInput {
+                year: 2026,
+                income: Some("3000".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("base");
+    let (cookie, csrf) = e.app.open_session(&sec).await.expect("session");
+
+    let (s, html) = page(
+        &e,
+        "GET",
+        &format!("/orgs/{branch}/dues?month=2026-11"),
+        &cookie,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("党费收缴") && html.contains("<svg"));
+    let (s, to) = page(
+        &e,
+        "POST",
+        &format!("/orgs/{branch}/dues/generate"),
+        &cookie,
+        Some(format!("csrf={csrf}&month=2026-11")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{to}");
+    assert!(to.contains("done=1"), "{to}");
+    // Wrong CSRF token: refused.
+    let (s, _) = page(
+        &e,
+        "POST",
+        &format!("/orgs/{branch}/dues/generate"),
+        &cookie,
+        Some("csrf=nope&month=2026-11".into()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    let form = format!(
+        "csrf={csrf}&month=2026-11&method=cash&paid_on=2026-11-28&amount_{mid}=15&ref_{mid}=R001"
+    );
+    let (s, to) = page(
+        &e,
+        "POST",
+        &format!("/orgs/{branch}/dues/entry"),
+        &cookie,
+        Some(form),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{to}");
+    assert!(to.contains("done=1"), "{to}");
+    let (s, html) = page(&e, "GET", &to, &cookie, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("id=\"sheet-paid\">15.00"), "{html}");
+
+    let (mc, _) = e.app.open_session(&me).await.expect("session");
+    let (s, html) = page(&e, "GET", "/dues?lang=en", &mc, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("R001") && html.contains("15.00"));
+    // The member cannot open the branch sheet's entry form.
+    let (s, html) = page(&e, "GET", &format!("/orgs/{branch}/dues"), &mc, None).await;
+    assert!(s == StatusCode::NOT_FOUND || !html.contains("id=\"entry\""));
+}

@@ -4,6 +4,7 @@
 //! the session's CSRF token.
 
 mod chart;
+mod dues;
 mod supervision;
 
 use askama::Template;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/members/{id}", get(member_page))
         .route("/search", post(search))
         .merge(supervision::routes())
+        .merge(dues::routes())
 }
 
 fn render<T: Template>(status: StatusCode, t: T) -> Response {
