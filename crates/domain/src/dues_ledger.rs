@@ -476,4 +476,41 @@ mod tests {
         assert_eq!(collection_rate_bp(3000, 1000), Some(3333));
         assert_eq!(collection_rate_bp(3000, 9000), Some(10_000));
     }
+
+    proptest::proptest! {
+        /// Settlement invariants (DOMAIN.md §7): the balance is due minus
+        /// paid; paying the whole balance leaves nothing in arrears; unpaid
+        /// months are the latest ended ones, so arrears never exceed them.
+        #[test]
+        fn settlement_invariants(
+            fees in proptest::collection::vec(0i64..50_000, 0..24),
+            paid in 0i64..2_000_000,
+            today_offset in 0i32..30,
+        ) {
+            let start = d(2025, 1, 1);
+            let mut charges = Vec::new();
+            let mut m = start;
+            for f in &fees {
+                charges.push(Charge { month: m, fee_fen: *f });
+                m = next_month(m);
+            }
+            let mut today = start;
+            for _ in 0..today_offset {
+                today = next_month(today);
+            }
+            let s = settle(&charges, paid, 0, today);
+            proptest::prop_assert_eq!(s.balance_fen, s.due_fen - paid);
+            let ended = charges.iter().filter(|c| c.month < today).count() as u32;
+            proptest::prop_assert!(s.months_in_arrears <= ended);
+            if paid >= s.due_fen {
+                proptest::prop_assert_eq!(s.months_in_arrears, 0);
+            }
+            if s.oldest_unpaid.is_some() {
+                // Every charged month after the oldest unpaid one is unpaid
+                // or free: payments cover the oldest months first.
+                let f = arrears_findings(1, &s, 3);
+                proptest::prop_assert_eq!(f.len(), usize::from(s.months_in_arrears >= 3) + usize::from(s.months_in_arrears >= 6));
+            }
+        }
+    }
 }
