@@ -9,6 +9,7 @@ pub mod audit;
 pub mod clock;
 pub mod decisions;
 pub mod demo;
+pub mod dues;
 pub mod error;
 pub mod federation;
 pub mod identity;

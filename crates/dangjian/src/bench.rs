@@ -26,6 +26,10 @@ pub enum BenchCmd {
     /// crate, and median inclusion/consistency proofs from a stored log of
     /// 10,000,000 leaves (issue 4).
     Ledger(crate::bench_ledger::LedgerArgs),
+    /// One month's dues sheets for every member of a demo tree (default
+    /// 1,000,000 members) against a plain SQL `INSERT … SELECT` of the same
+    /// rows (issue 7).
+    Dues(crate::bench_dues::DuesArgs),
     /// Roster import of N generated rows (validation, encryption, blind index)
     /// into SQLite against `sqlite3 .import` of the same file into a plain table.
     Import {
@@ -66,6 +70,7 @@ pub async fn run(cmd: BenchCmd) -> Result<(), Failure> {
         BenchCmd::Sweep(args) => crate::bench_sweep::run(args).await,
         BenchCmd::Ledger(args) => crate::bench_ledger::run(args).await,
         BenchCmd::Signin(args) => crate::bench_signin::run(args).await,
+        BenchCmd::Dues(args) => crate::bench_dues::run(args).await,
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod audit_cmd;
 mod bench;
+mod bench_dues;
 mod bench_ledger;
 mod bench_signin;
 mod bench_sweep;
@@ -140,6 +141,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: bench::BenchCmd,
     },
+    /// Membership dues collection (DOMAIN.md §7).
+    Dues {
+        #[command(subcommand)]
+        cmd: DuesCmd,
+    },
     /// Compute a member's monthly dues (DOMAIN.md §7).
     Fee {
         /// employed, retired, farmer, student, unemployed, subsistence
@@ -148,6 +154,31 @@ enum Cmd {
         /// Monthly base in yuan, at most two decimals.
         #[arg(long, allow_hyphen_values = true)]
         income: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DuesCmd {
+    /// Generate the month's dues sheets of an organization's subtree
+    /// (idempotent: existing charges stay as they are).
+    Generate {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Code of the organization (a branch, or a committee for its subtree).
+        #[arg(long)]
+        org: String,
+        /// The month, YYYY-MM.
+        #[arg(long)]
+        month: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-evaluate the arrears warnings of every member (DOMAIN.md §6, §7).
+    Sweep {
+        #[command(flatten)]
+        data: DataArgs,
         #[arg(long)]
         json: bool,
     },
@@ -332,7 +363,7 @@ pub(crate) async fn root_actor(app: &App) -> Result<Actor, Failure> {
     })
 }
 
-fn bar(total: u64, what: &str) -> ProgressBar {
+pub(crate) fn bar(total: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(total);
     pb.set_style(
         ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
@@ -373,7 +404,7 @@ fn print_demo(r: &dangjian_app::demo::DemoReport, json: bool) {
     }
 }
 
-async fn seed(
+pub(crate) async fn seed(
     app: &App,
     members: usize,
     quiet: bool,
@@ -689,6 +720,51 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Cmd::Witness { cmd } => ledger_cmd::run_witness(cmd).await,
         Cmd::Audit { cmd } => audit_cmd::run(cmd).await,
         Cmd::Bench { cmd } => bench::run(cmd).await,
+        Cmd::Dues {
+            cmd:
+                DuesCmd::Generate {
+                    data,
+                    org,
+                    month,
+                    json,
+                },
+        } => {
+            let (app, _) = open(&data).await?;
+            let sys = root_actor(&app).await?;
+            let o = app.visible_org(&sys, &org).await?;
+            let total = dangjian_store::repo::orgs::subtree_count(&app.db.conn, &o.path)
+                .await
+                .map_err(|e| Failure(e.to_string()))?;
+            let pb = bar(total, "生成党费表 generating");
+            if json {
+                pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+            }
+            let r = app
+                .generate_dues(&sys, &org, &month, &|orgs, _| pb.set_position(orgs))
+                .await?;
+            pb.finish_and_clear();
+            if json {
+                println!("{}", serde_json::to_value(&r).unwrap_or_default());
+            } else {
+                println!(
+                    "{} 党费表 dues sheets: {} 个组织 organizations, 新增 {} 条应交记录 charges created",
+                    r.month, r.organizations, r.charges_created
+                );
+            }
+            Ok(())
+        }
+        Cmd::Dues {
+            cmd: DuesCmd::Sweep { data, json },
+        } => {
+            let (app, _) = open(&data).await?;
+            let n = app.sweep_dues().await?;
+            if json {
+                println!("{}", json!({"organizations": n}));
+            } else {
+                println!("党费欠缴巡检 dues arrears sweep: {n} 个组织 organizations");
+            }
+            Ok(())
+        }
         Cmd::Fee {
             category,
             income,
@@ -726,6 +802,9 @@ async fn sweep_every(app: App, hours: u64) {
                 "meeting frequency sweep"
             ),
             Err(e) => tracing::error!(error = %e, "meeting frequency sweep failed"),
+        }
+        if let Err(e) = app.sweep_dues().await {
+            tracing::error!(error = %e, "dues arrears sweep failed");
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod admissions;
 pub mod classification;
 pub mod decisions;
 pub mod dues;
+pub mod dues_ledger;
 pub mod error;
 pub mod identity;
 pub mod meetings;

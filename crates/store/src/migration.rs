@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0001Foundation),
             Box::new(M0002Supervision),
             Box::new(M0003Ledger),
+            Box::new(M0004Dues),
             Box::new(M0005Meetings),
             Box::new(M0006Security),
             Box::new(M0007Workflow),
@@ -934,6 +935,146 @@ impl MigrationTrait for M0005Meetings {
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for t in ["meeting_attendance", "meetings"] {
+            m.drop_table(Table::drop().table(t).if_exists().to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Membership dues (DOMAIN.md §7): annual bases with their history, the
+/// monthly sheets, and payments (corrections are reversing rows).
+pub struct M0004Dues;
+
+impl MigrationName for M0004Dues {
+    fn name(&self) -> &str {
+        "m0004_dues"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0004Dues {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // Annual bases, never updated (a new row is the history): member and
+        // org [internal], year and effective month [internal], category
+        // [internal], the monthly income base [sensitive] as base_enc, the
+        // resulting fee and rule [internal], relief and approvals [internal].
+        m.create_table(
+            Table::create()
+                .table("dues_bases")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(big_integer("member_id"))
+                .col(big_integer("org_id"))
+                .col(integer("year"))
+                .col(date("effective_from"))
+                .col(string_len("category", 32))
+                .col(blob_null("base_enc"))
+                .col(big_integer("fee_fen"))
+                .col(string_len("rule", 64))
+                .col(string_len_null("relief", 16))
+                .col(string_len_null("approval_ref", 100))
+                .col(string_len("declared_by", 16))
+                .col(big_integer_null("created_by"))
+                .col(timestamp_with_time_zone("created_at"))
+                .to_owned(),
+        )
+        .await?;
+        index(
+            m,
+            "dues_bases",
+            "idx_dues_bases_member",
+            &["member_id", "effective_from", "id"],
+        )
+        .await?;
+
+        // Monthly charges (the dues sheet) [internal]: one per member and
+        // month, so generating a sheet twice inserts nothing.
+        m.create_table(
+            Table::create()
+                .table("dues_charges")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(big_integer("org_id"))
+                .col(big_integer("member_id"))
+                .col(date("month"))
+                .col(big_integer("fee_fen"))
+                .col(big_integer("base_id"))
+                .col(timestamp_with_time_zone("created_at"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("uq_dues_charges_member_month")
+                .table("dues_charges")
+                .col("member_id")
+                .col("month")
+                .unique()
+                .if_not_exists()
+                .to_owned(),
+        )
+        .await?;
+        index(
+            m,
+            "dues_charges",
+            "idx_dues_charges_org_month",
+            &["org_id", "month"],
+        )
+        .await?;
+
+        // Payments [internal]: never updated or deleted; a correction is a
+        // row of kind `correction` with the negated amount and `reverses_id`.
+        m.create_table(
+            Table::create()
+                .table("dues_payments")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(big_integer("org_id"))
+                .col(big_integer("member_id"))
+                .col(string_len("kind", 16))
+                .col(string_len("method", 16))
+                .col(string_len("reference", 64))
+                .col(big_integer("amount_fen"))
+                .col(date("paid_on"))
+                .col(string_len_null("approval_ref", 100))
+                .col(boolean("special"))
+                .col(big_integer_null("reverses_id"))
+                .col(string_len_null("reason", 200))
+                .col(big_integer_null("created_by"))
+                .col(timestamp_with_time_zone("created_at"))
+                .to_owned(),
+        )
+        .await?;
+        index(
+            m,
+            "dues_payments",
+            "idx_dues_payments_member",
+            &["member_id", "id"],
+        )
+        .await?;
+        index(
+            m,
+            "dues_payments",
+            "idx_dues_payments_org_paid",
+            &["org_id", "paid_on"],
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("uq_dues_payments_reverses")
+                .table("dues_payments")
+                .col("reverses_id")
+                .unique()
+                .if_not_exists()
+                .to_owned(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for t in ["dues_payments", "dues_charges", "dues_bases"] {
             m.drop_table(Table::drop().table(t).if_exists().to_owned())
                 .await?;
         }

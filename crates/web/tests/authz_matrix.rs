@@ -146,6 +146,7 @@ fn probe_path(p: &str) -> String {
         .replace("{id}", "1")
         .replace("{index}", "0")
         .replace("{ext}", "csv")
+        .replace("{month}", "2026-11")
         .replace("{login}", "admin")
         .replace("{*path}", "0/000.p/1")
 }
@@ -350,6 +351,7 @@ fn fill(s: &str, code: &str, id: Option<i64>, csrf: &str, role: &str) -> String 
         .replace("{login}", &format!("nobody-{role}"))
         .replace("{index}", "0")
         .replace("{ext}", "csv")
+        .replace("{month}", "2026-11")
         .replace("{*path}", "0/000.p/1")
 }
 

@@ -3,6 +3,9 @@
 pub mod api_token;
 pub mod audit;
 pub mod decision;
+pub mod dues_base;
+pub mod dues_charge;
+pub mod dues_payment;
 pub mod ledger_checkpoint;
 pub mod ledger_cosignature;
 pub mod ledger_leaf;

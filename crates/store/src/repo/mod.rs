@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod bulk;
 pub mod decisions;
+pub mod dues;
 pub mod federation;
 pub mod identity;
 pub mod ledger;

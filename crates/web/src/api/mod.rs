@@ -5,6 +5,7 @@
 pub mod admissions;
 pub mod auth;
 pub mod decisions;
+pub mod dues;
 pub mod fees;
 pub mod ledger;
 pub mod meetings;
@@ -39,6 +40,7 @@ use types::HealthOut;
         decisions::create, decisions::list, decisions::detail, decisions::report,
         admissions::process, admissions::start, admissions::pipeline, admissions::detail, admissions::act, admissions::cancel, admissions::of_member,
         meetings::create, meetings::list, meetings::compliance, meetings::detail, meetings::sign_in, meetings::status, meetings::minutes, meetings::offline, meetings::leave, meetings::decide_leave, meetings::mine,
+        dues::set_base, dues::member, dues::statement, dues::pay, dues::reverse, dues::generate, dues::sheet, dues::report, dues::report_xlsx,
         ledger::checkpoint, ledger::key, ledger::tile, ledger::inclusion, ledger::consistency, ledger::entry, ledger::member_status,
         witness::add_checkpoint, witness::digests, witness::key, witness::logs,
         security::audit_list, security::audit_csv, security::change_password, security::revoke_sessions, security::totp_enroll, security::totp_confirm,
@@ -150,6 +152,20 @@ pub fn routes() -> Router<AppState> {
             post(meetings::decide_leave),
         )
         .route("/api/v1/me/attendance", get(meetings::mine))
+        .route("/api/v1/dues/members/{id}", get(dues::member))
+        .route("/api/v1/dues/members/{id}/base", post(dues::set_base))
+        .route("/api/v1/dues/members/{id}/statement", get(dues::statement))
+        .route("/api/v1/dues/members/{id}/payments", post(dues::pay))
+        .route("/api/v1/dues/payments/{id}/reverse", post(dues::reverse))
+        .route(
+            "/api/v1/dues/orgs/{code}/sheets/{month}",
+            get(dues::sheet).post(dues::generate),
+        )
+        .route("/api/v1/dues/orgs/{code}/report", get(dues::report))
+        .route(
+            "/api/v1/dues/orgs/{code}/report.xlsx",
+            get(dues::report_xlsx),
+        )
         .route("/ledger/checkpoint", get(ledger::checkpoint))
         .route("/ledger/key", get(ledger::key))
         .route("/ledger/tile/{*path}", get(ledger::tile))

@@ -5,6 +5,7 @@
 
 mod admissions;
 mod chart;
+mod dues;
 mod meetings;
 mod org_manage;
 mod supervision;
@@ -45,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .merge(supervision::routes())
         .merge(admissions::routes())
         .merge(meetings::routes())
+        .merge(dues::routes())
 }
 
 fn render<T: Template>(status: StatusCode, t: T) -> Response {

@@ -1,0 +1,374 @@
+//! Dues collection stories (DOMAIN.md §7, §6) on the backend the
+//! environment selects: annual bases with their history and the mid-year
+//! rule; monthly sheets generated idempotently; payments, special payments
+//! and reversing corrections; arrears warnings after three and six unpaid
+//! months walked with a test clock (a flag, never a removal); reports; who
+//! sees what; input errors that name their field.
+
+mod common;
+
+use chrono::{DateTime, TimeZone, Utc};
+use common::*;
+use dangjian_app::AppError;
+use dangjian_app::dues::{BaseInput, PaymentInput};
+use dangjian_domain::dues_ledger::{PaymentKind, PaymentMethod};
+use dangjian_domain::identity::Role;
+use dangjian_domain::warnings::RuleId;
+use dangjian_store::entities::{member, warning};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+/// 10:00 in Beijing on that day.
+fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, 2, 0, 0).single().unwrap()
+}
+
+async fn open_warnings(fx: &Fixture, rule: RuleId, member_id: i64) -> Vec<warning::Model> {
+    warning::Entity::find()
+        .filter(warning::Column::Rule.eq(rule.as_str()))
+        .filter(warning::Column::SubjectId.eq(member_id))
+        .filter(warning::Column::SubjectKind.eq("member"))
+        .order_by_asc(warning::Column::Id)
+        .all(&fx.app.db.conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|w| w.state == "open")
+        .collect()
+}
+
+fn income(year: i32, yuan: &str) -> BaseInput {
+    BaseInput {
+        year,
+        income: Some(yuan.into()),
+        ..Default::default()
+    }
+}
+
+fn pay(kind: PaymentKind, amount: &str, reference: &str) -> PaymentInput {
+    PaymentInput {
+        kind,
+        method: PaymentMethod::Cash,
+        amount: amount.into(),
+        reference: reference.into(),
+        paid_on: None,
+        approval_ref: None,
+    }
+}
+
+fn noop(_: u64, _: u64) {}
+
+#[tokio::test]
+async fn a_year_of_dues_with_arrears_flags() {
+    let fx = Fixture::new().await;
+    let m = fx.register(BRANCH_A, draft(1)).await;
+    let sec = fx.user(Role::Secretary, BRANCH_A).await;
+    fx.clock.set(at(2026, 1, 5));
+
+    // DOMAIN.md §7: 4000 yuan after tax, employed → 1% = 40.00 yuan.
+    let b = fx
+        .app
+        .set_dues_base(&sec, m.id, income(2026, "4000"))
+        .await
+        .unwrap();
+    assert_eq!((b.fee_fen, b.effective_from), (4000, date(2026, 1, 1)));
+
+    // Generating twice creates each charge once.
+    let r = fx
+        .app
+        .generate_dues(&sec, BRANCH_A, "2026-01", &noop)
+        .await
+        .unwrap();
+    assert_eq!(r.charges_created, 1);
+    let r = fx
+        .app
+        .generate_dues(&sec, BRANCH_A, "2026-01", &noop)
+        .await
+        .unwrap();
+    assert_eq!(r.charges_created, 0);
+
+    // January paid in cash with a receipt.
+    fx.app
+        .record_dues_payment(&sec, m.id, pay(PaymentKind::Regular, "40", "收据0001"))
+        .await
+        .unwrap();
+    // More than owed is refused: an advance needs an approval.
+    let e = fx
+        .app
+        .record_dues_payment(&sec, m.id, pay(PaymentKind::Regular, "40", "收据0002"))
+        .await;
+    assert_eq!(fields_of(e), vec!["amount"]);
+
+    // February to July unpaid; the sheet is generated each month.
+    for mo in 2..=7 {
+        fx.clock.set(at(2026, mo, 2));
+        fx.app
+            .generate_dues(&sec, BRANCH_A, &format!("2026-{mo:02}"), &noop)
+            .await
+            .unwrap();
+        fx.app.sweep_dues().await.unwrap();
+        let three = open_warnings(&fx, RuleId::DuesArrears3m, m.id).await;
+        let six = open_warnings(&fx, RuleId::DuesArrears6m, m.id).await;
+        // Unpaid ended months: Feb..(mo-1).
+        let unpaid = mo - 2;
+        assert_eq!(three.len(), usize::from(unpaid >= 3), "month {mo}");
+        assert!(six.is_empty(), "month {mo}");
+    }
+    // 1 August: Feb–Jul, six consecutive months → red flag (DOMAIN.md §6).
+    fx.clock.set(at(2026, 8, 1));
+    fx.app.sweep_dues().await.unwrap();
+    let six = open_warnings(&fx, RuleId::DuesArrears6m, m.id).await;
+    assert_eq!(six.len(), 1);
+    assert_eq!(six[0].level, "red");
+    assert_eq!(six[0].period_key, "2026-02");
+    // Never an automatic removal.
+    let row = member::Entity::find_by_id(m.id)
+        .one(&fx.app.db.conn)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, "active");
+
+    let d = fx.app.member_dues(&sec, m.id).await.unwrap();
+    assert_eq!(
+        (d.status.due_fen, d.status.paid_fen, d.status.balance_fen),
+        (28_000, 4000, 24_000)
+    );
+    assert_eq!(d.status.months_in_arrears, 6);
+
+    // Paying everything owed clears both warnings through the engine.
+    let p = fx
+        .app
+        .record_dues_payment(&sec, m.id, pay(PaymentKind::Regular, "240.00", "收据0003"))
+        .await
+        .unwrap();
+    assert!(
+        open_warnings(&fx, RuleId::DuesArrears6m, m.id)
+            .await
+            .is_empty()
+    );
+    assert!(
+        open_warnings(&fx, RuleId::DuesArrears3m, m.id)
+            .await
+            .is_empty()
+    );
+
+    // A wrong entry is corrected by a reversing entry, once.
+    let c = fx
+        .app
+        .reverse_dues_payment(&sec, p.id, "收据号录错")
+        .await
+        .unwrap();
+    assert_eq!(c.amount_fen, -24_000);
+    assert_eq!(c.reverses_id, Some(p.id));
+    assert!(matches!(
+        fx.app.reverse_dues_payment(&sec, p.id, "再次冲销").await,
+        Err(AppError::Conflict(_))
+    ));
+    assert_eq!(
+        open_warnings(&fx, RuleId::DuesArrears6m, m.id).await.len(),
+        1
+    );
+    let d = fx.app.member_dues(&sec, m.id).await.unwrap();
+    assert_eq!(d.status.balance_fen, 24_000);
+    assert!(d.payments.iter().any(|p| p.reversed));
+
+    // Voluntary payment over 1000 yuan: special, reported upward; not dues.
+    let v = fx
+        .app
+        .record_dues_payment(&sec, m.id, pay(PaymentKind::Voluntary, "1000.01", "转账9"))
+        .await
+        .unwrap();
+    assert!(v.special);
+    let d = fx.app.member_dues(&sec, m.id).await.unwrap();
+    assert_eq!(
+        (d.status.balance_fen, d.status.voluntary_fen),
+        (24_000, 100_001)
+    );
+
+    // Advance payment needs an approval.
+    let mut adv = pay(PaymentKind::Advance, "480", "转账10");
+    assert_eq!(
+        fields_of(fx.app.record_dues_payment(&sec, m.id, adv.clone()).await),
+        vec!["approval_ref"]
+    );
+    adv.approval_ref = Some("东湖镇党委〔2026〕5号".into());
+    fx.app.record_dues_payment(&sec, m.id, adv).await.unwrap();
+    let d = fx.app.member_dues(&sec, m.id).await.unwrap();
+    assert_eq!(d.status.balance_fen, -24_000);
+    assert_eq!(d.status.months_in_arrears, 0);
+
+    // The committee's report across its subtree.
+    let staff = fx.user(Role::CommitteeStaff, COMMITTEE).await;
+    let r = fx
+        .app
+        .dues_report(&staff, COMMITTEE, "2026-01", "2026-08")
+        .await
+        .unwrap();
+    assert_eq!(r.months.len(), 8);
+    assert_eq!(r.months[0].due_fen, 4000);
+    assert_eq!(r.months[0].rate_bp, Some(10_000));
+    assert_eq!(r.months[1].rate_bp, Some(0));
+    let xlsx = fx
+        .app
+        .dues_report_xlsx(&staff, COMMITTEE, "2026-01", "2026-08")
+        .await
+        .unwrap();
+    assert!(xlsx.starts_with(b"PK"));
+
+    // Payments and corrections are archive events in the verified ledger.
+    let rep = fx.app.ledger_verify().await.unwrap();
+    assert!(rep.ok, "{:?}", rep.problems);
+}
+
+#[tokio::test]
+async fn bases_history_and_the_mid_year_rule() {
+    let fx = Fixture::new().await;
+    let m = fx.register(BRANCH_A, draft(2)).await;
+    let sec = fx.user(Role::Secretary, BRANCH_A).await;
+    fx.clock.set(at(2026, 5, 20));
+    let b = fx
+        .app
+        .set_dues_base(&sec, m.id, income(2026, "3000"))
+        .await
+        .unwrap();
+    assert_eq!((b.fee_fen, b.effective_from), (1500, date(2026, 1, 1)));
+    // A change within the year waits for next year…
+    let b = fx
+        .app
+        .set_dues_base(&sec, m.id, income(2026, "6000"))
+        .await
+        .unwrap();
+    assert_eq!((b.fee_fen, b.effective_from), (9000, date(2027, 1, 1)));
+    // …unless approved: then from next month, with the approval recorded.
+    let mut i = income(2026, "5000");
+    i.approval_ref = Some("支部〔2026〕2号".into());
+    let b = fx.app.set_dues_base(&sec, m.id, i).await.unwrap();
+    assert_eq!((b.fee_fen, b.effective_from), (5000, date(2026, 6, 1)));
+    assert_eq!(b.approval_ref.as_deref(), Some("支部〔2026〕2号"));
+
+    fx.app
+        .generate_dues(&sec, BRANCH_A, "2026-05", &noop)
+        .await
+        .unwrap();
+    fx.app
+        .generate_dues(&sec, BRANCH_A, "2026-06", &noop)
+        .await
+        .unwrap();
+    let d = fx.app.member_dues(&sec, m.id).await.unwrap();
+    let fees: Vec<i64> = d.charges.iter().map(|c| c.fee_fen).collect();
+    assert_eq!(fees, vec![1500, 5000]);
+    assert_eq!(d.bases.len(), 3);
+    assert_eq!(d.bases[0].income_fen, Some(600_000));
+
+    // Exemption needs an approval; with it the fee is zero.
+    let mut ex = BaseInput {
+        year: 2027,
+        relief: Some("exempt".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        fields_of(fx.app.set_dues_base(&sec, m.id, ex.clone()).await),
+        vec!["approval_ref"]
+    );
+    ex.approval_ref = Some("东湖镇党委〔2026〕9号".into());
+    ex.income = Some("2000".into());
+    assert_eq!(
+        fx.app.set_dues_base(&sec, m.id, ex).await.unwrap().fee_fen,
+        0
+    );
+
+    // Bad input names its field; never a panic.
+    for (inp, field) in [
+        (income(2026, "-5"), "income"),
+        (income(2026, "12.345"), "income"),
+        (income(2026, "abc"), "income"),
+        (income(2020, "100"), "year"),
+    ] {
+        assert_eq!(
+            fields_of(fx.app.set_dues_base(&sec, m.id, inp).await),
+            vec![field]
+        );
+    }
+    assert_eq!(
+        fields_of(fx.app.generate_dues(&sec, BRANCH_A, "2026-13", &noop).await),
+        vec!["month"]
+    );
+    assert_eq!(
+        fields_of(
+            fx.app
+                .dues_report(&sec, BRANCH_A, "2026-05", "2026-01")
+                .await
+        ),
+        vec!["to"]
+    );
+}
+
+#[tokio::test]
+async fn members_see_their_own_and_siblings_see_nothing() {
+    let fx = Fixture::new().await;
+    let a = fx.register(BRANCH_A, draft(3)).await;
+    let other = fx.register(BRANCH_A, draft(4)).await;
+    let sec_a = fx.user(Role::Secretary, BRANCH_A).await;
+    let sec_b = fx.user(Role::Secretary, BRANCH_B).await;
+    let me = fx.user_for_member(Role::Member, BRANCH_A, Some(a.id)).await;
+    fx.clock.set(at(2026, 3, 3));
+
+    // The member declares their own base; the secretary sees it.
+    let b = fx
+        .app
+        .set_dues_base(&me, a.id, income(2026, "12000"))
+        .await
+        .unwrap();
+    assert_eq!((b.fee_fen, b.declared_by.as_str()), (24_000, "member"));
+    let own = fx.app.member_dues(&me, a.id).await.unwrap();
+    assert_eq!(own.bases[0].income_fen, Some(1_200_000));
+    assert!(!own.can_record);
+    // Reading the income base is audited.
+    assert!(!fx.audit_rows("dues.read_sensitive").await.is_empty());
+
+    // Not another member's dues, not a payment of their own.
+    assert!(matches!(
+        fx.app.member_dues(&me, other.id).await,
+        Err(AppError::NotFound(_))
+    ));
+    assert!(matches!(
+        fx.app
+            .record_dues_payment(&me, a.id, pay(PaymentKind::Regular, "1", "x"))
+            .await,
+        Err(AppError::Forbidden)
+    ));
+    // The sibling branch's secretary sees nothing of branch A.
+    assert!(matches!(
+        fx.app.member_dues(&sec_b, a.id).await,
+        Err(AppError::NotFound(_))
+    ));
+    assert!(matches!(
+        fx.app.dues_sheet(&sec_b, BRANCH_A, "2026-03").await,
+        Err(AppError::NotFound(_))
+    ));
+    assert!(
+        fx.app
+            .generate_dues(&sec_b, BRANCH_A, "2026-03", &noop)
+            .await
+            .is_err()
+    );
+
+    fx.app
+        .generate_dues(&sec_a, BRANCH_A, "2026-03", &noop)
+        .await
+        .unwrap();
+    let s = fx
+        .app
+        .dues_sheet(&sec_a, BRANCH_A, "2026-03")
+        .await
+        .unwrap();
+    assert!(s.generated);
+    assert_eq!(s.rows.len(), 2);
+    assert_eq!(s.due_fen, 24_000);
+    // The member without a base has no charge on the sheet.
+    assert!(
+        s.rows
+            .iter()
+            .any(|r| r.member_id == other.id && r.fee_fen.is_none())
+    );
+}
