@@ -5,52 +5,13 @@
 //! secretary gets 404; committee staff see the pipeline; the OpenAPI
 //! document lists the endpoints; the pages render.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use dangjian_domain::resident_id::compute_check_char;
 use serde_json::{Value, json};
 
 mod common;
 
-use common::{Env, env};
-
-impl Env {
-    async fn token(&self, login: &str) -> String {
-        self.app.create_token(login, "test").await.expect("token")
-    }
-
-    async fn call(
-        &self,
-        method: &str,
-        uri: &str,
-        token: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(header::AUTHORIZATION, format!("Bearer {token}"));
-        let body = match body {
-            Some(b) => {
-                req = req.header(header::CONTENT_TYPE, "application/json");
-                Body::from(b.to_string())
-            }
-            None => Body::empty(),
-        };
-        let r = common::send_raw(&self.router, req.body(body).expect("request")).await;
-        if r.status.is_client_error() {
-            assert_eq!(
-                r.content_type.as_deref(),
-                Some("application/problem+json"),
-                "{uri}"
-            );
-        }
-        (
-            r.status,
-            serde_json::from_str(&r.body).unwrap_or(Value::Null),
-        )
-    }
-}
+use common::env;
 
 fn person(applied_on: &str) -> Value {
     let first17 = "44010519950612457";

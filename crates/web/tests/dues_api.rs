@@ -6,43 +6,11 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use serde_json::{Value, json};
+use serde_json::json;
 
 mod common;
 
 use common::{Env, env};
-
-async fn call(
-    e: &Env,
-    method: &str,
-    uri: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"));
-    let body = match body {
-        Some(b) => {
-            req = req.header(header::CONTENT_TYPE, "application/json");
-            Body::from(b.to_string())
-        }
-        None => Body::empty(),
-    };
-    let r = common::send_raw(&e.router, req.body(body).expect("request")).await;
-    if r.status.is_client_error() {
-        assert_eq!(
-            r.content_type.as_deref(),
-            Some("application/problem+json"),
-            "{uri}"
-        );
-    }
-    (
-        r.status,
-        serde_json::from_str(&r.body).unwrap_or(Value::Null),
-    )
-}
 
 async fn actor(e: &Env, login: &str) -> dangjian_app::Actor {
     let u = dangjian_store::repo::identity::user_by_login(&e.app.db.conn, login)
@@ -69,103 +37,103 @@ async fn dues_api_runs_a_month_and_scopes() {
     let branch = actor(&e, "secretary_a").await.grants[0].org_code.clone();
 
     let base = format!("/api/v1/dues/members/{mid}/base");
-    let (s, b) = call(
-        &e,
-        "POST",
-        &base,
-        &sec_a,
-        Some(json!({"year": 2026, "category": "employed", "income": "8000"})),
-    )
-    .await;
+    let (s, b) = e
+        .call(
+            "POST",
+            &base,
+            &sec_a,
+            Some(json!({"year": 2026, "category": "employed", "income": "8000"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
     // DOMAIN.md §7: 8000 yuan → 1.5% = 120.00 yuan.
     assert_eq!(b["fee_fen"], 12_000);
-    let (s, p) = call(
-        &e,
-        "POST",
-        &base,
-        &sec_a,
-        Some(json!({"year": 2026, "income": "12.345"})),
-    )
-    .await;
+    let (s, p) = e
+        .call(
+            "POST",
+            &base,
+            &sec_a,
+            Some(json!({"year": 2026, "income": "12.345"})),
+        )
+        .await;
     assert_eq!(
         (s.is_client_error(), p["field"].as_str()),
         (true, Some("income"))
     );
-    let (s, p) = call(
-        &e,
-        "POST",
-        &base,
-        &sec_a,
-        Some(json!({"year": 2026, "category": "pirate"})),
-    )
-    .await;
+    let (s, p) = e
+        .call(
+            "POST",
+            &base,
+            &sec_a,
+            Some(json!({"year": 2026, "category": "pirate"})),
+        )
+        .await;
     assert_eq!(
         (s.is_client_error(), p["field"].as_str()),
         (true, Some("category"))
     );
 
     let sheet = format!("/api/v1/dues/orgs/{branch}/sheets/2026-11");
-    let (s, g) = call(&e, "POST", &sheet, &sec_a, None).await;
+    let (s, g) = e.call("POST", &sheet, &sec_a, None).await;
     assert_eq!(s, StatusCode::OK, "{g}");
     assert_eq!(g["charges_created"], 1);
-    let (_, g) = call(&e, "POST", &sheet, &sec_a, None).await;
+    let (_, g) = e.call("POST", &sheet, &sec_a, None).await;
     assert_eq!(g["charges_created"], 0);
-    let (s, _) = call(
-        &e,
-        "POST",
-        "/api/v1/dues/orgs/NOPE/sheets/2026-11",
-        &sec_a,
-        None,
-    )
-    .await;
+    let (s, _) = e
+        .call(
+            "POST",
+            "/api/v1/dues/orgs/NOPE/sheets/2026-11",
+            &sec_a,
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, p) = call(
-        &e,
-        "POST",
-        &format!("/api/v1/dues/orgs/{branch}/sheets/11-2026"),
-        &sec_a,
-        None,
-    )
-    .await;
+    let (s, p) = e
+        .call(
+            "POST",
+            &format!("/api/v1/dues/orgs/{branch}/sheets/11-2026"),
+            &sec_a,
+            None,
+        )
+        .await;
     assert_eq!(
         (s.is_client_error(), p["field"].as_str()),
         (true, Some("month"))
     );
 
     let pay = format!("/api/v1/dues/members/{mid}/payments");
-    let (s, p) = call(
-        &e,
-        "POST",
-        &pay,
-        &sec_a,
-        Some(json!({"method": "cash", "amount": "120", "reference": "收据No.8"})),
-    )
-    .await;
+    let (s, p) = e
+        .call(
+            "POST",
+            &pay,
+            &sec_a,
+            Some(json!({"method": "cash", "amount": "120", "reference": "收据No.8"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{p}");
     let pid = p["id"].as_i64().expect("id");
-    let (s, p) = call(
-        &e,
-        "POST",
-        &pay,
-        &sec_a,
-        Some(json!({"method": "cheque", "amount": "1", "reference": "x"})),
-    )
-    .await;
+    let (s, p) = e
+        .call(
+            "POST",
+            &pay,
+            &sec_a,
+            Some(json!({"method": "cheque", "amount": "1", "reference": "x"})),
+        )
+        .await;
     assert_eq!(
         (s.is_client_error(), p["field"].as_str()),
         (true, Some("method"))
     );
 
     // The member sees their own account.
-    let (s, d) = call(
-        &e,
-        "GET",
-        &format!("/api/v1/dues/members/{mid}"),
-        &member_a,
-        None,
-    )
-    .await;
+    let (s, d) = e
+        .call(
+            "GET",
+            &format!("/api/v1/dues/members/{mid}"),
+            &member_a,
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(
         (
@@ -182,43 +150,43 @@ async fn dues_api_runs_a_month_and_scopes() {
         ("POST", format!("/api/v1/dues/payments/{pid}/reverse")),
     ] {
         let body = (m == "POST").then(|| json!({"reason": "x"}));
-        let (s, _) = call(&e, m, &uri, &sec_b, body).await;
+        let (s, _) = e.call(m, &uri, &sec_b, body).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{uri}");
     }
 
-    let (s, c) = call(
-        &e,
-        "POST",
-        &format!("/api/v1/dues/payments/{pid}/reverse"),
-        &sec_a,
-        Some(json!({"reason": "金额录错"})),
-    )
-    .await;
+    let (s, c) = e
+        .call(
+            "POST",
+            &format!("/api/v1/dues/payments/{pid}/reverse"),
+            &sec_a,
+            Some(json!({"reason": "金额录错"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{c}");
     assert_eq!(c["amount_fen"], -12_000);
-    let (s, _) = call(
-        &e,
-        "POST",
-        &format!("/api/v1/dues/payments/{pid}/reverse"),
-        &sec_a,
-        Some(json!({"reason": "again"})),
-    )
-    .await;
+    let (s, _) = e
+        .call(
+            "POST",
+            &format!("/api/v1/dues/payments/{pid}/reverse"),
+            &sec_a,
+            Some(json!({"reason": "again"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::CONFLICT);
 
-    let (s, sh) = call(&e, "GET", &sheet, &sec_a, None).await;
+    let (s, sh) = e.call("GET", &sheet, &sec_a, None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(sh["due_fen"], 12_000);
     assert_eq!(sh["paid_fen"], 0);
 
-    let (s, r) = call(
-        &e,
-        "GET",
-        &format!("/api/v1/dues/orgs/{branch}/report?from=2026-01&to=2026-11"),
-        &sec_a,
-        None,
-    )
-    .await;
+    let (s, r) = e
+        .call(
+            "GET",
+            &format!("/api/v1/dues/orgs/{branch}/report?from=2026-01&to=2026-11"),
+            &sec_a,
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["months"].as_array().map(Vec::len), Some(11));
     let req = Request::builder()
@@ -232,7 +200,7 @@ async fn dues_api_runs_a_month_and_scopes() {
     assert_eq!(x.status, StatusCode::OK);
     assert!(x.content_type.unwrap_or_default().contains("spreadsheetml"));
 
-    let (s, doc) = call(&e, "GET", "/api/v1/openapi.json", &sec_a, None).await;
+    let (s, doc) = e.call("GET", "/api/v1/openapi.json", &sec_a, None).await;
     assert_eq!(s, StatusCode::OK);
     assert!(doc["paths"]["/api/v1/dues/members/{id}/payments"].is_object());
 }

@@ -78,6 +78,45 @@ async fn fresh_pg(url: &str, tag: &str) -> String {
 }
 
 impl Env {
+    /// A fresh API token of `login`.
+    pub async fn token(&self, login: &str) -> String {
+        self.app.create_token(login, "test").await.expect("token")
+    }
+
+    /// One API request with a bearer token and an optional JSON body;
+    /// 4xx answers must be problem details. The status and the JSON.
+    pub async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        token: &str,
+        body: Option<serde_json::Value>,
+    ) -> (axum::http::StatusCode, serde_json::Value) {
+        let mut req = axum::http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"));
+        let body = match body {
+            Some(b) => {
+                req = req.header(axum::http::header::CONTENT_TYPE, "application/json");
+                axum::body::Body::from(b.to_string())
+            }
+            None => axum::body::Body::empty(),
+        };
+        let r = send_raw(&self.router, req.body(body).expect("request")).await;
+        if r.status.is_client_error() {
+            assert_eq!(
+                r.content_type.as_deref(),
+                Some("application/problem+json"),
+                "{uri}"
+            );
+        }
+        (
+            r.status,
+            serde_json::from_str(&r.body).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
     /// A page request with a session cookie (and a form body); answers the
     /// status and the redirect target or the body.
     pub async fn page(
