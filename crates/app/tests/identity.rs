@@ -283,3 +283,88 @@ async fn api_tokens_resolve_to_their_user_and_are_stored_hashed() {
     assert_eq!(audit.len(), 2);
     assert!(audit.iter().all(|a| !a.detail.to_string().contains(&token)));
 }
+
+#[tokio::test]
+async fn administrators_list_disable_and_enable_their_users() {
+    let fx = Fixture::new().await;
+    let county_admin = fx.user(Role::Admin, COUNTY).await;
+    let prov_auditor = fx.user(Role::Auditor, PROVINCE).await;
+    let nu = fx
+        .app
+        .add_user(
+            &county_admin,
+            "li.ming",
+            "李明",
+            Role::Member,
+            BRANCH_A,
+            None,
+        )
+        .await
+        .unwrap();
+    // The county's administrator lists users of the county, not the
+    // province's auditor.
+    let users = fx.app.list_users(&county_admin).await.unwrap();
+    let logins: Vec<&str> = users.iter().map(|u| u.login.as_str()).collect();
+    assert!(logins.contains(&"li.ming"), "{logins:?}");
+    assert!(!logins.contains(&prov_auditor.login.as_str()), "{logins:?}");
+    let li = users.iter().find(|u| u.login == "li.ming").unwrap();
+    assert_eq!(li.roles, vec![format!("member@{BRANCH_A}")]);
+    assert!(!li.disabled);
+
+    // Signed in with a session and a token; disabling ends all of it.
+    let actor = fx
+        .app
+        .authenticate("li.ming", &nu.password, None)
+        .await
+        .unwrap();
+    let (session, _) = fx.app.open_session(&actor).await.unwrap();
+    let token = fx.app.create_token("li.ming", "phone").await.unwrap();
+    let ended = fx
+        .app
+        .set_user_disabled(&county_admin, "li.ming", true)
+        .await
+        .unwrap();
+    assert_eq!(ended, 1);
+    assert!(
+        fx.app
+            .authenticate("li.ming", &nu.password, None)
+            .await
+            .is_err()
+    );
+    assert!(fx.app.session_actor(&session, None).await.is_err());
+    assert!(fx.app.token_actor(&token, None).await.is_err());
+    let users = fx.app.list_users(&county_admin).await.unwrap();
+    assert!(users.iter().any(|u| u.login == "li.ming" && u.disabled));
+
+    // Only an administrator over all the user's roles may do it; nobody
+    // disables themselves.
+    let sec = fx.user(Role::Secretary, BRANCH_A).await;
+    assert!(matches!(
+        fx.app.set_user_disabled(&sec, "li.ming", false).await,
+        Err(AppError::NotFound(_))
+    ));
+    assert!(matches!(
+        fx.app
+            .set_user_disabled(&county_admin, &prov_auditor.login, true)
+            .await,
+        Err(AppError::NotFound(_))
+    ));
+    assert!(matches!(
+        fx.app
+            .set_user_disabled(&county_admin, &county_admin.login, true)
+            .await,
+        Err(AppError::Validation(_))
+    ));
+
+    // Enabled again, the password works.
+    fx.app
+        .set_user_disabled(&county_admin, "li.ming", false)
+        .await
+        .unwrap();
+    assert!(
+        fx.app
+            .authenticate("li.ming", &nu.password, None)
+            .await
+            .is_ok()
+    );
+}

@@ -186,6 +186,32 @@ enum DuesCmd {
 
 #[derive(Debug, Subcommand)]
 enum UserCmd {
+    /// List the users whose roles are all held in the tree (login, name,
+    /// roles, disabled, second factor).
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a user: no sign-in, no API token, every session ended.
+    Disable {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// End every session of a user (e.g. after a lost phone).
     RevokeSessions {
         #[command(flatten)]
@@ -638,6 +664,38 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Cmd::User {
+            cmd: UserCmd::List { data, json },
+        } => {
+            let (app, _) = open(&data).await?;
+            let actor = root_actor(&app).await?;
+            let users = app.list_users(&actor).await?;
+            if json {
+                println!("{}", json!(users));
+            } else {
+                for u in &users {
+                    println!(
+                        "{:<20} {:<12} {}{}{}",
+                        u.login,
+                        u.display_name,
+                        u.roles.join(","),
+                        if u.totp_enabled { "  TOTP" } else { "" },
+                        if u.disabled {
+                            "  已停用 disabled"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+            }
+            Ok(())
+        }
+        Cmd::User {
+            cmd: UserCmd::Disable { data, login, json },
+        } => set_disabled(&data, &login, true, json).await,
+        Cmd::User {
+            cmd: UserCmd::Enable { data, login, json },
+        } => set_disabled(&data, &login, false, json).await,
+        Cmd::User {
             cmd: UserCmd::Totp { data, login, json },
         } => {
             let (app, _) = open(&data).await?;
@@ -771,6 +829,29 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             json,
         } => fee(&category, income.as_deref(), json),
     }
+}
+
+/// `user disable|enable`.
+async fn set_disabled(
+    data: &DataArgs,
+    login: &str,
+    disabled: bool,
+    json: bool,
+) -> Result<(), Failure> {
+    let (app, _) = open(data).await?;
+    let actor = root_actor(&app).await?;
+    let n = app.set_user_disabled(&actor, login, disabled).await?;
+    if json {
+        println!(
+            "{}",
+            json!({"login": login, "disabled": disabled, "sessions_ended": n})
+        );
+    } else if disabled {
+        println!("已停用 {login}，结束 {n} 个会话 / disabled, {n} sessions ended");
+    } else {
+        println!("已启用 {login} / enabled");
+    }
+    Ok(())
 }
 
 /// The scheduled sweep of the time-driven warning rules, in the background

@@ -16,6 +16,12 @@ fn every_subcommand_has_help() {
         &["export"],
         &["user", "add"],
         &["token", "create"],
+        &["user", "list"],
+        &["user", "disable"],
+        &["user", "enable"],
+        &["ledger", "push"],
+        &["witness", "add-log"],
+        &["witness", "inspect"],
         &["fee"],
     ] {
         let out = bin().args(sub).arg("--help").output().expect("run");
@@ -151,4 +157,63 @@ fn import_is_all_or_nothing() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn user_list_disable_enable() {
+    let dir = TempDir::new("cli-users");
+    demo(dir.path(), 120);
+    let list = || {
+        let out = bin()
+            .args(["user", "list", "--data", dir.path(), "--json"])
+            .output()
+            .expect("run");
+        assert!(out.status.success());
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("JSON")
+    };
+    let member = |v: &serde_json::Value| {
+        v.as_array()
+            .expect("array")
+            .iter()
+            .find(|u| u["login"] == "member_a")
+            .cloned()
+            .expect("member_a listed")
+    };
+    assert_eq!(member(&list())["disabled"], false);
+    let out = bin()
+        .args([
+            "user",
+            "disable",
+            "--login",
+            "member_a",
+            "--data",
+            dir.path(),
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(member(&list())["disabled"], true);
+    let out = bin()
+        .args([
+            "user",
+            "enable",
+            "--login",
+            "member_a",
+            "--data",
+            dir.path(),
+        ])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    assert_eq!(member(&list())["disabled"], false);
+    // An unknown login is an error with a non-zero exit.
+    let out = bin()
+        .args(["user", "disable", "--login", "nobody", "--data", dir.path()])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
 }

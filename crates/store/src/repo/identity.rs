@@ -326,3 +326,27 @@ pub async fn set_totp_last_step<C: ConnectionTrait>(
         .await?;
     Ok(())
 }
+
+/// Every user, by login.
+pub async fn all_users<C: ConnectionTrait>(c: &C) -> Result<Vec<user::Model>, StoreError> {
+    Ok(user::Entity::find()
+        .order_by_asc(user::Column::Login)
+        .all(c)
+        .await?)
+}
+
+/// Disables or re-enables a user.
+pub async fn set_disabled<C: ConnectionTrait>(
+    c: &C,
+    user_id: i64,
+    disabled: bool,
+) -> Result<(), StoreError> {
+    user::ActiveModel {
+        id: Set(user_id),
+        disabled: Set(disabled),
+        ..Default::default()
+    }
+    .update(c)
+    .await?;
+    Ok(())
+}
