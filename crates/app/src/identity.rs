@@ -373,6 +373,54 @@ impl App {
         Ok(())
     }
 
+    /// Sets a new password for a user (the given one, checked against the
+    /// policy, or a generated one-time password) and ends their sessions;
+    /// only an administrator over all the user's roles. Returns the
+    /// password. Audited (without the password).
+    pub async fn reset_password(
+        &self,
+        actor: &Actor,
+        login: &str,
+        new: Option<&str>,
+    ) -> Result<String, AppError> {
+        let u = repo::user_by_login(&self.db.conn, login)
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        let grants = repo::grants_of(&self.db.conn, u.id).await?;
+        if grants.is_empty() || !grants.iter().all(|g| actor.can_admin(&g.org_path)) {
+            return Err(AppError::NotFound("user"));
+        }
+        let password = match new {
+            Some(p) => {
+                check_password_policy(p, login)?;
+                p.to_string()
+            }
+            None => generate_password()?,
+        };
+        let hash = hash_password(&password)?;
+        let now = self.clock.now();
+        let (_writer, tx) = self.begin_write().await?;
+        let uid = u.id;
+        repo::set_password(&tx, u, &hash).await?;
+        let n = repo::revoke_user_sessions(&tx, uid).await?;
+        audit::append(
+            &tx,
+            audit::Entry {
+                user_id: actor.audit_id(),
+                action: "user.password_reset".into(),
+                target_kind: "user".into(),
+                target_id: Some(uid),
+                org_id: grants.first().map(|g| g.org_id),
+                remote_addr: actor.remote_addr.clone(),
+                detail: serde_json::json!({"login": login, "sessions_ended": n}),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(password)
+    }
+
     /// The users an administrator manages: those whose every role is held
     /// inside the administrator's subtrees, by login.
     pub async fn list_users(&self, actor: &Actor) -> Result<Vec<UserSummary>, AppError> {

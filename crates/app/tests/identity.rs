@@ -368,3 +368,54 @@ async fn administrators_list_disable_and_enable_their_users() {
             .is_ok()
     );
 }
+
+#[tokio::test]
+async fn an_administrator_resets_a_password_and_ends_the_sessions() {
+    let fx = Fixture::new().await;
+    let county_admin = fx.user(Role::Admin, COUNTY).await;
+    let nu = fx
+        .app
+        .add_user(
+            &county_admin,
+            "wang.fang",
+            "王芳",
+            Role::Secretary,
+            BRANCH_B,
+            None,
+        )
+        .await
+        .unwrap();
+    let actor = fx
+        .app
+        .authenticate("wang.fang", &nu.password, None)
+        .await
+        .unwrap();
+    let (session, _) = fx.app.open_session(&actor).await.unwrap();
+    let pw = fx
+        .app
+        .reset_password(&county_admin, "wang.fang", None)
+        .await
+        .unwrap();
+    assert_ne!(pw, nu.password);
+    assert!(
+        fx.app
+            .authenticate("wang.fang", &nu.password, None)
+            .await
+            .is_err()
+    );
+    assert!(fx.app.authenticate("wang.fang", &pw, None).await.is_ok());
+    assert!(fx.app.session_actor(&session, None).await.is_err());
+    // A chosen password must pass the password policy.
+    assert!(matches!(
+        fx.app
+            .reset_password(&county_admin, "wang.fang", Some("short"))
+            .await,
+        Err(AppError::Validation(_))
+    ));
+    // A branch secretary may not reset anyone.
+    let sec = fx.user(Role::Secretary, BRANCH_A).await;
+    assert!(matches!(
+        fx.app.reset_password(&sec, "wang.fang", None).await,
+        Err(AppError::NotFound(_))
+    ));
+}

@@ -203,6 +203,18 @@ enum UserCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Set a new password (a generated one-time password, or the first line
+    /// of standard input) and end the user's sessions.
+    ResetPassword {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Enable a disabled user again.
     Enable {
         #[command(flatten)]
@@ -686,6 +698,40 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                         }
                     );
                 }
+            }
+            Ok(())
+        }
+        Cmd::User {
+            cmd:
+                UserCmd::ResetPassword {
+                    data,
+                    login,
+                    password_stdin,
+                    json,
+                },
+        } => {
+            let (app, _) = open(&data).await?;
+            let actor = root_actor(&app).await?;
+            let given = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .map_err(|e| Failure(format!("--password-stdin: {e}")))?;
+                Some(line.trim_end_matches(['\r', '\n']).to_string())
+            } else {
+                None
+            };
+            let pw = app.reset_password(&actor, &login, given.as_deref()).await?;
+            if json {
+                if password_stdin {
+                    println!("{}", json!({"login": login}));
+                } else {
+                    println!("{}", json!({"login": login, "password": pw}));
+                }
+            } else if password_stdin {
+                println!("已重设 {login} 的密码 / password set");
+            } else {
+                println!("{login} 的一次性密码 / one-time password: {pw}");
             }
             Ok(())
         }

@@ -19,6 +19,7 @@ fn every_subcommand_has_help() {
         &["user", "list"],
         &["user", "disable"],
         &["user", "enable"],
+        &["user", "reset-password"],
         &["ledger", "push"],
         &["witness", "add-log"],
         &["witness", "inspect"],
@@ -210,6 +211,23 @@ fn user_list_disable_enable() {
         .expect("run");
     assert!(out.status.success());
     assert_eq!(member(&list())["disabled"], false);
+    // A reset gives a new one-time password that signs in through the API.
+    let out = bin()
+        .args([
+            "user",
+            "reset-password",
+            "--login",
+            "member_a",
+            "--data",
+            dir.path(),
+            "--json",
+        ])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let pw = v["password"].as_str().expect("password");
+    assert!(pw.len() >= 10);
     // An unknown login is an error with a non-zero exit.
     let out = bin()
         .args(["user", "disable", "--login", "nobody", "--data", dir.path()])
