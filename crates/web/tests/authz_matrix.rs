@@ -25,7 +25,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use dangjian_app::{Actor, App};
 use dangjian_domain::identity::Role;
-use dangjian_store::entities::{decision, member, org, warning};
+use dangjian_store::entities::{decision, meeting, member, org, warning};
 use dangjian_store::sea_orm::{EntityTrait, QueryOrder};
 use serde::Deserialize;
 
@@ -75,6 +75,7 @@ struct World {
     members: Vec<member::Model>,
     warnings: Vec<warning::Model>,
     decisions: Vec<decision::Model>,
+    meetings: Vec<meeting::Model>,
 }
 
 impl World {
@@ -110,6 +111,11 @@ impl World {
                 .iter()
                 .find(|d| self.in_scope(d.org_id, target, exact))
                 .map(|d| d.id)
+        } else if path.contains("/meetings/{id}") {
+            self.meetings
+                .iter()
+                .find(|m| self.in_scope(m.org_id, target, exact))
+                .map(|m| m.id)
         } else {
             None
         }
@@ -147,6 +153,7 @@ fn probe_path(p: &str) -> String {
         .replace("{index}", "0")
         .replace("{ext}", "csv")
         .replace("{month}", "2026-11")
+        .replace("{member_id}", "1")
         .replace("{login}", "admin")
         .replace("{*path}", "0/000.p/1")
 }
@@ -322,6 +329,35 @@ async fn seed_decisions(app: &App) {
     }
 }
 
+/// A branch assembly, open for sign-in now, at each organization that holds
+/// one among those the subjects aim at, so the meeting routes have
+/// something to find.
+async fn seed_meetings(app: &App) {
+    use dangjian_app::meetings::MeetingInput;
+    use dangjian_domain::meetings::MeetingKind;
+    let root = user(app, "admin").await;
+    let now = app.clock.now();
+    for code in [BRANCH, "GD-C01-X01-W01-B02", "GD-C01-X01-W01"] {
+        let input = MeetingInput {
+            kind: MeetingKind::BranchAssembly,
+            title: "矩阵测试党员大会".into(),
+            agenda: String::new(),
+            place: Some("村部".into()),
+            online_link: None,
+            lecturer: None,
+            by_secretary: false,
+            starts_at: now - chrono::Duration::minutes(10),
+            ends_at: now + chrono::Duration::minutes(50),
+            repeat: None,
+            repeat_count: 1,
+            attendee_ids: None,
+        };
+        app.schedule_meeting(&root, code, input)
+            .await
+            .expect("meeting");
+    }
+}
+
 async fn world(app: &App) -> World {
     let c = &app.db.conn;
     World {
@@ -341,6 +377,11 @@ async fn world(app: &App) -> World {
             .all(c)
             .await
             .expect("decisions"),
+        meetings: meeting::Entity::find()
+            .order_by_asc(meeting::Column::Id)
+            .all(c)
+            .await
+            .expect("meetings"),
     }
 }
 
@@ -352,6 +393,7 @@ fn fill(s: &str, code: &str, id: Option<i64>, csrf: &str, role: &str) -> String 
         .replace("{index}", "0")
         .replace("{ext}", "csv")
         .replace("{month}", "2026-11")
+        .replace("{member_id}", "1")
         .replace("{*path}", "0/000.p/1")
 }
 
@@ -452,6 +494,7 @@ async fn send_cell(
 async fn every_route_by_every_role_and_relation_matches_the_table() {
     let env = common::env("authz").await;
     seed_decisions(&env.app).await;
+    seed_meetings(&env.app).await;
     let subjects = subjects(&env.app).await;
     let w = world(&env.app).await;
     let text = std::fs::read_to_string(TABLE).expect("authz_matrix.toml");
@@ -549,6 +592,7 @@ async fn every_route_by_every_role_and_relation_matches_the_table() {
 async fn every_unsafe_route_refuses_a_session_without_its_csrf_token() {
     let env = common::env("csrf").await;
     seed_decisions(&env.app).await;
+    seed_meetings(&env.app).await;
     let subjects = subjects(&env.app).await;
     let admin = subjects.iter().find(|s| s.role == "admin").expect("admin");
     let w = world(&env.app).await;
