@@ -48,29 +48,6 @@ fn state_label(s: TimerState, lang: Lang) -> &'static str {
     }
 }
 
-/// A validation error as lines for the page.
-fn error_lines(e: &AppError, lang: Lang) -> Option<Vec<String>> {
-    match e {
-        AppError::Validation(v) => Some(
-            v.0.iter()
-                .map(|f| {
-                    if lang.is_en() {
-                        f.message_en.clone()
-                    } else {
-                        f.message_zh.clone()
-                    }
-                })
-                .collect(),
-        ),
-        AppError::Conflict(f) => Some(vec![if lang.is_en() {
-            f.message_en.clone()
-        } else {
-            f.message_zh.clone()
-        }]),
-        _ => None,
-    }
-}
-
 struct PipeRow {
     id: i64,
     name: String,
@@ -241,7 +218,7 @@ async fn start_submit(
     };
     match st.app.start_admission(&p.actor, &code, who).await {
         Ok(d) => Redirect::to(&format!("/admissions/{}", d.summary.id)).into_response(),
-        Err(e) => match error_lines(&e, lang) {
+        Err(e) => match super::error_messages(&e, lang) {
             Some(lines) => pipeline_view(&st, lang, &p, &code, lines).await,
             None => error_page(lang, &p, e),
         },
@@ -633,7 +610,7 @@ async fn step_submit(
     }
     match r {
         Ok(_) => Redirect::to(&format!("/admissions/{id}")).into_response(),
-        Err(e) => match error_lines(&e, lang) {
+        Err(e) => match super::error_messages(&e, lang) {
             Some(lines) => timeline_view(lang, &p, &d, &posted, lines),
             None => error_page(lang, &p, e),
         },

@@ -80,16 +80,6 @@ fn messages(v: &[FieldError], lang: Lang) -> Vec<String> {
         .collect()
 }
 
-/// The field errors of a refusal the page can show next to its form, or
-/// `None` for errors that need the error page (not found, internal).
-fn form_errors(e: &AppError) -> Option<Vec<FieldError>> {
-    match e {
-        AppError::Validation(v) => Some(v.0.clone()),
-        AppError::Conflict(f) => Some(vec![f.clone()]),
-        _ => None,
-    }
-}
-
 /// `2026-11-28T10:00` in Asia/Shanghai as UTC.
 fn parse_local(s: &str) -> Option<DateTime<Utc>> {
     let t = NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M").ok()?;
@@ -472,11 +462,8 @@ async fn schedule_submit(
             Some(m) => Redirect::to(&format!("/meetings/{}", m.id)).into_response(),
             None => Redirect::to(&format!("/orgs/{code}/meetings?month={month}")).into_response(),
         },
-        Err(e) => match form_errors(&e) {
-            Some(errs) => {
-                let m = messages(&errs, lang);
-                calendar_page(&st, lang, &p, &code, Some(&month), f, m).await
-            }
+        Err(e) => match super::error_messages(&e, lang) {
+            Some(m) => calendar_page(&st, lang, &p, &code, Some(&month), f, m).await,
             None => error_page(lang, &p, e),
         },
     }
@@ -769,11 +756,8 @@ async fn after<T>(
 ) -> Response {
     match r {
         Ok(_) => Redirect::to(&format!("/meetings/{id}?done={done}")).into_response(),
-        Err(e) => match form_errors(&e) {
-            Some(errs) => {
-                let m = messages(&errs, lang);
-                show_meeting(st, lang, p, headers, id, prefill, m, "").await
-            }
+        Err(e) => match super::error_messages(&e, lang) {
+            Some(m) => show_meeting(st, lang, p, headers, id, prefill, m, "").await,
             None => error_page(lang, p, e),
         },
     }
@@ -1019,8 +1003,8 @@ async fn entry_submit(
     }
     match st.app.record_offline(&p.actor, id, entries).await {
         Ok(_) => Redirect::to(&format!("/meetings/{id}?done=attendance")).into_response(),
-        Err(e) => match form_errors(&e) {
-            Some(errs) => show_entry(&st, lang, &p, id, messages(&errs, lang)).await,
+        Err(e) => match super::error_messages(&e, lang) {
+            Some(m) => show_entry(&st, lang, &p, id, m).await,
             None => error_page(lang, &p, e),
         },
     }

@@ -141,16 +141,27 @@ fn error_page(lang: Lang, p: &PageActor, e: AppError) -> Response {
 /// The reasons a form was refused that the user can fix, one line per field
 /// ("field：reason"); `None` for errors that are not about the input.
 fn form_errors(e: &AppError, lang: Lang) -> Option<Vec<String>> {
+    refusal_lines(e, lang, true)
+}
+
+/// [`form_errors`] without the field names, for forms whose messages name
+/// the field themselves.
+fn error_messages(e: &AppError, lang: Lang) -> Option<Vec<String>> {
+    refusal_lines(e, lang, false)
+}
+
+fn refusal_lines(e: &AppError, lang: Lang, with_field: bool) -> Option<Vec<String>> {
     let line = |f: &dangjian_domain::FieldError| {
-        format!(
-            "{}：{}",
-            f.field,
-            if lang.is_en() {
-                &f.message_en
-            } else {
-                &f.message_zh
-            }
-        )
+        let m = if lang.is_en() {
+            &f.message_en
+        } else {
+            &f.message_zh
+        };
+        if with_field {
+            format!("{}：{m}", f.field)
+        } else {
+            m.clone()
+        }
     };
     match e {
         AppError::Validation(v) => Some(v.0.iter().map(line).collect()),
