@@ -1069,6 +1069,16 @@ struct StoredDetail {
     overrides: Vec<Override>,
 }
 
+/// What someone who may not manage the organization's members is told: they
+/// learn the admission exists only if they may see the roster.
+fn refusal(actor: &Actor, path: &str, what: &'static str) -> AppError {
+    if actor.can_list_members(path) {
+        AppError::Forbidden
+    } else {
+        AppError::NotFound(what)
+    }
+}
+
 /// Roles the actor holds over an organization at `path`, as step role codes.
 fn roles_over(actor: &Actor, path: &str) -> Vec<String> {
     let mut out: Vec<String> = actor
@@ -1536,11 +1546,7 @@ impl App {
     ) -> Result<AdmissionDetail, AppError> {
         let o = self.visible_org(actor, org_code).await?;
         if !actor.can_manage_members(&o.path) {
-            return Err(if actor.can_list_members(&o.path) {
-                AppError::Forbidden
-            } else {
-                AppError::NotFound("organization")
-            });
+            return Err(refusal(actor, &o.path, "organization"));
         }
         crate::members::check_member_org(&o)?;
         let def = definition();
@@ -1658,11 +1664,7 @@ impl App {
     ) -> Result<AdmissionDetail, AppError> {
         let (_, _, o) = self.visible_admission(actor, id).await?;
         if !actor.can_manage_members(&o.path) {
-            return Err(if actor.can_list_members(&o.path) {
-                AppError::Forbidden
-            } else {
-                AppError::NotFound("admission")
-            });
+            return Err(refusal(actor, &o.path, "admission"));
         }
         let def = definition();
         let (_writer, tx) = self.begin_write().await?;
@@ -1697,11 +1699,7 @@ impl App {
             .into_iter()
             .find(|r| BRANCH.contains(&r.as_str()));
         let Some(role) = role.filter(|_| actor.can_manage_members(&o.path)) else {
-            return Err(if actor.can_list_members(&o.path) {
-                AppError::Forbidden
-            } else {
-                AppError::NotFound("admission")
-            });
+            return Err(refusal(actor, &o.path, "admission"));
         };
         if reason.trim().chars().count() < dangjian_workflow::engine::REASON_MIN_CHARS {
             return Err(AppError::field(
