@@ -2,6 +2,7 @@
 //! server. Subcommands stay thin: parse, open the app, call one use case, print.
 
 mod audit_cmd;
+mod backup_cmd;
 mod bench;
 mod bench_dues;
 mod bench_ledger;
@@ -136,6 +137,10 @@ enum Cmd {
         #[command(subcommand)]
         cmd: audit_cmd::AuditCmd,
     },
+    /// Encrypted, checksummed online snapshot of an embedded deployment (issue 5).
+    Backup(backup_cmd::BackupArgs),
+    /// Restore a backup into a new data directory, verified before it is used.
+    Restore(backup_cmd::RestoreArgs),
     /// Rerunnable benchmarks: ours against the named baseline in one run.
     Bench {
         #[command(subcommand)]
@@ -823,6 +828,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Cmd::Ledger { cmd } => ledger_cmd::run(cmd).await,
         Cmd::Witness { cmd } => ledger_cmd::run_witness(cmd).await,
         Cmd::Audit { cmd } => audit_cmd::run(cmd).await,
+        Cmd::Backup(a) => backup_cmd::backup(a).await,
+        Cmd::Restore(a) => backup_cmd::restore(a).await,
         Cmd::Bench { cmd } => bench::run(cmd).await,
         Cmd::Dues {
             cmd:

@@ -24,6 +24,8 @@ fn every_subcommand_has_help() {
         &["witness", "add-log"],
         &["witness", "inspect"],
         &["fee"],
+        &["backup"],
+        &["restore"],
     ] {
         let out = bin().args(sub).arg("--help").output().expect("run");
         assert!(out.status.success(), "{sub:?} --help");

@@ -141,3 +141,65 @@ pub fn http_get(base: &str, path: &str, bearer: Option<&str>) -> String {
         body.to_string()
     }
 }
+
+/// One HTTP/1.1 request over loopback; returns the status code and the body
+/// (`None` when the connection broke before a whole response arrived).
+pub fn http_send(
+    base: &str,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    content_type: &str,
+    body: &[u8],
+) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let host = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(host).ok()?;
+    let auth = bearer
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).ok()?;
+    s.write_all(body).ok()?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).ok()?;
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = raw.split_once("\r\n\r\n")?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    Some((status, body.to_string()))
+}
+
+/// `dangjian token create --login LOGIN` on a data directory.
+pub fn token(data: &str, login: &str) -> String {
+    let out = bin()
+        .args([
+            "token", "create", "--data", data, "--login", login, "--json",
+        ])
+        .output()
+        .expect("run token create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    v["token"].as_str().expect("token").to_string()
+}
+
+/// `dangjian ledger verify --json` on a data directory: (ok, size).
+pub fn ledger_verify(data: &str) -> (bool, u64) {
+    let out = bin()
+        .args(["ledger", "verify", "--data", data, "--json"])
+        .output()
+        .expect("run ledger verify");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "ledger verify printed no JSON: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (v["ok"] == true, v["size"].as_u64().expect("size"))
+}
