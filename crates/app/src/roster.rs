@@ -343,6 +343,39 @@ fn row_to_draft(
     }
 }
 
+/// The database-free first phase of [`App::import_roster`]: read the file,
+/// map its headers and validate every row as of `today`. Returns the number
+/// of rows and the errors found. The fuzz targets (`fuzz/`) drive the
+/// roster parsers through this function; it must never panic.
+pub fn check_roster_file(
+    format: RosterFormat,
+    bytes: &[u8],
+    today: NaiveDate,
+) -> Result<(usize, Vec<RowError>), AppError> {
+    let table = match format {
+        RosterFormat::Csv => read_csv(bytes)?,
+        RosterFormat::Xlsx => read_xlsx(bytes)?,
+    };
+    let (map, mut errors) = map_headers(&table.headers);
+    if !errors.is_empty() {
+        return Ok((table.rows.len(), errors));
+    }
+    for (i, row) in table.rows.iter().enumerate() {
+        let draft = row_to_draft(&map, row, i + 2, &table.headers, &mut errors);
+        if let Err(ve) = validate_member(&draft, today) {
+            errors.extend(ve.0.into_iter().map(|fe| RowError {
+                row: i + 2,
+                column: String::new(),
+                field: fe.field,
+                code: fe.code.into(),
+                message_zh: fe.message_zh,
+                message_en: fe.message_en,
+            }));
+        }
+    }
+    Ok((table.rows.len(), errors))
+}
+
 impl App {
     /// Imports a roster into the branch `org_code`: validates every row first
     /// and writes nothing unless every row is valid.

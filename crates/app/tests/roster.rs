@@ -447,3 +447,16 @@ async fn import_needs_a_role_that_manages_members() {
     );
     assert_eq!(fx.member_rows().await, 0);
 }
+
+/// A workbook found by the `roster_xlsx` fuzz target (fuzz/): a cell points
+/// past the shared-string table. calamine 0.30 panicked on it; the upload
+/// must be refused as an unreadable file instead (issue 5, item 8).
+#[test]
+fn a_workbook_with_a_dangling_shared_string_is_refused_not_a_panic() {
+    let bytes = include_bytes!("data/shared_string_out_of_range.xlsx");
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).expect("date");
+    match dangjian_app::roster::check_roster_file(RosterFormat::Xlsx, bytes, today) {
+        Err(AppError::Validation(v)) => assert_eq!(v.0[0].field, "file", "{v:?}"),
+        other => panic!("expected an unreadable-file error, got {other:?}"),
+    }
+}

@@ -45,6 +45,9 @@ pub enum BenchCmd {
     /// loopback against an in-process server, against `/healthz` under the
     /// same load generator in the same run.
     Signin(crate::bench_signin::SigninArgs),
+    /// Loopback load test (issue 5): 200 clients × 60 s of sign-in, member
+    /// list and one registration; zero errors, throughput and p99.
+    Load(crate::bench_load::LoadArgs),
     /// Median server time of a branch's member list (500 members) and an exact
     /// ID-number search over the province, on a database seeded by
     /// `dangjian demo --members 1000000`.
@@ -70,6 +73,7 @@ pub async fn run(cmd: BenchCmd) -> Result<(), Failure> {
         BenchCmd::Sweep(args) => crate::bench_sweep::run(args).await,
         BenchCmd::Ledger(args) => crate::bench_ledger::run(args).await,
         BenchCmd::Signin(args) => crate::bench_signin::run(args).await,
+        BenchCmd::Load(args) => crate::bench_load::run(args).await,
         BenchCmd::Dues(args) => crate::bench_dues::run(args).await,
     }
 }

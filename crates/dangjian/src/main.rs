@@ -6,6 +6,7 @@ mod backup_cmd;
 mod bench;
 mod bench_dues;
 mod bench_ledger;
+mod bench_load;
 mod bench_signin;
 mod bench_sweep;
 mod config;

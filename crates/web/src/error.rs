@@ -162,3 +162,48 @@ impl IntoResponse for ApiError {
 
 /// Result type of API handlers.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Turns the plain-text rejections of axum's extractors (a path segment
+/// that is not a number, a body over the limit, a wrong media type) into
+/// problem details on API routes, so every API error has one shape
+/// whichever extractor refused the request.
+pub async fn plain_rejections_as_problems(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let api = req.uri().path().starts_with("/api/");
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let plain = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !api || !plain || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let body = axum::body::to_bytes(resp.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let detail = String::from_utf8_lossy(&body).into_owned();
+    let reason = status.canonical_reason().unwrap_or("error");
+    let problem = Problem {
+        kind: format!(
+            "https://dangjian.invalid/problems/{}",
+            reason.to_ascii_lowercase().replace(' ', "-")
+        ),
+        title: reason.to_string(),
+        status: status.as_u16(),
+        detail,
+        field: None,
+        errors: Vec::new(),
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        axum::Json(problem),
+    )
+        .into_response()
+}

@@ -49,6 +49,9 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(pages::routes())
         .merge(assets::routes())
+        .layer(axum::middleware::from_fn(
+            error::plain_rejections_as_problems,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ratelimit::limit,

@@ -376,3 +376,41 @@ async fn totp_through_the_api_and_the_sign_in_page() {
     let r = common::send_raw(&env.router, req).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
 }
+
+/// Whatever refuses an API request — our handlers or axum's extractors — the
+/// answer is a problem document (issue 5, item 8: Schemathesis checks the
+/// served media types against the OpenAPI document).
+#[tokio::test]
+async fn extractor_rejections_on_the_api_are_problem_details() {
+    let e = common::env("plain-rejections").await;
+    let t = e.token("admin").await;
+    // A path segment that is no i64, an unparsable JSON body, a wrong media type.
+    let (s, p) = e
+        .call(
+            "GET",
+            "/api/v1/members/9223372036854775808/ledger",
+            &t,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(p["status"], 400);
+    assert!(p["detail"].as_str().is_some_and(|d| !d.is_empty()), "{p}");
+    let req = Request::post("/api/v1/orgs")
+        .header(header::AUTHORIZATION, format!("Bearer {t}"))
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from("not json"))
+        .expect("req");
+    let r = common::send_raw(&e.router, req).await;
+    assert!(r.status.is_client_error(), "{}", r.status);
+    assert_eq!(r.content_type.as_deref(), Some("application/problem+json"));
+    // Pages are not API routes: their refusals stay as they are.
+    let r = common::send_raw(
+        &e.router,
+        Request::get("/members/not-a-number")
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_ne!(r.content_type.as_deref(), Some("application/problem+json"));
+}

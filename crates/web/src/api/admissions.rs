@@ -302,7 +302,7 @@ pub struct ProcessOut {
     pub steps: Vec<StepOut>,
     pub side_actions: Vec<StepOut>,
     /// Deadlines: what they count from and the rule they enforce.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Vec<Object>)]
     pub deadlines: serde_json::Value,
 }
 

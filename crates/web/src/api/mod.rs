@@ -46,7 +46,7 @@ use types::HealthOut;
         security::audit_list, security::audit_csv, security::change_password, security::revoke_sessions, security::totp_enroll, security::totp_confirm,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemField)),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &ProblemResponses)
 )]
 pub struct ApiDoc;
 
@@ -60,6 +60,64 @@ impl utoipa::Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
+    }
+}
+
+/// Every error is an RFC 9457 problem (`application/problem+json`): the
+/// error responses a handler documents get that media type, and each
+/// operation gets a `default` problem response for the statuses any route
+/// may answer (400 unreadable input, 401, 403, 404, 413, 415, 429).
+/// Schemathesis checks the served responses against this (`.ci/run`).
+struct ProblemResponses;
+
+impl utoipa::Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        const PROBLEM: &str = "application/problem+json";
+        let problem = || {
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                for (status, resp) in op.responses.responses.iter_mut() {
+                    let is_error = status.parse::<u16>().is_ok_and(|s| s >= 400);
+                    let RefOr::T(r) = resp else { continue };
+                    if !is_error {
+                        continue;
+                    }
+                    // A documented problem is served as problem+json; a
+                    // report body (e.g. the roster's row errors) keeps its
+                    // JSON and the problem is documented beside it.
+                    let is_problem = r.content.get("application/json").is_some_and(|c| {
+                        matches!(&c.schema, Some(RefOr::Ref(x)) if x.ref_location.ends_with("/Problem"))
+                    });
+                    if is_problem {
+                        r.content.shift_remove("application/json");
+                    }
+                    r.content.entry(PROBLEM.into()).or_insert_with(problem);
+                }
+                op.responses
+                    .responses
+                    .entry("default".into())
+                    .or_insert_with(|| {
+                        RefOr::T(
+                            ResponseBuilder::new()
+                                .description("问题详情 / problem details (RFC 9457)")
+                                .content(PROBLEM, problem())
+                                .build(),
+                        )
+                    });
+            }
+        }
     }
 }
 
