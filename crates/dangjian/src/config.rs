@@ -46,6 +46,12 @@ pub struct FileConfig {
     /// Administrators and committee staff need a second factor (TOTP) to
     /// sign in (issue 5); enroll them with `dangjian user totp`. Default false.
     pub require_totp_for_staff: Option<bool>,
+    /// Reverse proxies in front of the server (addresses or networks, e.g.
+    /// `["127.0.0.1", "10.0.0.0/8"]`): from these, the client address is
+    /// read from `X-Forwarded-For` for rate limits, sign-in throttling and
+    /// the audit log. Also `DANGJIAN_TRUSTED_PROXIES` (comma-separated).
+    /// Default: none, the connection's peer is the client.
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 /// Settings after layering.
@@ -100,4 +106,31 @@ impl DataArgs {
 /// `sqlite://` URL of a file, created when missing.
 pub fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}?mode=rwc", path.display())
+}
+
+/// The trusted proxies of the settings (environment before file), each an
+/// address or a network; a bad entry is an error naming it.
+pub fn trusted_proxies(file: &FileConfig) -> Result<Vec<ipnet::IpNet>, String> {
+    let from_env = std::env::var("DANGJIAN_TRUSTED_PROXIES")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| {
+            v.split(',')
+                .map(|x| x.trim().to_string())
+                .collect::<Vec<_>>()
+        });
+    let Some(entries) = from_env.or_else(|| file.trusted_proxies.clone()) else {
+        return Ok(Vec::new());
+    };
+    entries
+        .iter()
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            e.parse::<ipnet::IpNet>()
+                .or_else(|_| e.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    format!("trusted_proxies: {e:?} is not an address or a network like 10.0.0.0/8")
+                })
+        })
+        .collect()
 }

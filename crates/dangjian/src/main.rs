@@ -493,6 +493,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             tokio::spawn(ledger_cmd::watch(app.clone()));
             let mut state = dangjian_web::AppState::new(app);
+            state.trusted_proxies = Arc::new(config::trusted_proxies(&s.file)?);
             if let (Some(cert), Some(key)) = (tls_cert, tls_key) {
                 state.secure_cookies = true;
                 return serve_tls(state, addr, &cert, &key).await;

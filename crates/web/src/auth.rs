@@ -41,12 +41,85 @@ pub fn clear_session_cookie() -> String {
     format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
 }
 
-/// Address of the caller, when the server runs with connect info.
+/// Address of the caller: the client address [`resolve_client`] found
+/// (behind a trusted proxy, from `X-Forwarded-For`), else the connection's
+/// peer; `None` when the server runs without connect info.
 pub fn remote_addr(parts: &Parts) -> Option<String> {
-    parts
-        .extensions
+    client_addr(&parts.extensions).map(|ip| ip.to_string())
+}
+
+/// The client address of a request, as [`remote_addr`] reads it.
+pub fn client_addr(ext: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    ext.get::<ClientIp>()
+        .map(|c| c.0)
+        .or_else(|| ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
+}
+
+/// The address of the client behind the connection, set by [`resolve_client`].
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub std::net::IpAddr);
+
+/// Who sent a request that arrived from `peer` with `forwarded_for` (the
+/// `X-Forwarded-For` values, in order): the peer itself unless it is a
+/// trusted proxy; then, walking the list from the right, the first address
+/// that is not a trusted proxy. A client can prepend anything to the
+/// header, so only what trusted proxies appended counts; a malformed entry
+/// stops the walk at the last trusted hop.
+pub fn client_ip(
+    peer: std::net::IpAddr,
+    forwarded_for: &[&str],
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    let mut client = peer;
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    for entry in forwarded_for
+        .iter()
+        .flat_map(|h| h.split(','))
+        .map(str::trim)
+        .rev()
+    {
+        match entry.parse::<std::net::IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !is_trusted(&ip) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    client
+}
+
+/// Middleware (outermost): records the client address of each request for
+/// the rate limits, sign-in throttling and the audit log.
+pub async fn resolve_client(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if let Some(peer) = req
+        .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .map(|c| c.0.ip())
+    {
+        let ip = if st.trusted_proxies.is_empty() {
+            peer
+        } else {
+            let values: Vec<&str> = req
+                .headers()
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            client_ip(peer, &values, &st.trusted_proxies)
+        };
+        req.extensions_mut().insert(ClientIp(ip));
+    }
+    next.run(req).await
 }
 
 /// The caller's address (from the connection), for sign-in throttling and
@@ -151,5 +224,49 @@ pub fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
         _ => "/".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_ip;
+
+    fn ip(s: &str) -> std::net::IpAddr {
+        s.parse().expect("ip")
+    }
+
+    #[test]
+    fn the_client_behind_trusted_proxies_only() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().expect("net")];
+        // Not from a proxy: the header is the client's own claim, ignored.
+        assert_eq!(
+            client_ip(ip("203.0.113.9"), &["1.2.3.4"], &trusted),
+            ip("203.0.113.9")
+        );
+        // One trusted proxy: the address it appended.
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &["198.51.100.7"], &trusted),
+            ip("198.51.100.7")
+        );
+        // A forged entry on the left does not count.
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &["6.6.6.6, 198.51.100.7"], &trusted),
+            ip("198.51.100.7")
+        );
+        // Two proxies, two header lines.
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &["198.51.100.7", "10.1.1.1"], &trusted),
+            ip("198.51.100.7")
+        );
+        // Garbage stops at the last trusted hop.
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &["nonsense"], &trusted),
+            ip("10.0.0.2")
+        );
+        // No proxies configured: always the peer.
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &["198.51.100.7"], &[]),
+            ip("10.0.0.2")
+        );
     }
 }

@@ -28,6 +28,9 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Per-address limits of the sign-in and public endpoints.
     pub limits: Arc<ratelimit::RateLimits>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (empty: the
+    /// connection's peer is the client).
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
 }
 
 impl AppState {
@@ -37,6 +40,7 @@ impl AppState {
             metrics: Arc::new(metrics::Metrics::default()),
             secure_cookies: false,
             limits: Arc::new(ratelimit::RateLimits::default()),
+            trusted_proxies: Arc::new(Vec::new()),
         }
     }
 }
@@ -78,6 +82,10 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             64 * 1024 * 1024,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::resolve_client,
         ));
     // HSTS only where the server itself speaks TLS (issue 5, item 3).
     let router = if state.secure_cookies {

@@ -6,11 +6,10 @@
 //! proxy's address, so set the limits there instead (see SECURITY.md).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -109,10 +108,7 @@ fn bucket<'a>(limits: &'a RateLimits, method: &Method, path: &str) -> Option<&'a
 
 /// Middleware: refuses a request over its address's limit.
 pub async fn limit(State(st): State<AppState>, req: Request, next: Next) -> Response {
-    let addr = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
+    let addr = crate::auth::client_addr(req.extensions()).map(|ip| ip.to_string());
     if let (Some(addr), Some(b)) = (addr, bucket(&st.limits, req.method(), req.uri().path()))
         && let Err(wait) = b.take(&addr, Instant::now())
     {

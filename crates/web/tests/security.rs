@@ -414,3 +414,53 @@ async fn extractor_rejections_on_the_api_are_problem_details() {
     .await;
     assert_ne!(r.content_type.as_deref(), Some("application/problem+json"));
 }
+
+/// Behind a trusted reverse proxy every client arrives from the proxy's
+/// address; the client address then comes from `X-Forwarded-For`, for the
+/// rate limit and the audit log alike — and from anyone else the header is
+/// ignored, so a client cannot pick its own address.
+#[tokio::test]
+async fn behind_a_trusted_proxy_limits_and_audit_follow_the_forwarded_client() {
+    let env = common::env("proxy").await;
+    let mut state = dangjian_web::AppState::new(env.app.clone());
+    state.trusted_proxies = std::sync::Arc::new(vec!["10.0.0.0/8".parse().expect("net")]);
+    let router = dangjian_web::router(state);
+    let via = |proxy: &str, client: &str, login: &str| {
+        let mut req = api_login(login, "wrong-password-1");
+        req.headers_mut()
+            .insert("x-forwarded-for", client.parse().expect("header"));
+        from(proxy, req)
+    };
+    // Ten failures for one forwarded client, through the proxy: the 11th is
+    // held back, another client behind the same proxy is not.
+    for i in 0..10 {
+        let r = common::send_raw(&router, via("10.0.0.2", "203.0.113.5", &format!("x{i}"))).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = common::send_raw(&router, via("10.0.0.2", "203.0.113.5", "x10")).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    let r = common::send_raw(&router, via("10.0.0.2", "203.0.113.6", "y0")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // The audit log names the client, not the proxy.
+    let rows = dangjian_store::repo::audit::page(&env.app.db.conn, None, 10_000)
+        .await
+        .expect("audit");
+    let last = rows
+        .iter()
+        .rev()
+        .find(|r| r.action == "login.failure")
+        .expect("login.failure");
+    assert_eq!(last.remote_addr.as_deref(), Some("203.0.113.6"));
+    // Not from the proxy: the header is the caller's own claim and ignored.
+    let r = common::send_raw(&router, via("198.51.100.9", "203.0.113.77", "z0")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let rows = dangjian_store::repo::audit::page(&env.app.db.conn, None, 10_000)
+        .await
+        .expect("audit");
+    let last = rows
+        .iter()
+        .rev()
+        .find(|r| r.action == "login.failure")
+        .expect("login.failure");
+    assert_eq!(last.remote_addr.as_deref(), Some("198.51.100.9"));
+}
