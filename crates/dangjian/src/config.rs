@@ -52,6 +52,10 @@ pub struct FileConfig {
     /// the audit log. Also `DANGJIAN_TRUSTED_PROXIES` (comma-separated).
     /// Default: none, the connection's peer is the client.
     pub trusted_proxies: Option<Vec<String>>,
+    /// `international` (AES-256-GCM, HMAC-SHA-256; the default) or
+    /// `national` (SM4-GCM, HMAC-SM3) for a new deployment's keys; also
+    /// `DANGJIAN_CRYPTO_SUITE`. An existing key file keeps its suite.
+    pub crypto_suite: Option<String>,
 }
 
 /// Settings after layering.
@@ -133,4 +137,20 @@ pub fn trusted_proxies(file: &FileConfig) -> Result<Vec<ipnet::IpNet>, String> {
                 })
         })
         .collect()
+}
+
+/// The cryptography suite the settings ask for (environment before file).
+pub fn crypto_suite(file: &FileConfig) -> Result<Option<dangjian_store::crypto::Suite>, String> {
+    let v = std::env::var("DANGJIAN_CRYPTO_SUITE")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| file.crypto_suite.clone());
+    match v {
+        None => Ok(None),
+        Some(v) => dangjian_store::crypto::Suite::parse(&v)
+            .map(Some)
+            .ok_or_else(|| {
+                format!("crypto_suite: {v:?} is neither \"international\" nor \"national\"")
+            }),
+    }
 }

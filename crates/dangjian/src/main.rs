@@ -376,7 +376,9 @@ pub(crate) async fn open(data: &DataArgs) -> Result<(App, config::Settings), Fai
     db.migrate()
         .await
         .map_err(|e| Failure(format!("migration failed: {e}")))?;
-    let keys = Keyring::load_or_create(&s.key_file).map_err(|e| Failure(e.to_string()))?;
+    let suite = config::crypto_suite(&s.file)?;
+    let keys =
+        Keyring::load_or_create_with(&s.key_file, suite).map_err(|e| Failure(e.to_string()))?;
     let mut app = App::new(db, keys, Arc::new(SystemClock));
     app.config.ledger_key_file = Some(
         s.key_file

@@ -237,3 +237,46 @@ fn user_list_disable_enable() {
         .expect("run");
     assert!(!out.status.success());
 }
+
+/// A deployment set up with the national suite (SM4-GCM, HMAC-SM3) works
+/// end to end and keeps that suite; asking for the other one later is
+/// refused with a message (issue 5, item 5).
+#[test]
+fn national_crypto_suite_deployment() {
+    let dir = TempDir::new("cli-sm");
+    let out = bin()
+        .args(["demo", "--data", dir.path(), "--members", "60", "--json"])
+        .env("DANGJIAN_CRYPTO_SUITE", "national")
+        .output()
+        .expect("run demo");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let keys = std::fs::read_to_string(dir.0.join("keys.json")).expect("keys");
+    assert!(
+        keys.contains("\"national\"") && keys.contains("sm4-gcm"),
+        "{keys}"
+    );
+    let (ok, size) = support::ledger_verify(dir.path());
+    assert!(ok && size >= 60);
+    let out = bin()
+        .args(["ledger", "verify", "--data", dir.path()])
+        .env("DANGJIAN_CRYPTO_SUITE", "international")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("national suite"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = bin()
+        .args(["ledger", "verify", "--data", dir.path()])
+        .env("DANGJIAN_CRYPTO_SUITE", "rot13")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("crypto_suite"));
+}

@@ -1,4 +1,8 @@
-//! Field encryption at rest (AES-256-GCM) and keyed blind indexes (HMAC-SHA-256).
+//! Field encryption at rest and keyed blind indexes, in one of two suites
+//! chosen per deployment (issue 5, item 5): the international suite
+//! (AES-256-GCM, HMAC-SHA-256), the default, or the national suite of the
+//! commercial cryptography evaluation (密评: SM4-GCM, HMAC-SM3), all from
+//! RustCrypto's crates.
 //!
 //! A ciphertext is `v1 ‖ key-id length ‖ key id ‖ 12-byte nonce ‖ AEAD output`;
 //! the associated data names the column, so a value cannot be moved to
@@ -9,8 +13,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use aes_gcm::aead::consts::U12;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
+use aes_gcm::{Aes256Gcm, AesGcm, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use hmac::{Hmac, Mac};
@@ -19,6 +24,70 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 const FORMAT_V1: u8 = 1;
+
+/// SM4 in Galois/Counter Mode with 96-bit nonces (GB/T 32907, RFC 8998).
+type Sm4Gcm = AesGcm<sm4::Sm4, U12>;
+
+/// The algorithms of a deployment (its key file's `suite`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Suite {
+    /// AES-256-GCM for fields, HMAC-SHA-256 for blind indexes.
+    International,
+    /// SM4-GCM for fields, HMAC-SM3 for blind indexes (国密).
+    National,
+}
+
+impl Suite {
+    /// `international` (or `intl`) and `national` (or `sm`, `guomi`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "international" | "intl" => Some(Suite::International),
+            "national" | "sm" | "guomi" => Some(Suite::National),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Suite::International => "international",
+            Suite::National => "national",
+        }
+    }
+    fn field_algorithm(self) -> Alg {
+        match self {
+            Suite::International => Alg::Aes256Gcm,
+            Suite::National => Alg::Sm4Gcm,
+        }
+    }
+}
+
+/// The AEAD of one field key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Alg {
+    Aes256Gcm,
+    Sm4Gcm,
+}
+
+impl Alg {
+    fn name(self) -> &'static str {
+        match self {
+            Alg::Aes256Gcm => "aes-256-gcm",
+            Alg::Sm4Gcm => "sm4-gcm",
+        }
+    }
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "aes-256-gcm" => Some(Alg::Aes256Gcm),
+            "sm4-gcm" => Some(Alg::Sm4Gcm),
+            _ => None,
+        }
+    }
+    fn key_len(self) -> usize {
+        match self {
+            Alg::Aes256Gcm => 32,
+            Alg::Sm4Gcm => 16,
+        }
+    }
+}
 
 /// Errors of key handling and field decryption.
 #[derive(Debug, thiserror::Error)]
@@ -37,14 +106,16 @@ pub enum CryptoError {
 
 /// The keys a server holds, loaded from its key file or the environment.
 pub struct Keyring {
+    suite: Suite,
     active: String,
-    enc: BTreeMap<String, Zeroizing<[u8; 32]>>,
+    enc: BTreeMap<String, (Alg, Zeroizing<Vec<u8>>)>,
     bidx: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Keyring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Keyring")
+            .field("suite", &self.suite)
             .field("active", &self.active)
             .field("key_ids", &self.enc.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
@@ -53,8 +124,14 @@ impl std::fmt::Debug for Keyring {
 
 #[derive(Serialize, Deserialize)]
 struct KeyFile {
+    /// `international` when absent (key files written before the suites).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    suite: Option<String>,
     active: String,
     keys: BTreeMap<String, String>,
+    /// Key id → AEAD; a key without an entry is AES-256-GCM.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    algorithms: BTreeMap<String, String>,
     blind_index: String,
 }
 
@@ -65,12 +142,20 @@ pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], CryptoError> {
 }
 
 impl Keyring {
-    /// A fresh keyring with one encryption key and one blind-index key.
+    /// A fresh keyring of the international suite.
     pub fn generate() -> Result<Self, CryptoError> {
+        Self::generate_with(Suite::International)
+    }
+
+    /// A fresh keyring with one field key and one blind-index key of `suite`.
+    pub fn generate_with(suite: Suite) -> Result<Self, CryptoError> {
+        let alg = suite.field_algorithm();
         let mut enc = BTreeMap::new();
         let id = format!("k{}", hex::encode(random_bytes::<4>()?));
-        enc.insert(id.clone(), Zeroizing::new(random_bytes::<32>()?));
+        let key = Zeroizing::new(random_bytes::<32>()?[..alg.key_len()].to_vec());
+        enc.insert(id.clone(), (alg, key));
         Ok(Self {
+            suite,
             active: id,
             enc,
             bidx: Zeroizing::new(random_bytes::<32>()?),
@@ -84,45 +169,92 @@ impl Keyring {
             reason,
         };
         let f: KeyFile = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-        let decode = |s: &str, what: &str| -> Result<Zeroizing<[u8; 32]>, CryptoError> {
+        let suite = match f.suite.as_deref() {
+            None => Suite::International,
+            Some(s) => Suite::parse(s).ok_or_else(|| {
+                bad(format!(
+                    "suite {s:?} is neither \"international\" nor \"national\""
+                ))
+            })?,
+        };
+        let decode = |s: &str, what: &str, len: usize| -> Result<Zeroizing<Vec<u8>>, CryptoError> {
             let v = Zeroizing::new(B64.decode(s).map_err(|e| bad(format!("{what}: {e}")))?);
-            let arr: [u8; 32] = v
-                .as_slice()
-                .try_into()
-                .map_err(|_| bad(format!("{what}: key must be 32 bytes")))?;
-            Ok(Zeroizing::new(arr))
+            if v.len() != len {
+                return Err(bad(format!("{what}: key must be {len} bytes")));
+            }
+            Ok(v)
         };
         let mut enc = BTreeMap::new();
         for (id, k) in &f.keys {
-            enc.insert(id.clone(), decode(k, id)?);
+            let alg = match f.algorithms.get(id) {
+                None => Alg::Aes256Gcm,
+                Some(a) => {
+                    Alg::parse(a).ok_or_else(|| bad(format!("{id}: unknown algorithm {a:?}")))?
+                }
+            };
+            enc.insert(id.clone(), (alg, decode(k, id, alg.key_len())?));
         }
         if !enc.contains_key(&f.active) {
             return Err(bad(format!("active key {:?} is not in keys", f.active)));
         }
+        let b = decode(&f.blind_index, "blind_index", 32)?;
+        let mut bidx = Zeroizing::new([0u8; 32]);
+        bidx.copy_from_slice(&b);
         Ok(Self {
+            suite,
             active: f.active,
             enc,
-            bidx: decode(&f.blind_index, "blind_index")?,
+            bidx,
         })
     }
 
     /// The JSON key file format (contains secrets).
     pub fn to_json(&self) -> String {
         let f = KeyFile {
+            suite: (self.suite != Suite::International).then(|| self.suite.as_str().to_string()),
             active: self.active.clone(),
             keys: self
                 .enc
                 .iter()
-                .map(|(id, k)| (id.clone(), B64.encode(k.as_slice())))
+                .map(|(id, (_, k))| (id.clone(), B64.encode(k.as_slice())))
+                .collect(),
+            algorithms: self
+                .enc
+                .iter()
+                .filter(|(_, (alg, _))| *alg != Alg::Aes256Gcm)
+                .map(|(id, (alg, _))| (id.clone(), alg.name().to_string()))
                 .collect(),
             blind_index: B64.encode(self.bidx.as_slice()),
         };
         serde_json::to_string_pretty(&f).unwrap_or_default()
     }
 
-    /// Loads the key file at `path`, creating it (readable by its owner only)
-    /// when it does not exist.
+    /// Loads the key file at `path`, creating it (readable by its owner only,
+    /// international suite) when it does not exist.
     pub fn load_or_create(path: &Path) -> Result<Self, CryptoError> {
+        Self::load_or_create_with(path, None)
+    }
+
+    /// Like [`Keyring::load_or_create`]; a new key file gets `suite`, and an
+    /// existing one must be of `suite` when one is asked for (a deployment
+    /// keeps the suite its keys were made with).
+    pub fn load_or_create_with(path: &Path, suite: Option<Suite>) -> Result<Self, CryptoError> {
+        let ring = Self::load_or_create_inner(path, suite.unwrap_or(Suite::International))?;
+        match suite {
+            Some(want) if want != ring.suite => Err(CryptoError::KeyFile {
+                path: path.display().to_string(),
+                reason: format!(
+                    "the keys are of the {} suite, the settings ask for {}; a deployment keeps \
+                     the suite it was set up with",
+                    ring.suite.as_str(),
+                    want.as_str()
+                ),
+            }),
+            _ => Ok(ring),
+        }
+    }
+
+    fn load_or_create_inner(path: &Path, suite: Suite) -> Result<Self, CryptoError> {
         let origin = path.display().to_string();
         let io = |e: std::io::Error| CryptoError::KeyFile {
             path: origin.clone(),
@@ -132,9 +264,14 @@ impl Keyring {
             let text = std::fs::read_to_string(path).map_err(io)?;
             return Self::from_json(&text, &origin);
         }
-        let ring = Self::generate()?;
+        let ring = Self::generate_with(suite)?;
         write_private(path, ring.to_json().as_bytes()).map_err(io)?;
         Ok(ring)
+    }
+
+    /// The suite of this deployment's keys.
+    pub fn suite(&self) -> Suite {
+        self.suite
     }
 
     /// Id of the key new values are encrypted with.
@@ -144,25 +281,28 @@ impl Keyring {
 
     /// Encrypts `plain` for the column named by `aad` (e.g. `members.id_number`).
     pub fn encrypt(&self, plain: &[u8], aad: &str) -> Result<Vec<u8>, CryptoError> {
-        let key = self
+        let (alg, key) = self
             .enc
             .get(&self.active)
             .ok_or_else(|| CryptoError::UnknownKey(self.active.clone()))?;
-        let cipher =
-            Aes256Gcm::new_from_slice(key.as_slice()).map_err(|_| CryptoError::Malformed)?;
         // Nonces from the thread-local CSPRNG (ChaCha, seeded and reseeded from
         // the OS): one syscall per value would dominate bulk imports.
         let mut nonce = [0u8; 12];
         rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut nonce);
-        let ct = cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: plain,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .map_err(|_| CryptoError::Decrypt)?;
+        let payload = Payload {
+            msg: plain,
+            aad: aad.as_bytes(),
+        };
+        let n = Nonce::from_slice(&nonce);
+        let ct = match alg {
+            Alg::Aes256Gcm => Aes256Gcm::new_from_slice(key)
+                .map_err(|_| CryptoError::Malformed)?
+                .encrypt(n, payload),
+            Alg::Sm4Gcm => Sm4Gcm::new_from_slice(key)
+                .map_err(|_| CryptoError::Malformed)?
+                .encrypt(n, payload),
+        }
+        .map_err(|_| CryptoError::Decrypt)?;
         let id = self.active.as_bytes();
         let mut out = Vec::with_capacity(2 + id.len() + 12 + ct.len());
         out.push(FORMAT_V1);
@@ -185,23 +325,24 @@ impl Keyring {
             return Err(CryptoError::Malformed);
         }
         let id = std::str::from_utf8(&rest[..idlen]).map_err(|_| CryptoError::Malformed)?;
-        let key = self
+        let (alg, key) = self
             .enc
             .get(id)
             .ok_or_else(|| CryptoError::UnknownKey(id.to_string()))?;
-        let nonce = &rest[idlen..idlen + 12];
-        let ct = &rest[idlen + 12..];
-        let cipher =
-            Aes256Gcm::new_from_slice(key.as_slice()).map_err(|_| CryptoError::Malformed)?;
-        cipher
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ct,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .map_err(|_| CryptoError::Decrypt)
+        let nonce = Nonce::from_slice(&rest[idlen..idlen + 12]);
+        let payload = Payload {
+            msg: &rest[idlen + 12..],
+            aad: aad.as_bytes(),
+        };
+        match alg {
+            Alg::Aes256Gcm => Aes256Gcm::new_from_slice(key)
+                .map_err(|_| CryptoError::Malformed)?
+                .decrypt(nonce, payload),
+            Alg::Sm4Gcm => Sm4Gcm::new_from_slice(key)
+                .map_err(|_| CryptoError::Malformed)?
+                .decrypt(nonce, payload),
+        }
+        .map_err(|_| CryptoError::Decrypt)
     }
 
     /// Decrypts to a string.
@@ -209,18 +350,25 @@ impl Keyring {
         String::from_utf8(self.decrypt(blob, aad)?).map_err(|_| CryptoError::Malformed)
     }
 
-    /// Keyed blind index of a value for exact lookup: HMAC-SHA-256 over
-    /// `domain ‖ 0x00 ‖ value`, hex. `domain` separates e.g. ID numbers from phones.
+    /// Keyed blind index of a value for exact lookup: HMAC (SHA-256, or SM3
+    /// in the national suite) over `domain ‖ 0x00 ‖ value`, hex. `domain`
+    /// separates e.g. ID numbers from phones.
     pub fn blind_index(&self, domain: &str, value: &str) -> String {
-        // HMAC accepts keys of any length; this cannot fail for a 32-byte key.
-        let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(self.bidx.as_slice()) {
-            Ok(m) => m,
-            Err(_) => unreachable!("HMAC takes keys of any length"),
-        };
-        mac.update(domain.as_bytes());
-        mac.update(&[0]);
-        mac.update(value.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        fn mac<M: Mac + hmac::digest::KeyInit>(key: &[u8], domain: &str, value: &str) -> String {
+            // HMAC accepts keys of any length; this cannot fail for a 32-byte key.
+            let mut m = match <M as hmac::digest::KeyInit>::new_from_slice(key) {
+                Ok(m) => m,
+                Err(_) => unreachable!("HMAC takes keys of any length"),
+            };
+            m.update(domain.as_bytes());
+            m.update(&[0]);
+            m.update(value.as_bytes());
+            hex::encode(m.finalize().into_bytes())
+        }
+        match self.suite {
+            Suite::International => mac::<Hmac<Sha256>>(self.bidx.as_slice(), domain, value),
+            Suite::National => mac::<Hmac<sm3::Sm3>>(self.bidx.as_slice(), domain, value),
+        }
     }
 }
 
@@ -271,6 +419,82 @@ mod tests {
         assert_eq!(a.blind_index("id", "x"), a.blind_index("id", "x"));
         assert_ne!(a.blind_index("id", "x"), b.blind_index("id", "x"));
         assert_ne!(a.blind_index("id", "x"), a.blind_index("phone", "x"));
+    }
+
+    #[test]
+    fn national_suite_round_trip_and_key_file() {
+        let k = Keyring::generate_with(Suite::National).unwrap();
+        assert_eq!(k.suite(), Suite::National);
+        let ct = k.encrypt(b"13800138000", "members.phone").unwrap();
+        assert_eq!(k.decrypt(&ct, "members.phone").unwrap(), b"13800138000");
+        assert!(k.decrypt(&ct, "members.id_number").is_err());
+        let mut bad = ct.clone();
+        bad[ct.len() - 1] ^= 1;
+        assert!(k.decrypt(&bad, "members.phone").is_err());
+        // The key file keeps suite and algorithm; a reload reads old values.
+        let again = Keyring::from_json(&k.to_json(), "mem").unwrap();
+        assert_eq!(again.suite(), Suite::National);
+        assert_eq!(again.decrypt(&ct, "members.phone").unwrap(), b"13800138000");
+        assert_eq!(again.blind_index("id", "x"), k.blind_index("id", "x"));
+        assert!(k.to_json().contains("sm4-gcm"));
+    }
+
+    /// The national suite really is SM4-GCM and HMAC-SM3: the test vector of
+    /// RFC 8998 (appendix A.1) and GB/T 32905's SM3("abc"), and the same
+    /// blind-index key gives another index than HMAC-SHA-256.
+    #[test]
+    fn national_suite_uses_sm4_gcm_and_sm3() {
+        let key = hex::decode("0123456789ABCDEFFEDCBA9876543210").unwrap();
+        let iv = hex::decode("00001234567800000000ABCD").unwrap();
+        let pt = hex::decode(
+            "AAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBCCCCCCCCCCCCCCCCDDDDDDDDDDDDDDDD\
+             EEEEEEEEEEEEEEEEFFFFFFFFFFFFFFFFEEEEEEEEEEEEEEEEAAAAAAAAAAAAAAAA",
+        )
+        .unwrap();
+        let aad = hex::decode("FEEDFACEDEADBEEFFEEDFACEDEADBEEFABADDAD2").unwrap();
+        let out = Sm4Gcm::new_from_slice(&key)
+            .unwrap()
+            .encrypt(
+                Nonce::from_slice(&iv),
+                Payload {
+                    msg: &pt,
+                    aad: &aad,
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            hex::encode_upper(&out),
+            "17F399F08C67D5EE19D0DC9969C4BB7D5FD46FD3756489069157B282BB200735\
+             D82710CA5C22F0CCFA7CBF93D496AC15A56834CBCF98C397B4024A2691233B8D\
+             83DE3541E4C2B58177E065A9BF7B62EC"
+        );
+        use sm3::Digest;
+        assert_eq!(
+            hex::encode(sm3::Sm3::digest(b"abc")),
+            "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+        );
+        let intl = Keyring::generate().unwrap();
+        let mut nat = Keyring::from_json(&intl.to_json(), "mem").unwrap();
+        nat.suite = Suite::National;
+        assert_ne!(intl.blind_index("id", "x"), nat.blind_index("id", "x"));
+    }
+
+    #[test]
+    fn a_deployment_keeps_its_suite() {
+        let dir = std::env::temp_dir().join(format!(
+            "dj-suite-{}",
+            hex::encode(random_bytes::<6>().unwrap())
+        ));
+        let path = dir.join("keys.json");
+        let k = Keyring::load_or_create_with(&path, Some(Suite::National)).unwrap();
+        assert_eq!(k.suite(), Suite::National);
+        assert_eq!(
+            Keyring::load_or_create(&path).unwrap().suite(),
+            Suite::National
+        );
+        let e = Keyring::load_or_create_with(&path, Some(Suite::International)).unwrap_err();
+        assert!(e.to_string().contains("national suite"), "{e}");
+        std::fs::remove_dir_all(dir).ok();
     }
 
     #[test]
