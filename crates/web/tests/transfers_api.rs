@@ -275,3 +275,93 @@ async fn a_letter_is_invisible_to_another_subtree() {
         .await;
     assert_eq!((s.as_u16(), l["status"].as_str()), (200, Some("arrived")), "{l}");
 }
+
+#[tokio::test]
+async fn the_pages_issue_confirm_and_hide_letters_from_other_subtrees() {
+    let e = common::env("tr-pages").await;
+    let a = e.org_of("secretary_a").await;
+    let b = e.org_of("secretary_b").await;
+    let (ca, csrf_a) = e.session("secretary_a").await;
+    let (cb, csrf_b) = e.session("secretary_b").await;
+    let (s, page) = e.page("GET", &format!("/orgs/{a}/transfers"), &ca, None).await;
+    assert_eq!(s, 200);
+    assert!(page.contains("开具组织关系介绍信"), "zh-CN first");
+    let member = page
+        .split("<option value=\"")
+        .nth(2)
+        .and_then(|s| s.split('"').next())
+        .expect("a member to choose")
+        .to_string();
+    // Refused input comes back on the page naming the problem.
+    let (s, page) = e
+        .page(
+            "POST",
+            &format!("/orgs/{a}/transfers"),
+            &ca,
+            Some(&format!("csrf={csrf_a}&member_id={member}&to_org={a}")),
+        )
+        .await;
+    assert_eq!(s, 422);
+    assert!(page.contains("接收支部与转出支部相同"), "{page}");
+    let (s, to) = e
+        .page(
+            "POST",
+            &format!("/orgs/{a}/transfers"),
+            &ca,
+            Some(&format!("csrf={csrf_a}&member_id={member}&to_org={b}&validity_months=3")),
+        )
+        .await;
+    assert_eq!((s.as_u16(), to.as_str()), (303, format!("/orgs/{a}/transfers").as_str()));
+    let (_, page_b) = e.page("GET", &format!("/orgs/{b}/transfers"), &cb, None).await;
+    assert!(page_b.contains("确认报到"), "the receiving branch can confirm");
+    let id = page_b
+        .split("/transfers/")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .expect("letter id")
+        .to_string();
+
+    // A secretary of a third branch sees neither page nor letter.
+    let sys = Actor::system(0, "/");
+    let tree = e.app.org_subtree(&sys, "GD", 10).await.expect("subtree");
+    let third = tree
+        .iter()
+        .find(|o| o.kind.as_str() == "branch" && o.code != a && o.code != b)
+        .expect("a third branch")
+        .code
+        .clone();
+    e.app
+        .add_user(&sys, "sec_third_p", "sec_third_p", Role::Secretary, &third, None)
+        .await
+        .expect("user");
+    let (c3, csrf3) = e.session("sec_third_p").await;
+    let (s, _) = e.page("GET", &format!("/orgs/{a}/transfers"), &c3, None).await;
+    assert_eq!(s, 404);
+    let (s, _) = e
+        .page("POST", &format!("/transfers/{id}/confirm"), &c3, Some(&format!("csrf={csrf3}&org={third}")))
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = e
+        .page("POST", &format!("/transfers/{id}/cancel"), &c3, Some(&format!("csrf={csrf3}&reason=越权撤销")))
+        .await;
+    assert_eq!(s, 404);
+
+    // The receiving secretary confirms; the member now belongs to B.
+    let (s, to) = e
+        .page(
+            "POST",
+            &format!("/transfers/{id}/confirm"),
+            &cb,
+            Some(&format!("csrf={csrf_b}&org={b}&arrived_on={}", e.app.today())),
+        )
+        .await;
+    assert_eq!((s.as_u16(), to.as_str()), (303, format!("/orgs/{b}/transfers").as_str()));
+    let d = e
+        .app
+        .member_detail(&sys, member.parse().unwrap())
+        .await
+        .expect("detail");
+    assert_eq!(d.org.code, b);
+    let (_, page_a) = e.page("GET", &format!("/orgs/{a}/transfers"), &ca, None).await;
+    assert!(page_a.contains("已报到"), "the sender sees the arrival");
+}
