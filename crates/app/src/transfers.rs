@@ -869,6 +869,7 @@ impl App {
     /// branch with their stage dates, ledger uid and archive history; and
     /// answers with a signed receipt.
     pub async fn import_letter(&self, actor: &Actor, text: &str) -> Result<ImportOutcome, AppError> {
+        may_receive(actor)?;
         let (note, body): (Note, LetterBody) = parse_note(text, LETTER_HEADER)?;
         self.verify_signed_by(&note, &body.origin).await?;
         let own = self.ledger_origin().await?;
@@ -1056,6 +1057,7 @@ impl App {
     /// Accepts the receiver's signed receipt of a letter to another server:
     /// the member is marked transferred out and the letter arrived.
     pub async fn accept_receipt(&self, actor: &Actor, text: &str) -> Result<LetterView, AppError> {
+        may_receive(actor)?;
         let (note, body): (Note, ReceiptBody) = parse_note(text, RECEIPT_HEADER)?;
         let own = self.ledger_origin().await?;
         let l = repo::by_number(&self.db.conn, "", &body.number)
@@ -1176,6 +1178,21 @@ impl App {
         }
         tx.commit().await?;
         Ok(rows.len() as u64)
+    }
+}
+
+/// Only those who manage members somewhere handle signed letters and
+/// receipts; the branch they name is checked once the document is read.
+fn may_receive(actor: &Actor) -> Result<(), AppError> {
+    use dangjian_domain::identity::Role;
+    if actor
+        .grants
+        .iter()
+        .any(|g| matches!(g.role, Role::Secretary | Role::CommitteeStaff | Role::Admin))
+    {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
     }
 }
 

@@ -188,8 +188,13 @@ fn field(f: &Posted, k: &str) -> String {
 /// A refusal shown on the branch's page when it is about the input, else
 /// the error page.
 async fn refused(st: &AppState, lang: Lang, p: &PageActor, code: &str, e: AppError) -> Response {
+    let page_visible = st
+        .app
+        .visible_org(&p.actor, code)
+        .await
+        .is_ok_and(|o| p.actor.can_list_members(&o.path));
     match error_messages(&e, lang) {
-        Some(errors) => {
+        Some(errors) if page_visible => {
             letters_view(
                 st,
                 lang,
@@ -202,7 +207,18 @@ async fn refused(st: &AppState, lang: Lang, p: &PageActor, code: &str, e: AppErr
             )
             .await
         }
-        None => error_page(lang, p, e),
+        _ => error_page(lang, p, e),
+    }
+}
+
+/// The branch's forms are for those who manage its members: anyone else is
+/// refused before the form is read.
+async fn may_manage(st: &AppState, p: &PageActor, code: &str) -> Result<(), AppError> {
+    let o = st.app.visible_org(&p.actor, code).await?;
+    if p.actor.can_manage_members(&o.path) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
     }
 }
 
@@ -215,6 +231,9 @@ async fn issue_submit(
 ) -> Response {
     if f.get("csrf") != Some(&p.csrf) {
         return StatusCode::FORBIDDEN.into_response();
+    }
+    if let Err(e) = may_manage(&st, &p, &code).await {
+        return error_page(lang, &p, e);
     }
     let bad = |zh: &str, en: &str| vec![lang.t(zh, en).to_string()];
     let Ok(member_id) = field(&f, "member_id").parse::<i64>() else {
@@ -301,14 +320,7 @@ async fn confirm_submit(
     let arrived_on = NaiveDate::parse_from_str(&arrived, "%Y-%m-%d").ok();
     match st.app.confirm_arrival(&p.actor, id, arrived_on).await {
         Ok(_) => Redirect::to(&back(&f)).into_response(),
-        Err(e) => {
-            let code = field(&f, "org");
-            if back(&f) != "/" {
-                refused(&st, lang, &p, &code, e).await
-            } else {
-                error_page(lang, &p, e)
-            }
-        }
+        Err(e) => refused(&st, lang, &p, &field(&f, "org"), e).await,
     }
 }
 
@@ -328,14 +340,7 @@ async fn cancel_submit(
     };
     match st.app.cancel_letter(&p.actor, id, &field(&f, "reason")).await {
         Ok(_) => Redirect::to(&back(&f)).into_response(),
-        Err(e) => {
-            let code = field(&f, "org");
-            if back(&f) != "/" {
-                refused(&st, lang, &p, &code, e).await
-            } else {
-                error_page(lang, &p, e)
-            }
-        }
+        Err(e) => refused(&st, lang, &p, &field(&f, "org"), e).await,
     }
 }
 
@@ -375,6 +380,9 @@ async fn import_submit(
     if f.get("csrf") != Some(&p.csrf) {
         return StatusCode::FORBIDDEN.into_response();
     }
+    if let Err(e) = may_manage(&st, &p, &code).await {
+        return error_page(lang, &p, e);
+    }
     match st.app.import_letter(&p.actor, &field(&f, "letter")).await {
         Ok(r) => {
             let notice = format!(
@@ -403,6 +411,9 @@ async fn receipt_submit(
 ) -> Response {
     if f.get("csrf") != Some(&p.csrf) {
         return StatusCode::FORBIDDEN.into_response();
+    }
+    if let Err(e) = may_manage(&st, &p, &code).await {
+        return error_page(lang, &p, e);
     }
     match st.app.accept_receipt(&p.actor, &field(&f, "receipt")).await {
         Ok(_) => Redirect::to(&format!("/orgs/{code}/transfers")).into_response(),
