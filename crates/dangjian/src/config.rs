@@ -46,6 +46,11 @@ pub struct FileConfig {
     /// Administrators and committee staff need a second factor (TOTP) to
     /// sign in (issue 5); enroll them with `dangjian user totp`. Default false.
     pub require_totp_for_staff: Option<bool>,
+    /// Verifier keys (`dangjian ledger checkpoint --json` prints `key`) of
+    /// the other servers whose signed transfer letters and receipts this
+    /// server accepts (DOMAIN.md §12); also `DANGJIAN_TRANSFER_TRUSTED_KEYS`,
+    /// comma-separated. The logs this server witnesses are trusted too.
+    pub transfer_trusted_keys: Option<Vec<String>>,
 }
 
 /// Settings after layering.
