@@ -24,6 +24,9 @@ fn every_subcommand_has_help() {
         &["witness", "add-log"],
         &["witness", "inspect"],
         &["fee"],
+        &["transfer", "export"],
+        &["transfer", "import"],
+        &["transfer", "receipt"],
     ] {
         let out = bin().args(sub).arg("--help").output().expect("run");
         assert!(out.status.success(), "{sub:?} --help");
@@ -231,6 +234,49 @@ fn user_list_disable_enable() {
     // An unknown login is an error with a non-zero exit.
     let out = bin()
         .args(["user", "disable", "--login", "nobody", "--data", dir.path()])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+}
+
+#[test]
+fn transfer_import_refuses_what_is_not_a_signed_letter() {
+    let dir = TempDir::new("cli-transfer");
+    demo(dir.path(), 60);
+    let bad = dir.0.join("letter.txt");
+    std::fs::write(&bad, "dangjian-transfer-letter/v1\n{}\n").expect("write");
+    let receipt = dir.0.join("receipt.txt");
+    let out = bin()
+        .args([
+            "transfer",
+            "import",
+            "--data",
+            dir.path(),
+            "--receipt-out",
+            receipt.to_str().expect("path"),
+            bad.to_str().expect("path"),
+        ])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("letter"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!receipt.exists(), "no receipt for a refused letter");
+    // An unknown letter id is an error too.
+    let out = bin()
+        .args([
+            "transfer",
+            "export",
+            "--data",
+            dir.path(),
+            "--id",
+            "999",
+            "--out",
+            dir.0.join("x.txt").to_str().expect("path"),
+        ])
         .output()
         .expect("run");
     assert!(!out.status.success());
