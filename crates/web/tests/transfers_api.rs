@@ -1,6 +1,6 @@
 //! Transfers through the API (DOMAIN.md §12): between two separately run
 //! servers (two apps with their own databases and keys, each behind its
-//! own router) a signed letter moves a probationary member with their
+//! own router, served on loopback) a signed letter moves a probationary member with their
 //! history; a tampered letter, a letter from an untrusted server and a
 //! replayed letter are refused and nothing is duplicated; the receipt marks
 //! the member transferred out at the sender. Within one server, a branch
@@ -82,6 +82,39 @@ fn person() -> MemberDraft {
     }
 }
 
+/// Serves the app's router on an ephemeral loopback port; the base URL.
+async fn serve(app: &App) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let router = dangjian_web::router(dangjian_web::AppState::new(app.clone()));
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.expect("serve");
+    });
+    format!("http://{addr}")
+}
+
+/// One request over real HTTP: the status and the body text.
+async fn http(
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, String) {
+    let mut req = reqwest::Client::new()
+        .request(method, url)
+        .header("authorization", format!("Bearer {token}"));
+    if let Some(b) = body {
+        req = req
+            .header("content-type", "application/json")
+            .body(b.to_string());
+    }
+    let r = req.send().await.expect("request");
+    let status = r.status().as_u16();
+    (status, r.text().await.expect("body"))
+}
+
 async fn vkey(app: &App) -> String {
     app.ledger_vkey().await.expect("vkey")
 }
@@ -118,13 +151,16 @@ async fn a_signed_letter_moves_a_member_between_two_servers() {
     assert_eq!(l["kind"], "outgoing");
     assert_eq!(l["has_document"], true);
     let id = l["id"].as_i64().unwrap();
-    let req = axum::http::Request::get(format!("/api/v1/transfers/{id}/letter"))
-        .header("authorization", format!("Bearer {gd_sec}"))
-        .body(axum::body::Body::empty())
-        .unwrap();
-    let sent = common::send_raw(&gd.router, req).await;
-    assert_eq!(sent.status, 200);
-    let letter = sent.body;
+    // The letter travels over real HTTP between the two servers' listeners.
+    let (gd_url, hn_url) = (serve(&gd.app).await, serve(&hn.app).await);
+    let (s, letter) = http(
+        reqwest::Method::GET,
+        format!("{gd_url}/api/v1/transfers/{id}/letter"),
+        &gd_sec,
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
     assert!(letter.starts_with("dangjian-transfer-letter/v1\n"));
     assert!(letter.contains("— dangjian/GD "), "signed by the sender's log key");
 
@@ -148,10 +184,15 @@ async fn a_signed_letter_moves_a_member_between_two_servers() {
 
     // The receiver imports it: the member arrives with stage, probation
     // dates, archive id and history.
-    let (s, r) = hn
-        .call("POST", "/api/v1/transfers/import", &hn_sec, Some(json!({"letter": letter})))
-        .await;
+    let (s, r) = http(
+        reqwest::Method::POST,
+        format!("{hn_url}/api/v1/transfers/import"),
+        &hn_sec,
+        Some(json!({"letter": letter})),
+    )
+    .await;
     assert_eq!(s, 201, "{r}");
+    let r: serde_json::Value = serde_json::from_str(&r).expect("json");
     let new_id = r["member_id"].as_i64().unwrap();
     let got = hn.app.member_detail(&hn_sys, new_id).await.expect("detail");
     assert_eq!(got.org.code, "HN-B01");
@@ -200,10 +241,15 @@ async fn a_signed_letter_moves_a_member_between_two_servers() {
         .call("POST", "/api/v1/transfers/receipts", &gd_sec, Some(json!({"receipt": forged})))
         .await;
     assert_eq!(s, 422);
-    let (s, done) = gd
-        .call("POST", "/api/v1/transfers/receipts", &gd_sec, Some(json!({"receipt": receipt})))
-        .await;
+    let (s, done) = http(
+        reqwest::Method::POST,
+        format!("{gd_url}/api/v1/transfers/receipts"),
+        &gd_sec,
+        Some(json!({"receipt": receipt})),
+    )
+    .await;
     assert_eq!(s, 200, "{done}");
+    let done: serde_json::Value = serde_json::from_str(&done).expect("json");
     assert_eq!(done["status"], "arrived");
     let out = gd.app.member_detail(&gd_sys, m.id).await.expect("detail");
     assert_eq!(out.summary.status.as_str(), "transferred_out");
