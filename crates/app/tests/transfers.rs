@@ -165,6 +165,17 @@ async fn section_12_expired_letter_is_flagged_and_closed_on_confirmation() {
     assert_eq!(w[0].0, "yellow");
     let view = fx.app.letter_detail(&sec_a, l.id).await.expect("detail");
     assert!(view.expired);
+    // The warning names the letter and goes to the sending branch.
+    let wid = warning::Entity::find()
+        .filter(warning::Column::Rule.eq("transfer_letter_expired"))
+        .filter(warning::Column::SubjectId.eq(l.id))
+        .one(&fx.app.db.conn)
+        .await
+        .expect("db")
+        .expect("warning")
+        .id;
+    let detail = fx.app.warning_detail(&sec_a, wid).await.expect("visible to A");
+    assert!(detail.subject_label.contains(&l.number), "{}", detail.subject_label);
 
     // Arrival is confirmed late (a warning, not a block): the flag closes.
     let sec_b = fx.user(Role::Secretary, BRANCH_B).await;
