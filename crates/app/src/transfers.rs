@@ -304,10 +304,8 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("transfer letter"))?;
         let (from, to) = self.letter_orgs(c, &l).await?;
-        let sees = |o: &Option<org::Model>| {
-            o.as_ref()
-                .is_some_and(|o| actor.can_list_members(&o.path))
-        };
+        let sees =
+            |o: &Option<org::Model>| o.as_ref().is_some_and(|o| actor.can_list_members(&o.path));
         if sees(&from) || sees(&to) {
             Ok((l, from, to))
         } else {
@@ -345,7 +343,9 @@ impl App {
             return Err(letter_field(
                 "untrusted_origin",
                 format!("未配置“{origin}”的公钥，无法验证签名"),
-                format!("no trusted key of {origin:?} is configured; the signature cannot be verified"),
+                format!(
+                    "no trusted key of {origin:?} is configured; the signature cannot be verified"
+                ),
             ));
         }
         if trusted.iter().any(|v| note.verify(v).is_ok()) {
@@ -586,7 +586,10 @@ impl App {
                 };
                 let mut note = Note::new(note_text(LETTER_HEADER, &body)?).map_err(internal)?;
                 note.sign(&self.ledger_signer().await?).map_err(internal)?;
-                Some(self.keys.encrypt(note.to_string().as_bytes(), AAD_DOCUMENT)?)
+                Some(
+                    self.keys
+                        .encrypt(note.to_string().as_bytes(), AAD_DOCUMENT)?,
+                )
             }
             None => None,
         };
@@ -868,7 +871,11 @@ impl App {
     /// letter was not imported before; registers the member in the named
     /// branch with their stage dates, ledger uid and archive history; and
     /// answers with a signed receipt.
-    pub async fn import_letter(&self, actor: &Actor, text: &str) -> Result<ImportOutcome, AppError> {
+    pub async fn import_letter(
+        &self,
+        actor: &Actor,
+        text: &str,
+    ) -> Result<ImportOutcome, AppError> {
         may_receive(actor)?;
         let (note, body): (Note, LetterBody) = parse_note(text, LETTER_HEADER)?;
         self.verify_signed_by(&note, &body.origin).await?;
@@ -877,7 +884,10 @@ impl App {
             return Err(letter_field(
                 "wrong_server",
                 format!("该介绍信开往“{}”，不是本系统", body.to_origin),
-                format!("this letter is addressed to {:?}, not to this server", body.to_origin),
+                format!(
+                    "this letter is addressed to {:?}, not to this server",
+                    body.to_origin
+                ),
             ));
         }
         let to = self.visible_org(actor, &body.to_org.code).await?;
@@ -900,7 +910,11 @@ impl App {
             education: r.education.as_deref().and_then(Education::parse),
             dues_category: DuesCategory::parse(&r.dues_category).unwrap_or(DuesCategory::Employed),
             stage: Stage::parse(&r.stage).ok_or_else(|| {
-                letter_field("malformed", "介绍信中的党员阶段无效", "the letter's stage is not valid")
+                letter_field(
+                    "malformed",
+                    "介绍信中的党员阶段无效",
+                    "the letter's stage is not valid",
+                )
             })?,
             stage_dates: r.stage_dates,
             mobile: r.is_mobile,
@@ -1045,7 +1059,11 @@ impl App {
             member_id: Set(m.id),
             org_id: Set(to.id),
             at: Set(at),
-            kind: Set(if kind.is_empty() { "event".into() } else { kind }),
+            kind: Set(if kind.is_empty() {
+                "event".into()
+            } else {
+                kind
+            }),
             actor_user_id: Set(actor.audit_id()),
             detail_enc: Set(self
                 .keys

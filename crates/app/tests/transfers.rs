@@ -114,7 +114,10 @@ async fn section_12_letter_moves_a_probationary_member_with_history() {
     assert_eq!(d.summary.stage, Stage::Probationary);
     assert_eq!(d.stage_dates.probationary_on, Some(date(2026, 6, 1)));
     assert_eq!(d.events.len(), before + 1);
-    assert_eq!(d.events.last().map(|e| e.kind.as_str()), Some("transferred"));
+    assert_eq!(
+        d.events.last().map(|e| e.kind.as_str()),
+        Some("transferred")
+    );
     assert_eq!(fx.member_rows().await, 1);
     assert_eq!(fx.audit_rows("member.transfer").await.len(), 1);
     // The ledger agrees with the moved row.
@@ -174,8 +177,16 @@ async fn section_12_expired_letter_is_flagged_and_closed_on_confirmation() {
         .expect("db")
         .expect("warning")
         .id;
-    let detail = fx.app.warning_detail(&sec_a, wid).await.expect("visible to A");
-    assert!(detail.subject_label.contains(&l.number), "{}", detail.subject_label);
+    let detail = fx
+        .app
+        .warning_detail(&sec_a, wid)
+        .await
+        .expect("visible to A");
+    assert!(
+        detail.subject_label.contains(&l.number),
+        "{}",
+        detail.subject_label
+    );
 
     // Arrival is confirmed late (a warning, not a block): the flag closes.
     let sec_b = fx.user(Role::Secretary, BRANCH_B).await;
@@ -213,7 +224,11 @@ async fn section_12_cancel_and_return_need_a_reason() {
     let d = fx.app.member_detail(&fx.sys, id).await.expect("detail");
     assert_eq!(d.org.code, BRANCH_A);
     assert_eq!(d.summary.status, MemberStatus::Active);
-    let l2 = fx.app.issue_letter(&sec_a, to_b(id)).await.expect("reissue");
+    let l2 = fx
+        .app
+        .issue_letter(&sec_a, to_b(id))
+        .await
+        .expect("reissue");
     assert_eq!(l2.number, format!("{BRANCH_A}-2026-0002"));
     fx.app
         .cancel_letter(&sec_a, l2.id, "调动取消")

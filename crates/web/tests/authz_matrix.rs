@@ -128,7 +128,10 @@ impl World {
             self.letters
                 .iter()
                 .filter(|l| l.kind == kind)
-                .find(|l| l.from_org_id.is_some_and(|o| self.in_scope(o, target, exact)))
+                .find(|l| {
+                    l.from_org_id
+                        .is_some_and(|o| self.in_scope(o, target, exact))
+                })
                 .map(|l| l.id)
         } else {
             None

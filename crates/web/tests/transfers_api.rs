@@ -45,9 +45,16 @@ async fn server(tag: &str, root: &str) -> (common::Env, Actor, String) {
         parent = Some(code);
     }
     let login = format!("sec_{}", root.to_lowercase());
-    app.add_user(&sys, &login, &login, Role::Secretary, &format!("{root}-B01"), None)
-        .await
-        .expect("secretary");
+    app.add_user(
+        &sys,
+        &login,
+        &login,
+        Role::Secretary,
+        &format!("{root}-B01"),
+        None,
+    )
+    .await
+    .expect("secretary");
     let token = app.create_token(&login, "test").await.expect("token");
     let router = dangjian_web::router(dangjian_web::AppState::new(app.clone()));
     (
@@ -162,25 +169,55 @@ async fn a_signed_letter_moves_a_member_between_two_servers() {
     .await;
     assert_eq!(s, 200);
     assert!(letter.starts_with("dangjian-transfer-letter/v1\n"));
-    assert!(letter.contains("— dangjian/GD "), "signed by the sender's log key");
+    assert!(
+        letter.contains("— dangjian/GD "),
+        "signed by the sender's log key"
+    );
 
     // Tampered: the probation date moved a year back.
     let tampered = letter.replace("2026-06-01", "2025-06-01");
     assert_ne!(tampered, letter);
     let (s, p) = hn
-        .call("POST", "/api/v1/transfers/import", &hn_sec, Some(json!({"letter": tampered})))
+        .call(
+            "POST",
+            "/api/v1/transfers/import",
+            &hn_sec,
+            Some(json!({"letter": tampered})),
+        )
         .await;
-    assert_eq!((s.as_u16(), p["errors"][0]["code"].as_str()), (422, Some("bad_signature")), "{p}");
+    assert_eq!(
+        (s.as_u16(), p["errors"][0]["code"].as_str()),
+        (422, Some("bad_signature")),
+        "{p}"
+    );
     // A server that does not trust the sender refuses it.
     let (s, p) = stranger
-        .call("POST", "/api/v1/transfers/import", &stranger_sec, Some(json!({"letter": letter})))
+        .call(
+            "POST",
+            "/api/v1/transfers/import",
+            &stranger_sec,
+            Some(json!({"letter": letter})),
+        )
         .await;
-    assert_eq!((s.as_u16(), p["errors"][0]["code"].as_str()), (422, Some("untrusted_origin")), "{p}");
+    assert_eq!(
+        (s.as_u16(), p["errors"][0]["code"].as_str()),
+        (422, Some("untrusted_origin")),
+        "{p}"
+    );
     // Garbage is a 422 naming the letter, never a 500.
     let (s, p) = hn
-        .call("POST", "/api/v1/transfers/import", &hn_sec, Some(json!({"letter": "hello"})))
+        .call(
+            "POST",
+            "/api/v1/transfers/import",
+            &hn_sec,
+            Some(json!({"letter": "hello"})),
+        )
         .await;
-    assert_eq!((s.as_u16(), p["field"].as_str()), (422, Some("letter")), "{p}");
+    assert_eq!(
+        (s.as_u16(), p["field"].as_str()),
+        (422, Some("letter")),
+        "{p}"
+    );
 
     // The receiver imports it: the member arrives with stage, probation
     // dates, archive id and history.
@@ -218,9 +255,18 @@ async fn a_signed_letter_moves_a_member_between_two_servers() {
 
     // Replayed: 409, nothing duplicated.
     let (s, p) = hn
-        .call("POST", "/api/v1/transfers/import", &hn_sec, Some(json!({"letter": letter})))
+        .call(
+            "POST",
+            "/api/v1/transfers/import",
+            &hn_sec,
+            Some(json!({"letter": letter})),
+        )
         .await;
-    assert_eq!((s.as_u16(), p["errors"][0]["code"].as_str()), (409, Some("letter_replayed")), "{p}");
+    assert_eq!(
+        (s.as_u16(), p["errors"][0]["code"].as_str()),
+        (409, Some("letter_replayed")),
+        "{p}"
+    );
     let (_, list) = hn
         .call("GET", "/api/v1/orgs/HN-B01/members", &hn_sec, None)
         .await;
@@ -238,7 +284,12 @@ async fn a_signed_letter_moves_a_member_between_two_servers() {
     // A receipt altered in transit is refused.
     let forged = receipt.replace("HN-B01", "HN-B02");
     let (s, _) = gd
-        .call("POST", "/api/v1/transfers/receipts", &gd_sec, Some(json!({"receipt": forged})))
+        .call(
+            "POST",
+            "/api/v1/transfers/receipts",
+            &gd_sec,
+            Some(json!({"receipt": forged})),
+        )
         .await;
     assert_eq!(s, 422);
     let (s, done) = http(
@@ -253,9 +304,17 @@ async fn a_signed_letter_moves_a_member_between_two_servers() {
     assert_eq!(done["status"], "arrived");
     let out = gd.app.member_detail(&gd_sys, m.id).await.expect("detail");
     assert_eq!(out.summary.status.as_str(), "transferred_out");
-    assert_eq!(out.events.last().map(|e| e.kind.as_str()), Some("transferred_out"));
+    assert_eq!(
+        out.events.last().map(|e| e.kind.as_str()),
+        Some("transferred_out")
+    );
     let (s, _) = gd
-        .call("POST", "/api/v1/transfers/receipts", &gd_sec, Some(json!({"receipt": receipt})))
+        .call(
+            "POST",
+            "/api/v1/transfers/receipts",
+            &gd_sec,
+            Some(json!({"receipt": receipt})),
+        )
         .await;
     assert_eq!(s, 409);
 
@@ -273,7 +332,12 @@ async fn a_letter_is_invisible_to_another_subtree() {
     let branch = e.org_of("secretary_a").await;
     let target = e.org_of("secretary_b").await;
     let (_, list) = e
-        .call("GET", &format!("/api/v1/orgs/{branch}/members"), &sec_a, None)
+        .call(
+            "GET",
+            &format!("/api/v1/orgs/{branch}/members"),
+            &sec_a,
+            None,
+        )
         .await;
     let member = list["items"]
         .as_array()
@@ -300,15 +364,30 @@ async fn a_letter_is_invisible_to_another_subtree() {
         .code
         .clone();
     e.app
-        .add_user(&sys, "sec_third", "sec_third", Role::Secretary, &third, None)
+        .add_user(
+            &sys,
+            "sec_third",
+            "sec_third",
+            Role::Secretary,
+            &third,
+            None,
+        )
         .await
         .expect("user");
     let t3 = e.token("sec_third").await;
     for (m, uri, body) in [
         ("GET", format!("/api/v1/transfers/{id}"), None),
         ("GET", format!("/api/v1/transfers/{id}/letter"), None),
-        ("POST", format!("/api/v1/transfers/{id}/confirm"), Some(json!({}))),
-        ("POST", format!("/api/v1/transfers/{id}/cancel"), Some(json!({"reason": "越权撤销"}))),
+        (
+            "POST",
+            format!("/api/v1/transfers/{id}/confirm"),
+            Some(json!({})),
+        ),
+        (
+            "POST",
+            format!("/api/v1/transfers/{id}/cancel"),
+            Some(json!({"reason": "越权撤销"})),
+        ),
         ("GET", format!("/api/v1/orgs/{branch}/transfers"), None),
     ] {
         let (s, _) = e.call(m, &uri, &t3, body).await;
@@ -317,9 +396,18 @@ async fn a_letter_is_invisible_to_another_subtree() {
     // The receiving secretary confirms through the API.
     let tt = e.token("secretary_b").await;
     let (s, l) = e
-        .call("POST", &format!("/api/v1/transfers/{id}/confirm"), &tt, Some(json!({})))
+        .call(
+            "POST",
+            &format!("/api/v1/transfers/{id}/confirm"),
+            &tt,
+            Some(json!({})),
+        )
         .await;
-    assert_eq!((s.as_u16(), l["status"].as_str()), (200, Some("arrived")), "{l}");
+    assert_eq!(
+        (s.as_u16(), l["status"].as_str()),
+        (200, Some("arrived")),
+        "{l}"
+    );
 }
 
 #[tokio::test]
@@ -329,7 +417,9 @@ async fn the_pages_issue_confirm_and_hide_letters_from_other_subtrees() {
     let b = e.org_of("secretary_b").await;
     let (ca, csrf_a) = e.session("secretary_a").await;
     let (cb, csrf_b) = e.session("secretary_b").await;
-    let (s, page) = e.page("GET", &format!("/orgs/{a}/transfers"), &ca, None).await;
+    let (s, page) = e
+        .page("GET", &format!("/orgs/{a}/transfers"), &ca, None)
+        .await;
     assert_eq!(s, 200);
     assert!(page.contains("开具组织关系介绍信"), "zh-CN first");
     let member = page
@@ -354,12 +444,22 @@ async fn the_pages_issue_confirm_and_hide_letters_from_other_subtrees() {
             "POST",
             &format!("/orgs/{a}/transfers"),
             &ca,
-            Some(&format!("csrf={csrf_a}&member_id={member}&to_org={b}&validity_months=3")),
+            Some(&format!(
+                "csrf={csrf_a}&member_id={member}&to_org={b}&validity_months=3"
+            )),
         )
         .await;
-    assert_eq!((s.as_u16(), to.as_str()), (303, format!("/orgs/{a}/transfers").as_str()));
-    let (_, page_b) = e.page("GET", &format!("/orgs/{b}/transfers"), &cb, None).await;
-    assert!(page_b.contains("确认报到"), "the receiving branch can confirm");
+    assert_eq!(
+        (s.as_u16(), to.as_str()),
+        (303, format!("/orgs/{a}/transfers").as_str())
+    );
+    let (_, page_b) = e
+        .page("GET", &format!("/orgs/{b}/transfers"), &cb, None)
+        .await;
+    assert!(
+        page_b.contains("确认报到"),
+        "the receiving branch can confirm"
+    );
     let id = page_b
         .split("/transfers/")
         .nth(1)
@@ -377,18 +477,37 @@ async fn the_pages_issue_confirm_and_hide_letters_from_other_subtrees() {
         .code
         .clone();
     e.app
-        .add_user(&sys, "sec_third_p", "sec_third_p", Role::Secretary, &third, None)
+        .add_user(
+            &sys,
+            "sec_third_p",
+            "sec_third_p",
+            Role::Secretary,
+            &third,
+            None,
+        )
         .await
         .expect("user");
     let (c3, csrf3) = e.session("sec_third_p").await;
-    let (s, _) = e.page("GET", &format!("/orgs/{a}/transfers"), &c3, None).await;
-    assert_eq!(s, 404);
     let (s, _) = e
-        .page("POST", &format!("/transfers/{id}/confirm"), &c3, Some(&format!("csrf={csrf3}&org={third}")))
+        .page("GET", &format!("/orgs/{a}/transfers"), &c3, None)
         .await;
     assert_eq!(s, 404);
     let (s, _) = e
-        .page("POST", &format!("/transfers/{id}/cancel"), &c3, Some(&format!("csrf={csrf3}&reason=越权撤销")))
+        .page(
+            "POST",
+            &format!("/transfers/{id}/confirm"),
+            &c3,
+            Some(&format!("csrf={csrf3}&org={third}")),
+        )
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = e
+        .page(
+            "POST",
+            &format!("/transfers/{id}/cancel"),
+            &c3,
+            Some(&format!("csrf={csrf3}&reason=越权撤销")),
+        )
         .await;
     assert_eq!(s, 404);
 
@@ -398,16 +517,24 @@ async fn the_pages_issue_confirm_and_hide_letters_from_other_subtrees() {
             "POST",
             &format!("/transfers/{id}/confirm"),
             &cb,
-            Some(&format!("csrf={csrf_b}&org={b}&arrived_on={}", e.app.today())),
+            Some(&format!(
+                "csrf={csrf_b}&org={b}&arrived_on={}",
+                e.app.today()
+            )),
         )
         .await;
-    assert_eq!((s.as_u16(), to.as_str()), (303, format!("/orgs/{b}/transfers").as_str()));
+    assert_eq!(
+        (s.as_u16(), to.as_str()),
+        (303, format!("/orgs/{b}/transfers").as_str())
+    );
     let d = e
         .app
         .member_detail(&sys, member.parse().unwrap())
         .await
         .expect("detail");
     assert_eq!(d.org.code, b);
-    let (_, page_a) = e.page("GET", &format!("/orgs/{a}/transfers"), &ca, None).await;
+    let (_, page_a) = e
+        .page("GET", &format!("/orgs/{a}/transfers"), &ca, None)
+        .await;
     assert!(page_a.contains("已报到"), "the sender sees the arrival");
 }

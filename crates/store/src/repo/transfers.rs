@@ -43,10 +43,7 @@ pub async fn by_number<C: ConnectionTrait>(
 }
 
 /// How many letters a branch has issued with numbers starting `prefix`.
-pub async fn count_numbered<C: ConnectionTrait>(
-    c: &C,
-    prefix: &str,
-) -> Result<u64, StoreError> {
+pub async fn count_numbered<C: ConnectionTrait>(c: &C, prefix: &str) -> Result<u64, StoreError> {
     use sea_orm::PaginatorTrait;
     Ok(letter::Entity::find()
         .filter(letter::Column::Origin.eq(""))

@@ -239,10 +239,7 @@ pub async fn cancel(
     b: Result<Json<ReasonIn>, JsonRejection>,
 ) -> ApiResult<Json<LetterOut>> {
     let b = body(b)?;
-    let l = st
-        .app
-        .cancel_letter(&a, parse_id(&id)?, &b.reason)
-        .await?;
+    let l = st.app.cancel_letter(&a, parse_id(&id)?, &b.reason).await?;
     Ok(Json(LetterOut::from(&l)))
 }
 
@@ -259,7 +256,10 @@ pub async fn letter(
     let text = st.app.export_letter(&a, id).await?;
     Ok((
         [
-            (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()),
+            (
+                header::CONTENT_TYPE,
+                "text/plain; charset=utf-8".to_string(),
+            ),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"transfer-letter-{id}.txt\""),

@@ -141,7 +141,12 @@ async fn letters_view(
             .filter(|m| {
                 m.status.as_str() == "active" && matches!(m.stage.as_str(), "probationary" | "full")
             })
-            .map(|m| (m.id, format!("{}（{}）", m.name, m.stage.label(lang.code()))))
+            .map(|m| {
+                (
+                    m.id,
+                    format!("{}（{}）", m.name, m.stage.label(lang.code())),
+                )
+            })
             .collect();
     }
     render(
@@ -238,7 +243,17 @@ async fn issue_submit(
     let bad = |zh: &str, en: &str| vec![lang.t(zh, en).to_string()];
     let Ok(member_id) = field(&f, "member_id").parse::<i64>() else {
         let errors = bad("请选择要转出的党员", "Choose the member to transfer");
-        return letters_view(&st, lang, &p, &code, Extra { errors, ..Extra::default() }).await;
+        return letters_view(
+            &st,
+            lang,
+            &p,
+            &code,
+            Extra {
+                errors,
+                ..Extra::default()
+            },
+        )
+        .await;
     };
     let validity = field(&f, "validity_months");
     let validity_months = if validity.is_empty() {
@@ -248,8 +263,17 @@ async fn issue_submit(
             Ok(n) => Some(n),
             Err(_) => {
                 let errors = bad("有效期应为月数", "The validity is a number of months");
-                return letters_view(&st, lang, &p, &code, Extra { errors, ..Extra::default() })
-                    .await;
+                return letters_view(
+                    &st,
+                    lang,
+                    &p,
+                    &code,
+                    Extra {
+                        errors,
+                        ..Extra::default()
+                    },
+                )
+                .await;
             }
         }
     };
@@ -261,8 +285,17 @@ async fn issue_submit(
             Ok(d) => Some(d),
             Err(_) => {
                 let errors = bad("开具日期应为年-月-日", "The issue date is YYYY-MM-DD");
-                return letters_view(&st, lang, &p, &code, Extra { errors, ..Extra::default() })
-                    .await;
+                return letters_view(
+                    &st,
+                    lang,
+                    &p,
+                    &code,
+                    Extra {
+                        errors,
+                        ..Extra::default()
+                    },
+                )
+                .await;
             }
         }
     };
@@ -338,7 +371,11 @@ async fn cancel_submit(
         Ok(id) => id,
         Err(e) => return error_page(lang, &p, e),
     };
-    match st.app.cancel_letter(&p.actor, id, &field(&f, "reason")).await {
+    match st
+        .app
+        .cancel_letter(&p.actor, id, &field(&f, "reason"))
+        .await
+    {
         Ok(_) => Redirect::to(&back(&f)).into_response(),
         Err(e) => refused(&st, lang, &p, &field(&f, "org"), e).await,
     }
@@ -357,7 +394,10 @@ async fn letter_download(
     match st.app.export_letter(&p.actor, id).await {
         Ok(text) => (
             [
-                (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_TYPE,
+                    "text/plain; charset=utf-8".to_string(),
+                ),
                 (
                     header::CONTENT_DISPOSITION,
                     format!("attachment; filename=\"transfer-letter-{id}.txt\""),
