@@ -625,7 +625,17 @@ impl App {
         )
         .await
         .map_err(|e| {
-            if is_unique_violation(&e) {
+            let text = e.to_string();
+            // Two letters numbered at once in one branch: the later one
+            // trips the number index (the open-letter index names member_id).
+            if is_unique_violation(&e) && text.contains("number") && !text.contains("member_id") {
+                conflict(
+                    "letter",
+                    "concurrent_issue",
+                    "另一封介绍信刚刚开具，请重试",
+                    "another letter was just issued; try again",
+                )
+            } else if is_unique_violation(&e) {
                 conflict(
                     "member_id",
                     "letter_open",
