@@ -19,6 +19,7 @@ pub mod members;
 pub mod orgs;
 pub mod roster;
 pub mod totp;
+pub mod transfers;
 pub mod warnings;
 
 use std::sync::Arc;
@@ -55,6 +56,10 @@ pub struct AppConfig {
     /// to sign in (issue 5). Off by default so the demo signs in with
     /// passwords; enroll them with `dangjian user totp --login`.
     pub require_totp_for_staff: bool,
+    /// Verifier keys (C2SP vkeys, as `dangjian ledger` prints them) of the
+    /// other servers whose signed transfer letters and receipts this
+    /// server accepts (DOMAIN.md §12); the logs it witnesses are trusted too.
+    pub transfer_trusted_keys: Vec<String>,
 }
 
 impl Default for AppConfig {
@@ -68,6 +73,7 @@ impl Default for AppConfig {
             parent_vkey: None,
             federation_key: None,
             require_totp_for_staff: false,
+            transfer_trusted_keys: Vec::new(),
         }
     }
 }

@@ -189,7 +189,7 @@ pub(crate) fn duplicate_conflict(actor: &Actor, existing: Option<&(String, Strin
 }
 
 impl App {
-    async fn active_registration<C: ConnectionTrait>(
+    pub(crate) async fn active_registration<C: ConnectionTrait>(
         &self,
         c: &C,
         id: &ResidentId,
@@ -382,6 +382,134 @@ impl App {
                 org_id: Some(row.org_id),
                 remote_addr: actor.remote_addr.clone(),
                 detail: serde_json::json!({"from": from.as_str(), "to": to.as_str()}),
+            },
+            now,
+        )
+        .await?;
+        Ok(row)
+    }
+
+    /// Moves a member to branch `to` inside the caller's transaction
+    /// (DOMAIN.md §12: the receiving branch confirmed arrival). The row keeps
+    /// its stage and stage dates — a probationary member keeps the probation
+    /// dates — and its archive history; a `transferred` event with its
+    /// ledger leaf records the move; open workflow runs (an admission in
+    /// probation) follow the member; both branches' rules are re-evaluated.
+    pub(crate) async fn transfer_member_in<C: ConnectionTrait>(
+        &self,
+        tx: &C,
+        actor: &Actor,
+        m: &member::Model,
+        to: &org::Model,
+        detail: serde_json::Value,
+    ) -> Result<member::Model, AppError> {
+        if m.status != MemberStatus::Active.as_str() {
+            return Err(AppError::Conflict(FieldError::new(
+                "member_id",
+                "not_active",
+                "此人不在册，不能转接",
+                "this person is not an active member and cannot be transferred",
+            )));
+        }
+        let now = self.clock.now();
+        let from_org = m.org_id;
+        let mut am: member::ActiveModel = m.clone().into();
+        am.org_id = Set(to.id);
+        am.group_id = Set(None);
+        am.updated_at = Set(now);
+        let row = repo::update(tx, am).await?;
+        dangjian_store::repo::transfers::move_open_runs(tx, row.id, to.id).await?;
+        let event = repo::add_event(
+            tx,
+            member_event::ActiveModel {
+                member_id: Set(row.id),
+                org_id: Set(to.id),
+                at: Set(now),
+                kind: Set("transferred".into()),
+                actor_user_id: Set(actor.audit_id()),
+                detail_enc: Set(self
+                    .keys
+                    .encrypt(detail.to_string().as_bytes(), AAD_EVENT)?),
+                ..Default::default()
+            },
+        )
+        .await?;
+        self.ledger_append_event(tx, event).await?;
+        if let Some(from) = orepo::get(tx, from_org).await? {
+            self.evaluate_org_rules(tx, &from).await?;
+        }
+        self.evaluate_org_rules(tx, to).await?;
+        self.evaluate_member_rules(tx, to, &[crate::warnings::member_facts_of(&row)])
+            .await?;
+        audit::append(
+            tx,
+            audit::Entry {
+                user_id: actor.audit_id(),
+                action: "member.transfer".into(),
+                target_kind: "member".into(),
+                target_id: Some(row.id),
+                org_id: Some(to.id),
+                remote_addr: actor.remote_addr.clone(),
+                detail: serde_json::json!({"from_org": from_org, "to_org": to.id}),
+            },
+            now,
+        )
+        .await?;
+        Ok(row)
+    }
+
+    /// Marks a member transferred out to another server inside the caller's
+    /// transaction (DOMAIN.md §3, §12): status `transferred_out`, a
+    /// `transferred_out` event with its ledger leaf, the branch's rules.
+    pub(crate) async fn transfer_member_out<C: ConnectionTrait>(
+        &self,
+        tx: &C,
+        actor: &Actor,
+        m: &member::Model,
+        detail: serde_json::Value,
+    ) -> Result<member::Model, AppError> {
+        if m.status != MemberStatus::Active.as_str() {
+            return Err(AppError::Conflict(FieldError::new(
+                "member_id",
+                "not_active",
+                "此人已不在册",
+                "this person is no longer an active member",
+            )));
+        }
+        let now = self.clock.now();
+        let mut am: member::ActiveModel = m.clone().into();
+        am.status = Set(MemberStatus::TransferredOut.as_str().into());
+        am.updated_at = Set(now);
+        let row = repo::update(tx, am).await?;
+        let event = repo::add_event(
+            tx,
+            member_event::ActiveModel {
+                member_id: Set(row.id),
+                org_id: Set(row.org_id),
+                at: Set(now),
+                kind: Set("transferred_out".into()),
+                actor_user_id: Set(actor.audit_id()),
+                detail_enc: Set(self
+                    .keys
+                    .encrypt(detail.to_string().as_bytes(), AAD_EVENT)?),
+                ..Default::default()
+            },
+        )
+        .await?;
+        self.ledger_append_event(tx, event).await?;
+        if let Some(o) = orepo::get(tx, row.org_id).await? {
+            self.evaluate_org_rules(tx, &o).await?;
+        }
+        audit::append(
+            tx,
+            audit::Entry {
+                user_id: actor.audit_id(),
+                action: "member.transfer_out".into(),
+                target_kind: "member".into(),
+                target_id: Some(row.id),
+                org_id: Some(row.org_id),
+                remote_addr: actor.remote_addr.clone(),
+                detail: serde_json::json!({}),
             },
             now,
         )

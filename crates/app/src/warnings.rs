@@ -1161,6 +1161,12 @@ impl App {
                 .await?
                 .map(|d| d.title)
                 .unwrap_or_default(),
+            SubjectKind::Letter => {
+                dangjian_store::repo::transfers::get(&self.db.conn, view.subject_id)
+                    .await?
+                    .map(|l| format!("{}（{}）", l.number, l.member_name))
+                    .unwrap_or_default()
+            }
             _ => String::new(),
         };
         let history = repo::events(&self.db.conn, id)

@@ -56,6 +56,11 @@ pub struct FileConfig {
     /// `national` (SM4-GCM, HMAC-SM3) for a new deployment's keys; also
     /// `DANGJIAN_CRYPTO_SUITE`. An existing key file keeps its suite.
     pub crypto_suite: Option<String>,
+    /// Verifier keys (`dangjian ledger checkpoint --json` prints `key`) of
+    /// the other servers whose signed transfer letters and receipts this
+    /// server accepts (DOMAIN.md §12); also `DANGJIAN_TRANSFER_TRUSTED_KEYS`,
+    /// comma-separated. The logs this server witnesses are trusted too.
+    pub transfer_trusted_keys: Option<Vec<String>>,
 }
 
 /// Settings after layering.

@@ -11,6 +11,7 @@ mod bench_signin;
 mod bench_sweep;
 mod config;
 mod ledger_cmd;
+mod transfer_cmd;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -127,6 +128,11 @@ enum Cmd {
     Ledger {
         #[command(subcommand)]
         cmd: ledger_cmd::LedgerCmd,
+    },
+    /// Transfers of membership to and from other servers (DOMAIN.md §12).
+    Transfer {
+        #[command(subcommand)]
+        cmd: transfer_cmd::TransferCmd,
     },
     /// Witness the archive logs of the servers below (issue 4 §5).
     Witness {
@@ -394,6 +400,15 @@ pub(crate) async fn open(data: &DataArgs) -> Result<(App, config::Settings), Fai
     app.config.federation_key =
         env("DANGJIAN_FEDERATION_KEY").or_else(|| s.file.federation_key.clone());
     app.config.require_totp_for_staff = s.file.require_totp_for_staff.unwrap_or(false);
+    app.config.transfer_trusted_keys = match env("DANGJIAN_TRANSFER_TRUSTED_KEYS") {
+        Some(v) => v
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(String::from)
+            .collect(),
+        None => s.file.transfer_trusted_keys.clone().unwrap_or_default(),
+    };
     Ok((app, s))
 }
 
@@ -795,6 +810,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let now = app.clock.now();
             let orgs = app.sweep(now).await?;
             let admissions = app.sweep_admission_timers(now).await?;
+            let letters = app.sweep_transfer_letters(now).await?;
             let people = match members {
                 true => Some(app.sweep_member_data(now).await?),
                 false => None,
@@ -806,6 +822,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     v["members"] = serde_json::to_value(p).unwrap_or_default();
                 }
                 v["admission_deadlines_changed"] = json!(admissions);
+                v["transfer_letters_checked"] = json!(letters);
                 v["meetings"] = serde_json::to_value(&meetings).unwrap_or_default();
                 println!("{v}");
             } else {
@@ -831,6 +848,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Cmd::Ledger { cmd } => ledger_cmd::run(cmd).await,
         Cmd::Witness { cmd } => ledger_cmd::run_witness(cmd).await,
+        Cmd::Transfer { cmd } => transfer_cmd::run(cmd).await,
         Cmd::Audit { cmd } => audit_cmd::run(cmd).await,
         Cmd::Backup(a) => backup_cmd::backup(a).await,
         Cmd::Restore(a) => backup_cmd::restore(a).await,
@@ -930,6 +948,10 @@ async fn sweep_every(app: App, hours: u64) {
         match app.sweep_admission_timers(app.clock.now()).await {
             Ok(n) => tracing::info!(changed = n, "admission deadline sweep"),
             Err(e) => tracing::error!(error = %e, "admission deadline sweep failed"),
+        }
+        match app.sweep_transfer_letters(app.clock.now()).await {
+            Ok(n) => tracing::info!(checked = n, "transfer letter sweep"),
+            Err(e) => tracing::error!(error = %e, "transfer letter sweep failed"),
         }
         match app.sweep_meeting_frequency(app.clock.now()).await {
             Ok(r) => tracing::info!(

@@ -26,6 +26,9 @@ fn every_subcommand_has_help() {
         &["fee"],
         &["backup"],
         &["restore"],
+        &["transfer", "export"],
+        &["transfer", "import"],
+        &["transfer", "receipt"],
     ] {
         let out = bin().args(sub).arg("--help").output().expect("run");
         assert!(out.status.success(), "{sub:?} --help");
@@ -264,6 +267,23 @@ fn national_crypto_suite_deployment() {
     let out = bin()
         .args(["ledger", "verify", "--data", dir.path()])
         .env("DANGJIAN_CRYPTO_SUITE", "international")
+#[test]
+fn transfer_import_refuses_what_is_not_a_signed_letter() {
+    let dir = TempDir::new("cli-transfer");
+    demo(dir.path(), 60);
+    let bad = dir.0.join("letter.txt");
+    std::fs::write(&bad, "dangjian-transfer-letter/v1\n{}\n").expect("write");
+    let receipt = dir.0.join("receipt.txt");
+    let out = bin()
+        .args([
+            "transfer",
+            "import",
+            "--data",
+            dir.path(),
+            "--receipt-out",
+            receipt.to_str().expect("path"),
+            bad.to_str().expect("path"),
+        ])
         .output()
         .expect("run");
     assert!(!out.status.success());
@@ -279,4 +299,24 @@ fn national_crypto_suite_deployment() {
         .expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("crypto_suite"));
+        String::from_utf8_lossy(&out.stderr).contains("letter"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!receipt.exists(), "no receipt for a refused letter");
+    // An unknown letter id is an error too.
+    let out = bin()
+        .args([
+            "transfer",
+            "export",
+            "--data",
+            dir.path(),
+            "--id",
+            "999",
+            "--out",
+            dir.0.join("x.txt").to_str().expect("path"),
+        ])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
 }

@@ -22,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0006Security),
             Box::new(M0007Workflow),
             Box::new(M0008Federation),
+            Box::new(M0009Transfers),
         ]
     }
 }
@@ -1095,4 +1096,112 @@ pub(crate) async fn index(
         idx.col(*c);
     }
     m.create_index(idx.to_owned()).await
+}
+
+/// Transfers of organizational relationship (issue 8, DOMAIN.md §12): the
+/// introduction letters, within this server and to or from another one.
+pub struct M0009Transfers;
+
+impl MigrationName for M0009Transfers {
+    fn name(&self) -> &str {
+        "m0009_transfers"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0009Transfers {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // Introduction letters. origin [public]: "" for letters this server
+        // issued, the sending server's log origin for letters received;
+        // number [public]; kind, status, dates, organizations [internal];
+        // member_name and member_stage [internal]; cancel_reason [internal];
+        // document_enc [sensitive]: the signed letter of a transfer to
+        // another server carries the member's record (ID number, phone) and
+        // archive history, so it is encrypted; receipt [internal]: the
+        // receiver's signed receipt (letter number and day, no personal data).
+        m.create_table(
+            Table::create()
+                .table("transfer_letters")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(string_len("origin", 200))
+                .col(string_len("number", 64))
+                .col(string_len("kind", 16))
+                .col(string_len("status", 16))
+                .col(big_integer("member_id"))
+                .col(string_len("member_name", 100))
+                .col(string_len("member_stage", 32))
+                .col(big_integer_null("from_org_id"))
+                .col(string_len("from_org_code", 32))
+                .col(string_len("from_org_name", 200))
+                .col(big_integer_null("to_org_id"))
+                .col(string_len("to_org_code", 32))
+                .col(string_len("to_org_name", 200))
+                .col(string_len_null("to_origin", 200))
+                .col(date("issued_on"))
+                .col(date("valid_until"))
+                .col(date_null("arrived_on"))
+                .col(string_len_null("cancel_reason", 500))
+                .col(big_integer_null("issued_by"))
+                .col(big_integer_null("closed_by"))
+                .col(blob_null("document_enc"))
+                .col(text_null("receipt"))
+                .col(timestamp_with_time_zone("created_at"))
+                .col(timestamp_with_time_zone("updated_at"))
+                .to_owned(),
+        )
+        .await?;
+        // A letter number is used once per issuing server: a replayed
+        // letter is refused by this index even under concurrent imports.
+        m.create_index(
+            Index::create()
+                .name("uq_transfer_letters_number")
+                .table("transfer_letters")
+                .col("origin")
+                .col("number")
+                .unique()
+                .if_not_exists()
+                .to_owned(),
+        )
+        .await?;
+        // One open letter per member.
+        m.get_connection()
+            .execute_unprepared(
+                "CREATE UNIQUE INDEX IF NOT EXISTS uq_transfer_letters_open \
+                 ON transfer_letters (member_id) WHERE status = 'issued'",
+            )
+            .await?;
+        index(
+            m,
+            "transfer_letters",
+            "idx_transfer_letters_from",
+            &["from_org_id", "id"],
+        )
+        .await?;
+        index(
+            m,
+            "transfer_letters",
+            "idx_transfer_letters_to",
+            &["to_org_id", "id"],
+        )
+        .await?;
+        index(
+            m,
+            "transfer_letters",
+            "idx_transfer_letters_status",
+            &["status", "valid_until"],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(
+            Table::drop()
+                .table("transfer_letters")
+                .if_exists()
+                .to_owned(),
+        )
+        .await
+    }
 }

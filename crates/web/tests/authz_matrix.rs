@@ -25,7 +25,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use dangjian_app::{Actor, App};
 use dangjian_domain::identity::Role;
-use dangjian_store::entities::{decision, meeting, member, org, warning};
+use dangjian_store::entities::{decision, meeting, member, org, transfer_letter, warning};
 use dangjian_store::sea_orm::{EntityTrait, QueryOrder};
 use serde::Deserialize;
 
@@ -76,6 +76,7 @@ struct World {
     warnings: Vec<warning::Model>,
     decisions: Vec<decision::Model>,
     meetings: Vec<meeting::Model>,
+    letters: Vec<transfer_letter::Model>,
 }
 
 impl World {
@@ -116,6 +117,22 @@ impl World {
                 .iter()
                 .find(|m| self.in_scope(m.org_id, target, exact))
                 .map(|m| m.id)
+        } else if path.contains("/transfers/{id}") {
+            // The signed letter exists for letters to another server; the
+            // other routes aim at a letter within this server.
+            let kind = if path.contains("/letter") {
+                "outgoing"
+            } else {
+                "local"
+            };
+            self.letters
+                .iter()
+                .filter(|l| l.kind == kind)
+                .find(|l| {
+                    l.from_org_id
+                        .is_some_and(|o| self.in_scope(o, target, exact))
+                })
+                .map(|l| l.id)
         } else {
             None
         }
@@ -358,6 +375,40 @@ async fn seed_meetings(app: &App) {
     }
 }
 
+/// At each of the two branches, an open letter to the other branch and
+/// one to another server (DOMAIN.md §12), each for a full member, so the
+/// transfer routes have something to find.
+async fn seed_letters(app: &App) {
+    use dangjian_app::transfers::IssueInput;
+    let root = user(app, "admin").await;
+    let (b1, b2) = (BRANCH, "GD-C01-X01-W01-B02");
+    for (from, to) in [(b1, b2), (b2, b1)] {
+        let page = app
+            .list_members(&root, from, None, 500)
+            .await
+            .expect("members");
+        let mut full = page
+            .items
+            .iter()
+            .filter(|m| m.stage.as_str() == "full")
+            .map(|m| m.id);
+        for to_origin in [None, Some("dangjian/HN".to_string())] {
+            let member_id = full.next().expect("a full member");
+            app.issue_letter(
+                &root,
+                IssueInput {
+                    member_id,
+                    to_org_code: to.into(),
+                    to_origin,
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("letter");
+        }
+    }
+}
+
 async fn world(app: &App) -> World {
     let c = &app.db.conn;
     World {
@@ -382,6 +433,11 @@ async fn world(app: &App) -> World {
             .all(c)
             .await
             .expect("meetings"),
+        letters: transfer_letter::Entity::find()
+            .order_by_asc(transfer_letter::Column::Id)
+            .all(c)
+            .await
+            .expect("letters"),
     }
 }
 
@@ -495,6 +551,7 @@ async fn every_route_by_every_role_and_relation_matches_the_table() {
     let env = common::env("authz").await;
     seed_decisions(&env.app).await;
     seed_meetings(&env.app).await;
+    seed_letters(&env.app).await;
     let subjects = subjects(&env.app).await;
     let w = world(&env.app).await;
     let text = std::fs::read_to_string(TABLE).expect("authz_matrix.toml");
@@ -593,6 +650,7 @@ async fn every_unsafe_route_refuses_a_session_without_its_csrf_token() {
     let env = common::env("csrf").await;
     seed_decisions(&env.app).await;
     seed_meetings(&env.app).await;
+    seed_letters(&env.app).await;
     let subjects = subjects(&env.app).await;
     let admin = subjects.iter().find(|s| s.role == "admin").expect("admin");
     let w = world(&env.app).await;

@@ -20,6 +20,7 @@ pub mod org_history;
 pub mod role_grant;
 pub mod session;
 pub mod threshold_override;
+pub mod transfer_letter;
 pub mod user;
 pub mod warning;
 pub mod warning_event;

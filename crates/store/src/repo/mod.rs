@@ -11,5 +11,6 @@ pub mod ledger;
 pub mod meetings;
 pub mod members;
 pub mod orgs;
+pub mod transfers;
 pub mod warnings;
 pub mod workflow;

@@ -12,6 +12,7 @@ pub mod meetings;
 pub mod members;
 pub mod orgs;
 pub mod security;
+pub mod transfers;
 pub mod types;
 pub mod warnings;
 pub mod witness;
@@ -43,6 +44,7 @@ use types::HealthOut;
         dues::set_base, dues::member, dues::statement, dues::pay, dues::reverse, dues::generate, dues::sheet, dues::report, dues::report_xlsx,
         ledger::checkpoint, ledger::key, ledger::tile, ledger::inclusion, ledger::consistency, ledger::entry, ledger::member_status,
         witness::add_checkpoint, witness::digests, witness::key, witness::logs,
+        transfers::list, transfers::issue, transfers::detail, transfers::confirm, transfers::cancel, transfers::letter, transfers::import, transfers::receipt,
         security::audit_list, security::audit_csv, security::change_password, security::revoke_sessions, security::totp_enroll, security::totp_confirm,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemField)),
@@ -238,6 +240,14 @@ pub fn routes() -> Router<AppState> {
         .route("/witness/digests", post(witness::digests))
         .route("/witness/key", get(witness::key))
         .route("/api/v1/witness/logs", get(witness::logs))
+        .route("/api/v1/orgs/{code}/transfers", get(transfers::list))
+        .route("/api/v1/members/{id}/transfers", post(transfers::issue))
+        .route("/api/v1/transfers/import", post(transfers::import))
+        .route("/api/v1/transfers/receipts", post(transfers::receipt))
+        .route("/api/v1/transfers/{id}", get(transfers::detail))
+        .route("/api/v1/transfers/{id}/confirm", post(transfers::confirm))
+        .route("/api/v1/transfers/{id}/cancel", post(transfers::cancel))
+        .route("/api/v1/transfers/{id}/letter", get(transfers::letter))
         .route("/api/v1/orgs/{code}/audit", get(security::audit_list))
         .route("/api/v1/orgs/{code}/audit.csv", get(security::audit_csv))
         .route("/api/v1/me/password", post(security::change_password))

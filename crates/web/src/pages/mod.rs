@@ -9,6 +9,7 @@ mod dues;
 mod meetings;
 mod org_manage;
 mod supervision;
+mod transfers;
 
 use askama::Template;
 use axum::Form;
@@ -47,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admissions::routes())
         .merge(meetings::routes())
         .merge(dues::routes())
+        .merge(transfers::routes())
 }
 
 fn render<T: Template>(status: StatusCode, t: T) -> Response {
