@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use dangjian_domain::members::{Stage, StageDates};
-use dangjian_domain::orgs::{OrgKind, OrgSetting, term_ends_on, term_years};
+use dangjian_domain::orgs::{OrgKind, OrgSetting, effective_term_years, term_ends_on};
 use dangjian_domain::warnings::{
     Action, ActionKind, Change, ExistingWarning, Finding, Level, MEMBER_DATA_RULES, MemberFacts,
     ORG_RULES, OrgFacts, RuleId, RuleSpec, SubjectKind, Thresholds, ThresholdsOverride,
@@ -582,7 +582,12 @@ fn org_facts(o: &OrgRuleRow, counts: &HashMap<i64, (u32, u32)>) -> Option<OrgFac
     let (full, total) = counts.get(&o.id).copied().unwrap_or((0, 0));
     let term_end = match (o.has_committee, o.committee_elected_on) {
         (true, Some(elected)) if kind.has_elected_committee() => {
-            Some(term_ends_on(elected, term_years(kind, setting).1))
+            // The term chosen at the election, else the longest allowed (§2).
+            let chosen = o.committee_term_years.and_then(|y| u32::try_from(y).ok());
+            Some(term_ends_on(
+                elected,
+                effective_term_years(kind, setting, chosen),
+            ))
         }
         _ => None,
     };

@@ -102,6 +102,7 @@ async fn term_clock_walk_raises_escalates_never_duplicates_and_closes() {
             &fx.sys,
             BRANCH_A,
             Some(NaiveDate::from_ymd_opt(2031, 8, 20).unwrap()),
+            None,
         )
         .await
         .unwrap();
@@ -303,6 +304,7 @@ async fn seven_full_members_without_committee_until_one_is_elected() {
             &fx.sys,
             "SX-C1-X1-W1-BC",
             Some(NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()),
+            None,
         )
         .await
         .unwrap();
@@ -629,4 +631,74 @@ async fn threshold_override_changes_the_outcome_is_audited_and_names_bad_fields(
         );
     }
     assert_eq!(fx.audit_rows("thresholds.set").await.len(), 1);
+}
+
+/// DOMAIN.md §2: a grassroots committee's term is 3–5 years; the term chosen
+/// at the election decides `term_expiring` (blue 6 months before the end,
+/// yellow at the end, red 3 months after); without a choice, the longest.
+#[tokio::test]
+async fn committee_term_chosen_at_election_drives_term_expiring() {
+    let fx = Fixture::new().await;
+    let c = fx
+        .app
+        .create_org(
+            &fx.sys,
+            org_input(
+                "SX-C1-X1-W9",
+                "某公司党委",
+                OrgKind::Committee,
+                OrgSetting::Enterprise,
+                Some(COUNTY),
+            ),
+        )
+        .await
+        .unwrap();
+    // A term outside 3–5 years is refused with the field named.
+    let r = fx
+        .app
+        .set_committee(&fx.sys, "SX-C1-X1-W9", Some(date(2025, 6, 1)), Some(6))
+        .await;
+    assert_eq!(fields_of(r), ["committee_term_years"]);
+    // No choice recorded: the longest term, 5 years (ends 2030-06-01).
+    sweep_at(&fx, at(2027, 12, 1)).await;
+    assert!(on_org(&fx, RuleId::TermExpiring, c.id).await.is_empty());
+    // Elected for 3 years: the term ends on 2028-06-01.
+    fx.clock.set(at(2025, 6, 2));
+    let v = fx
+        .app
+        .set_committee(&fx.sys, "SX-C1-X1-W9", Some(date(2025, 6, 1)), Some(3))
+        .await
+        .unwrap();
+    assert_eq!(v.committee_term_years, Some(3));
+    let steps = [
+        (at(2027, 11, 30), None),
+        (at(2027, 12, 1), Some(Level::Blue)),
+        (at(2028, 5, 31), Some(Level::Blue)),
+        (at(2028, 6, 1), Some(Level::Yellow)),
+        (at(2028, 8, 31), Some(Level::Yellow)),
+        (at(2028, 9, 1), Some(Level::Red)),
+        (at(2028, 9, 1), Some(Level::Red)),
+    ];
+    for (t, level) in steps {
+        sweep_at(&fx, t).await;
+        let mine = on_org(&fx, RuleId::TermExpiring, c.id).await;
+        assert_eq!(mine.len(), usize::from(level.is_some()), "{t}: never two");
+        if let Some(w) = mine.first() {
+            assert_eq!(w.level, level.unwrap().as_str(), "{t}");
+            assert_eq!(w.period_key, "2028-06-01", "{t}");
+        }
+    }
+    let w = &on_org(&fx, RuleId::TermExpiring, c.id).await[0];
+    assert_eq!(
+        history(&fx, w.id).await,
+        ["raised", "escalated", "escalated"]
+    );
+    // Re-elected for 4 years: the overdue term's warning is corrected by data.
+    fx.app
+        .set_committee(&fx.sys, "SX-C1-X1-W9", Some(date(2028, 9, 1)), Some(4))
+        .await
+        .unwrap();
+    let all = on_org(&fx, RuleId::TermExpiring, c.id).await;
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].state, "corrected");
 }

@@ -31,6 +31,7 @@ pub struct OrgRuleRow {
     pub status: String,
     pub has_committee: bool,
     pub committee_elected_on: Option<NaiveDate>,
+    pub committee_term_years: Option<i32>,
 }
 
 fn org_rule_select() -> sea_orm::Select<org::Entity> {
@@ -44,6 +45,7 @@ fn org_rule_select() -> sea_orm::Select<org::Entity> {
         .column(org::Column::Status)
         .column(org::Column::HasCommittee)
         .column(org::Column::CommitteeElectedOn)
+        .column(org::Column::CommitteeTermYears)
 }
 
 /// The next `limit` organizations with an id above `after`, in id order,
