@@ -19,7 +19,7 @@ use dangjian_domain::orgs::{OrgKind, OrgSetting, effective_term_years, term_ends
 use dangjian_domain::warnings::{
     Action, ActionKind, Change, ExistingWarning, Finding, Level, MEMBER_DATA_RULES, MemberFacts,
     ORG_RULES, OrgFacts, RuleId, RuleSpec, SubjectKind, Thresholds, ThresholdsOverride,
-    WarningError, WarningState, act, evaluate_member_data, evaluate_org, reconcile,
+    VisibilityThresholds, WarningError, WarningState, act, evaluate_member_data, evaluate_org, reconcile,
     tolerated_mistake, transition,
 };
 use dangjian_domain::{FieldError, ValidationErrors};
@@ -1074,6 +1074,76 @@ fn parse_cursor(cursor: Option<&str>) -> Result<Option<i64>, AppError> {
 }
 
 impl App {
+    /// What the actor's grants reach of the warnings in the subtree at
+    /// `scope` (every subtree the actor sees when `None`): DOMAIN.md §9, the
+    /// organization concerned and its parents up to the levels configured
+    /// at the viewer's organization ([`VisibilityThresholds`]). Platform
+    /// administrators reach every level.
+    async fn reaches(
+        &self,
+        actor: &Actor,
+        scope: Option<&str>,
+    ) -> Result<Vec<repo::Reach>, AppError> {
+        use dangjian_domain::identity::Role;
+        let viewers: Vec<&crate::Grant> = actor
+            .grants
+            .iter()
+            .filter(|g| {
+                matches!(
+                    g.role,
+                    Role::Secretary | Role::CommitteeStaff | Role::Auditor | Role::Admin
+                )
+            })
+            .collect();
+        let ids: Vec<i64> = viewers
+            .iter()
+            .flat_map(|g| path_ids(&g.org_path))
+            .collect();
+        let overrides = load_overrides(&self.db.conn, Some(&ids)).await?;
+        let mut out = Vec::new();
+        for g in viewers {
+            // The part of the grant's subtree inside the scope, if any.
+            let path = match scope {
+                None => g.org_path.clone(),
+                Some(p) if p.starts_with(&g.org_path) => p.to_string(),
+                Some(p) if g.org_path.starts_with(p) => g.org_path.clone(),
+                Some(_) => continue,
+            };
+            let v = settings_for(&g.org_path, &overrides).thresholds.visibility;
+            let depth = i32::try_from(path_ids(&g.org_path).len()).unwrap_or(i32::MAX) - 1;
+            out.push(repo::Reach {
+                path,
+                viewer_depth: (g.role != Role::Admin).then_some(depth),
+                blue: v.blue_levels_up,
+                yellow: v.yellow_levels_up,
+                red: v.red_levels_up,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Whether the actor's grants reach a warning of `level` about the
+    /// organization `o` (the same test as [`Self::reaches`], for one row).
+    pub(crate) async fn reaches_warning(
+        &self,
+        actor: &Actor,
+        o: &org::Model,
+        level: Level,
+    ) -> Result<bool, AppError> {
+        Ok(self.reaches(actor, Some(&o.path)).await?.iter().any(|r| {
+            let up = match r.viewer_depth {
+                None => return true,
+                Some(vd) => o.depth - vd,
+            };
+            let v = VisibilityThresholds {
+                blue_levels_up: r.blue,
+                yellow_levels_up: r.yellow,
+                red_levels_up: r.red,
+            };
+            v.sees(level, up)
+        }))
+    }
+
     /// A warning and its organization, if the actor may see it; 404 otherwise
     /// (never 403, so existence does not leak).
     async fn visible_warning(
@@ -1087,7 +1157,8 @@ impl App {
         let o = orepo::get(&self.db.conn, w.org_id)
             .await?
             .ok_or(AppError::NotFound("warning"))?;
-        if !actor.can_view_warnings(&o.path) {
+        let level = Level::parse(&w.level).unwrap_or(Level::Red);
+        if !actor.can_view_warnings(&o.path) || !self.reaches_warning(actor, &o, level).await? {
             return Err(AppError::NotFound("warning"));
         }
         Ok((w, o))
@@ -1110,14 +1181,12 @@ impl App {
         q: &WarningQuery,
     ) -> Result<Page<WarningView>, AppError> {
         let before = parse_cursor(q.cursor.as_deref())?;
-        let paths: Vec<String> = match &q.org {
-            Some(code) => vec![self.supervised_org(actor, code).await?.path],
-            None => actor
-                .browse_roots()
-                .iter()
-                .filter(|g| actor.can_view_warnings(&g.org_path))
-                .map(|g| g.org_path.clone())
-                .collect(),
+        let reaches = match &q.org {
+            Some(code) => {
+                let o = self.supervised_org(actor, code).await?;
+                self.reaches(actor, Some(&o.path)).await?
+            }
+            None => self.reaches(actor, None).await?,
         };
         let limit = if q.limit == 0 {
             LIST_DEFAULT
@@ -1133,7 +1202,7 @@ impl App {
                 .map(|s| s.iter().map(|s| s.as_str().to_string()).collect()),
             before_id: before,
         };
-        let rows = repo::list(&self.db.conn, &paths, &f, limit + 1).await?;
+        let rows = repo::list(&self.db.conn, &reaches, &f, limit + 1).await?;
         let more = rows.len() as u64 > limit;
         let items: Vec<WarningView> = rows
             .iter()
@@ -1301,7 +1370,8 @@ impl App {
         code: &str,
     ) -> Result<WarningSummary, AppError> {
         let o = self.supervised_org(actor, code).await?;
-        let rows = repo::live_summary(&self.db.conn, &o.path).await?;
+        let reaches = self.reaches(actor, Some(&o.path)).await?;
+        let rows = repo::live_summary(&self.db.conn, &reaches).await?;
         let children = orepo::children(&self.db.conn, o.id).await?;
         let mut by_level: HashMap<Level, u64> = HashMap::new();
         let mut by_rule: HashMap<RuleId, u64> = HashMap::new();
@@ -1371,8 +1441,9 @@ impl App {
             .map(|k| now - Duration::weeks(i64::from(k)))
             .collect();
         let since = points.first().copied().unwrap_or(now);
-        let steady = repo::live_unchanged_since(&self.db.conn, &o.path, since).await?;
-        let steps = repo::steps_of_changed_since(&self.db.conn, &o.path, since).await?;
+        let reaches = self.reaches(actor, Some(&o.path)).await?;
+        let steady = repo::live_unchanged_since(&self.db.conn, &reaches, since).await?;
+        let steps = repo::steps_of_changed_since(&self.db.conn, &reaches, since).await?;
         let mut open = vec![steady; points.len()];
         let mut i = 0;
         while i < steps.len() {

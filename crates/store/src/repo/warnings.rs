@@ -286,9 +286,38 @@ fn warning_org() -> RelationDef {
         .into()
 }
 
-fn in_any_subtree(paths: &[String]) -> Condition {
-    paths.iter().fold(Condition::any(), |c, p| {
-        c.add(in_subtree(org::Column::Path, p))
+/// What one grant of a viewer reaches (DOMAIN.md §9): the warnings about
+/// organizations in the subtree at `path` that are at most `blue`/`yellow`/
+/// `red` levels below `viewer_depth`, by the warning's level; no
+/// `viewer_depth`: every level (platform administrators).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reach {
+    pub path: String,
+    pub viewer_depth: Option<i32>,
+    pub blue: i32,
+    pub yellow: i32,
+    pub red: i32,
+}
+
+/// Warnings (joined with their organization) within any of `reaches`;
+/// none: nothing.
+fn within_reach(reaches: &[Reach]) -> Condition {
+    reaches.iter().fold(Condition::any(), |c, r| {
+        let mut one = Condition::all().add(in_subtree(org::Column::Path, &r.path));
+        if let Some(vd) = r.viewer_depth {
+            let upto = |level: &str, n: i32| {
+                Condition::all()
+                    .add(warning::Column::Level.eq(level))
+                    .add(org::Column::Depth.lte(vd.saturating_add(n)))
+            };
+            one = one.add(
+                Condition::any()
+                    .add(upto("blue", r.blue))
+                    .add(upto("yellow", r.yellow))
+                    .add(upto("red", r.red)),
+            );
+        }
+        c.add(one)
     })
 }
 
@@ -302,21 +331,21 @@ pub struct ListFilter {
     pub before_id: Option<i64>,
 }
 
-/// Warnings about organizations in any of the subtrees at `paths`, newest
-/// first, each with its organization.
+/// Warnings within any of `reaches`, newest first, each with its
+/// organization.
 pub async fn list<C: ConnectionTrait>(
     c: &C,
-    paths: &[String],
+    reaches: &[Reach],
     f: &ListFilter,
     limit: u64,
 ) -> Result<Vec<(warning::Model, org::Model)>, StoreError> {
-    if paths.is_empty() {
+    if reaches.is_empty() {
         return Ok(Vec::new());
     }
     let mut q = warning::Entity::find()
         .select_also(org::Entity)
         .join(JoinType::InnerJoin, warning_org())
-        .filter(in_any_subtree(paths));
+        .filter(within_reach(reaches));
     if let Some(l) = &f.level {
         q = q.filter(warning::Column::Level.eq(l.as_str()));
     }
@@ -349,12 +378,15 @@ pub struct SummaryRow {
     pub n: i64,
 }
 
-/// Live (open or acknowledged) warnings in the subtree at `path`, grouped by
+/// Live (open or acknowledged) warnings within `reaches`, grouped by
 /// organization, level and rule.
 pub async fn live_summary<C: ConnectionTrait>(
     c: &C,
-    path: &str,
+    reaches: &[Reach],
 ) -> Result<Vec<SummaryRow>, StoreError> {
+    if reaches.is_empty() {
+        return Ok(Vec::new());
+    }
     Ok(warning::Entity::find()
         .select_only()
         .column(org::Column::Path)
@@ -365,7 +397,7 @@ pub async fn live_summary<C: ConnectionTrait>(
             "n",
         )
         .join(JoinType::InnerJoin, warning_org())
-        .filter(in_subtree(org::Column::Path, path))
+        .filter(within_reach(reaches))
         .filter(warning::Column::State.is_in(LIVE_STATES.iter().copied()))
         .group_by(org::Column::Path)
         .group_by(warning::Column::Level)
@@ -375,17 +407,20 @@ pub async fn live_summary<C: ConnectionTrait>(
         .await?)
 }
 
-/// Live warnings in the subtree at `path` that have not changed since
+/// Live warnings within `reaches` that have not changed since
 /// `since` (they were live the whole time after it).
 pub async fn live_unchanged_since<C: ConnectionTrait>(
     c: &C,
-    path: &str,
+    reaches: &[Reach],
     since: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     use sea_orm::PaginatorTrait;
+    if reaches.is_empty() {
+        return Ok(0);
+    }
     Ok(warning::Entity::find()
         .join(JoinType::InnerJoin, warning_org())
-        .filter(in_subtree(org::Column::Path, path))
+        .filter(within_reach(reaches))
         .filter(warning::Column::State.is_in(LIVE_STATES.iter().copied()))
         .filter(warning::Column::UpdatedAt.lt(since))
         .count(c)
@@ -401,12 +436,15 @@ pub struct StateStep {
 }
 
 /// The whole history (state after each event) of the warnings in the
-/// subtree at `path` that changed at or after `since`, by warning then time.
+/// `reaches` that changed at or after `since`, by warning then time.
 pub async fn steps_of_changed_since<C: ConnectionTrait>(
     c: &C,
-    path: &str,
+    reaches: &[Reach],
     since: DateTime<Utc>,
 ) -> Result<Vec<StateStep>, StoreError> {
+    if reaches.is_empty() {
+        return Ok(Vec::new());
+    }
     let changed = Query::select()
         .column((warning::Entity, warning::Column::Id))
         .from(warning::Entity)
@@ -417,7 +455,7 @@ pub async fn steps_of_changed_since<C: ConnectionTrait>(
         )
         .cond_where(
             Condition::all()
-                .add(in_subtree(org::Column::Path, path))
+                .add(within_reach(reaches))
                 .add(warning::Column::UpdatedAt.gte(since)),
         )
         .to_owned();
