@@ -429,23 +429,16 @@ pub(crate) async fn reconcile_subjects<C: ConnectionTrait>(
                         f.subject
                     )));
                 };
-                new_rows.push(warning::ActiveModel {
-                    rule: Set(f.rule.as_str().into()),
-                    level: Set(f.level.as_str().into()),
-                    subject_kind: Set(f.subject.0.as_str().into()),
-                    subject_id: Set(f.subject.1),
-                    org_id: Set(org_id),
-                    period_key: Set(f.period_key),
-                    state: Set(WarningState::Open.as_str().into()),
-                    cleared_by_data: Set(false),
-                    tolerated_mistake: Set(false),
-                    due_on: Set(f.due),
-                    detail_zh: Set(f.detail_zh),
-                    detail_en: Set(f.detail_en),
-                    raised_at: Set(now),
-                    updated_at: Set(now),
-                    closed_at: Set(None),
-                    ..Default::default()
+                new_rows.push(repo::NewWarning {
+                    rule: f.rule.as_str().into(),
+                    level: f.level.as_str().into(),
+                    subject_kind: f.subject.0.as_str().into(),
+                    subject_id: f.subject.1,
+                    org_id,
+                    period_key: f.period_key,
+                    due_on: f.due,
+                    detail_zh: f.detail_zh,
+                    detail_en: f.detail_en,
                 });
             }
             Change::Escalate {
@@ -549,7 +542,33 @@ pub(crate) async fn reconcile_subjects<C: ConnectionTrait>(
             }
         }
     }
-    let mut rows = new_rows.into_iter().peekable();
+    if c.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // Rows and their `raised` history in one statement (see `raise_pg`).
+        counts.raised += repo::raise_pg(c, &new_rows, now).await?;
+        repo::add_events(c, events).await?;
+        return Ok(counts);
+    }
+    let mut rows = new_rows
+        .into_iter()
+        .map(|n| warning::ActiveModel {
+            rule: Set(n.rule),
+            level: Set(n.level),
+            subject_kind: Set(n.subject_kind),
+            subject_id: Set(n.subject_id),
+            org_id: Set(n.org_id),
+            period_key: Set(n.period_key),
+            state: Set(WarningState::Open.as_str().into()),
+            cleared_by_data: Set(false),
+            tolerated_mistake: Set(false),
+            due_on: Set(n.due_on),
+            detail_zh: Set(n.detail_zh),
+            detail_en: Set(n.detail_en),
+            raised_at: Set(now),
+            updated_at: Set(now),
+            closed_at: Set(None),
+            ..Default::default()
+        })
+        .peekable();
     while rows.peek().is_some() {
         // 16 columns: 1,500 rows stay under SQLite's 32,766 parameters.
         let chunk: Vec<_> = rows.by_ref().take(1500).collect();

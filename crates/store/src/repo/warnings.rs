@@ -230,6 +230,59 @@ pub async fn insert_new<C: ConnectionTrait>(
     })
 }
 
+/// A warning to raise: open, with a `raised` history entry.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NewWarning {
+    pub rule: String,
+    pub level: String,
+    pub subject_kind: String,
+    pub subject_id: i64,
+    pub org_id: i64,
+    pub period_key: String,
+    pub due_on: Option<NaiveDate>,
+    pub detail_zh: String,
+    pub detail_en: String,
+}
+
+/// Raises `rows` at `now` on PostgreSQL in one statement per 5,000 rows: the
+/// rows travel as one JSON parameter, are inserted skipping any whose key
+/// `(rule, subject, period)` is already stored, and the `raised` history
+/// entry of each row inserted is written by the same statement (a
+/// data-modifying CTE). Returns how many were raised. Same outcome as
+/// [`insert_new`] followed by [`add_events`], in one round trip.
+pub async fn raise_pg<C: ConnectionTrait>(
+    c: &C,
+    rows: &[NewWarning],
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    const SQL: &str = "WITH ins AS ( \
+        INSERT INTO warnings (rule, level, subject_kind, subject_id, org_id, period_key, \
+            state, cleared_by_data, tolerated_mistake, due_on, detail_zh, detail_en, \
+            raised_at, updated_at) \
+        SELECT t.rule, t.level, t.subject_kind, t.subject_id, t.org_id, t.period_key, \
+            'open', FALSE, FALSE, t.due_on, t.detail_zh, t.detail_en, $2, $2 \
+        FROM json_to_recordset($1::json) AS t(rule text, level text, subject_kind text, \
+            subject_id bigint, org_id bigint, period_key text, due_on date, \
+            detail_zh text, detail_en text) \
+        ON CONFLICT (rule, subject_kind, subject_id, period_key) DO NOTHING \
+        RETURNING id, level) \
+        INSERT INTO warning_events (warning_id, at, kind, actor_user_id, from_level, level, \
+            from_state, state, evidence, tolerated_mistake) \
+        SELECT id, $2, 'raised', NULL, NULL, level, NULL, 'open', NULL, FALSE FROM ins";
+    let mut raised = 0;
+    for chunk in rows.chunks(5000) {
+        let json =
+            serde_json::to_string(chunk).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let stmt = sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            SQL,
+            [json.into(), now.into()],
+        );
+        raised += c.execute_raw(stmt).await?.rows_affected();
+    }
+    Ok(raised)
+}
+
 /// Writes the set columns of `am` to warning `id` only if it is still in
 /// `state`; returns whether it was (optimistic concurrency).
 pub async fn update_if_state<C: ConnectionTrait>(
