@@ -4,7 +4,8 @@
 use chrono::NaiveDate;
 use dangjian_domain::FieldError;
 use dangjian_domain::orgs::{
-    OrgKind, OrgSetting, OrgStatus, allowed_child, term_years as term_years_range, term_years_allowed, validate_org_code, validate_org_name,
+    OrgKind, OrgSetting, OrgStatus, allowed_child, term_years as term_years_range,
+    term_years_allowed, validate_org_code, validate_org_name,
 };
 use dangjian_store::entities::org;
 use dangjian_store::repo::{audit, members as mrepo, orgs as repo};
@@ -375,7 +376,8 @@ impl App {
         let now = self.clock.now();
         let (_writer, tx) = self.begin_write().await?;
         let from = o.committee_elected_on;
-        let o = repo::set_committee(&tx, o, elected_on.is_some(), elected_on, term_years, now).await?;
+        let o =
+            repo::set_committee(&tx, o, elected_on.is_some(), elected_on, term_years, now).await?;
         record_change(
             &tx,
             actor,

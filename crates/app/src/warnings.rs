@@ -19,8 +19,8 @@ use dangjian_domain::orgs::{OrgKind, OrgSetting, effective_term_years, term_ends
 use dangjian_domain::warnings::{
     Action, ActionKind, Change, ExistingWarning, Finding, Level, MEMBER_DATA_RULES, MemberFacts,
     ORG_RULES, OrgFacts, RuleId, RuleSpec, SubjectKind, Thresholds, ThresholdsOverride,
-    VisibilityThresholds, WarningError, WarningState, act, evaluate_member_data, evaluate_org, reconcile,
-    tolerated_mistake, transition,
+    VisibilityThresholds, WarningError, WarningState, act, evaluate_member_data, evaluate_org,
+    reconcile, tolerated_mistake, transition,
 };
 use dangjian_domain::{FieldError, ValidationErrors};
 use dangjian_store::entities::{member, org, warning, warning_event};
@@ -1114,10 +1114,7 @@ impl App {
                 )
             })
             .collect();
-        let ids: Vec<i64> = viewers
-            .iter()
-            .flat_map(|g| path_ids(&g.org_path))
-            .collect();
+        let ids: Vec<i64> = viewers.iter().flat_map(|g| path_ids(&g.org_path)).collect();
         let overrides = load_overrides(&self.db.conn, Some(&ids)).await?;
         let mut out = Vec::new();
         for g in viewers {

@@ -1014,7 +1014,10 @@ async fn talk_deadline_clock_walk_raises_escalates_and_closes_once() {
         .expect("start");
     let (id, member_id) = (d.summary.id, d.summary.member_id);
     let sweep = |y, m, day| {
-        let t = Utc.with_ymd_and_hms(y, m, day, 4, 0, 0).single().expect("t");
+        let t = Utc
+            .with_ymd_and_hms(y, m, day, 4, 0, 0)
+            .single()
+            .expect("t");
         fx.clock.set(t);
         fx.app.sweep_admission_timers(t)
     };

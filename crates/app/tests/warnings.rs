@@ -751,7 +751,9 @@ async fn visibility_reaches_up_to_the_configured_level() {
         Err(AppError::NotFound(_))
     ));
     assert!(matches!(
-        fx.app.act_on_warning(&city, blue_a, Action::Acknowledge).await,
+        fx.app
+            .act_on_warning(&city, blue_a, Action::Acknowledge)
+            .await,
         Err(AppError::NotFound(_))
     ));
     let s = fx.app.warning_summary(&city, CITY).await.unwrap();

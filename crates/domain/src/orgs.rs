@@ -343,9 +343,18 @@ mod tests {
         use OrgKind as K;
         use OrgSetting as S;
         assert_eq!(effective_term_years(K::Committee, S::Enterprise, None), 5);
-        assert_eq!(effective_term_years(K::Committee, S::Enterprise, Some(3)), 3);
-        assert_eq!(effective_term_years(K::Committee, S::Enterprise, Some(4)), 4);
-        assert_eq!(effective_term_years(K::Committee, S::Enterprise, Some(6)), 5);
+        assert_eq!(
+            effective_term_years(K::Committee, S::Enterprise, Some(3)),
+            3
+        );
+        assert_eq!(
+            effective_term_years(K::Committee, S::Enterprise, Some(4)),
+            4
+        );
+        assert_eq!(
+            effective_term_years(K::Committee, S::Enterprise, Some(6)),
+            5
+        );
         assert_eq!(effective_term_years(K::Branch, S::Enterprise, Some(5)), 3);
         assert!(term_years_allowed(K::Committee, S::School, 3));
         assert!(!term_years_allowed(K::Committee, S::School, 2));

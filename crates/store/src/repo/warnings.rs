@@ -271,8 +271,7 @@ pub async fn raise_pg<C: ConnectionTrait>(
         SELECT id, $2, 'raised', NULL, NULL, level, NULL, 'open', NULL, FALSE FROM ins";
     let mut raised = 0;
     for chunk in rows.chunks(5000) {
-        let json =
-            serde_json::to_string(chunk).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let json = serde_json::to_string(chunk).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let stmt = sea_orm::Statement::from_sql_and_values(
             sea_orm::DbBackend::Postgres,
             SQL,

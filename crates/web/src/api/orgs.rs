@@ -225,6 +225,8 @@ pub async fn committee(
 ) -> ApiResult<Json<OrgOut>> {
     let b = body(b)?;
     Ok(Json(OrgOut::from_view(
-        &st.app.set_committee(&a, &code, b.elected_on, b.term_years).await?,
+        &st.app
+            .set_committee(&a, &code, b.elected_on, b.term_years)
+            .await?,
     )))
 }

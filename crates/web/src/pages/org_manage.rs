@@ -15,9 +15,7 @@ use chrono::NaiveDate;
 use dangjian_app::AppError;
 use dangjian_app::clock::to_local;
 use dangjian_app::orgs::{NewOrgInput, OrgView};
-use dangjian_domain::orgs::{
-    OrgKind, OrgSetting, allowed_child, effective_term_years, term_years,
-};
+use dangjian_domain::orgs::{OrgKind, OrgSetting, allowed_child, effective_term_years, term_years};
 use serde::Deserialize;
 
 use super::{error_page, form_errors, render};
