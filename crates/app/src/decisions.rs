@@ -427,10 +427,17 @@ impl App {
             id,
             &codes,
         )
-        .await?
-        .iter()
-        .filter_map(|w| WarningView::from_rows(w, &o))
-        .collect();
+        .await?;
+        // Only the warnings the actor's level reaches (DOMAIN.md §9).
+        let mut shown = Vec::new();
+        for w in &warnings {
+            if let Some(v) = WarningView::from_rows(w, &o)
+                && self.reaches_warning(actor, &o, v.level).await?
+            {
+                shown.push(v);
+            }
+        }
+        let warnings = shown;
         let decision = view(&d, &o)?;
         Ok(DecisionDetail {
             can_report: decision.emergency

@@ -4,7 +4,8 @@
 use chrono::NaiveDate;
 use dangjian_domain::FieldError;
 use dangjian_domain::orgs::{
-    OrgKind, OrgSetting, OrgStatus, allowed_child, validate_org_code, validate_org_name,
+    OrgKind, OrgSetting, OrgStatus, allowed_child, term_years as term_years_range,
+    term_years_allowed, validate_org_code, validate_org_name,
 };
 use dangjian_store::entities::org;
 use dangjian_store::repo::{audit, members as mrepo, orgs as repo};
@@ -25,6 +26,8 @@ pub struct OrgView {
     pub status: OrgStatus,
     pub has_committee: bool,
     pub committee_elected_on: Option<NaiveDate>,
+    /// Term chosen at the election, in years; `None`: the longest allowed.
+    pub committee_term_years: Option<i32>,
     #[serde(skip)]
     pub path: String,
 }
@@ -42,6 +45,7 @@ impl OrgView {
             status: OrgStatus::parse(&m.status).unwrap_or(OrgStatus::Active),
             has_committee: m.has_committee,
             committee_elected_on: m.committee_elected_on,
+            committee_term_years: m.committee_term_years,
             path: m.path.clone(),
         }
     }
@@ -336,11 +340,31 @@ impl App {
         actor: &Actor,
         code: &str,
         elected_on: Option<NaiveDate>,
+        term_years: Option<u32>,
     ) -> Result<OrgView, AppError> {
         let o = self.visible_org(actor, code).await?;
         if !actor.can_manage_orgs(&o.path) {
             return Err(AppError::Forbidden);
         }
+        // The term chosen at the election (DOMAIN.md §2: 3–5 years for a
+        // grassroots committee); none given: the longest allowed.
+        let term_years = match (elected_on, term_years) {
+            (Some(_), Some(y)) => {
+                let kind = OrgKind::parse(&o.kind).unwrap_or(OrgKind::Branch);
+                let setting = OrgSetting::parse(&o.setting).unwrap_or(OrgSetting::Other);
+                if !term_years_allowed(kind, setting, y) {
+                    let (min, max) = term_years_range(kind, setting);
+                    return Err(AppError::field(
+                        "committee_term_years",
+                        "out_of_range",
+                        format!("该组织的任期应为 {min}–{max} 年"),
+                        format!("this organization's term is {min}–{max} years"),
+                    ));
+                }
+                i32::try_from(y).ok()
+            }
+            _ => None,
+        };
         if elected_on.is_some_and(|d| d > self.today()) {
             return Err(AppError::field(
                 "committee_elected_on",
@@ -352,13 +376,14 @@ impl App {
         let now = self.clock.now();
         let (_writer, tx) = self.begin_write().await?;
         let from = o.committee_elected_on;
-        let o = repo::set_committee(&tx, o, elected_on.is_some(), elected_on, now).await?;
+        let o =
+            repo::set_committee(&tx, o, elected_on.is_some(), elected_on, term_years, now).await?;
         record_change(
             &tx,
             actor,
             o.id,
             "committee",
-            serde_json::json!({"from": from, "to": elected_on}),
+            serde_json::json!({"from": from, "to": elected_on, "term_years": term_years}),
             now,
         )
         .await?;

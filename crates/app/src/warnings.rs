@@ -15,12 +15,12 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use dangjian_domain::members::{Stage, StageDates};
-use dangjian_domain::orgs::{OrgKind, OrgSetting, term_ends_on, term_years};
+use dangjian_domain::orgs::{OrgKind, OrgSetting, effective_term_years, term_ends_on};
 use dangjian_domain::warnings::{
     Action, ActionKind, Change, ExistingWarning, Finding, Level, MEMBER_DATA_RULES, MemberFacts,
     ORG_RULES, OrgFacts, RuleId, RuleSpec, SubjectKind, Thresholds, ThresholdsOverride,
-    WarningError, WarningState, act, evaluate_member_data, evaluate_org, reconcile,
-    tolerated_mistake, transition,
+    VisibilityThresholds, WarningError, WarningState, act, evaluate_member_data, evaluate_org,
+    reconcile, tolerated_mistake, transition,
 };
 use dangjian_domain::{FieldError, ValidationErrors};
 use dangjian_store::entities::{member, org, warning, warning_event};
@@ -429,23 +429,16 @@ pub(crate) async fn reconcile_subjects<C: ConnectionTrait>(
                         f.subject
                     )));
                 };
-                new_rows.push(warning::ActiveModel {
-                    rule: Set(f.rule.as_str().into()),
-                    level: Set(f.level.as_str().into()),
-                    subject_kind: Set(f.subject.0.as_str().into()),
-                    subject_id: Set(f.subject.1),
-                    org_id: Set(org_id),
-                    period_key: Set(f.period_key),
-                    state: Set(WarningState::Open.as_str().into()),
-                    cleared_by_data: Set(false),
-                    tolerated_mistake: Set(false),
-                    due_on: Set(f.due),
-                    detail_zh: Set(f.detail_zh),
-                    detail_en: Set(f.detail_en),
-                    raised_at: Set(now),
-                    updated_at: Set(now),
-                    closed_at: Set(None),
-                    ..Default::default()
+                new_rows.push(repo::NewWarning {
+                    rule: f.rule.as_str().into(),
+                    level: f.level.as_str().into(),
+                    subject_kind: f.subject.0.as_str().into(),
+                    subject_id: f.subject.1,
+                    org_id,
+                    period_key: f.period_key,
+                    due_on: f.due,
+                    detail_zh: f.detail_zh,
+                    detail_en: f.detail_en,
                 });
             }
             Change::Escalate {
@@ -549,7 +542,33 @@ pub(crate) async fn reconcile_subjects<C: ConnectionTrait>(
             }
         }
     }
-    let mut rows = new_rows.into_iter().peekable();
+    if c.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // Rows and their `raised` history in one statement (see `raise_pg`).
+        counts.raised += repo::raise_pg(c, &new_rows, now).await?;
+        repo::add_events(c, events).await?;
+        return Ok(counts);
+    }
+    let mut rows = new_rows
+        .into_iter()
+        .map(|n| warning::ActiveModel {
+            rule: Set(n.rule),
+            level: Set(n.level),
+            subject_kind: Set(n.subject_kind),
+            subject_id: Set(n.subject_id),
+            org_id: Set(n.org_id),
+            period_key: Set(n.period_key),
+            state: Set(WarningState::Open.as_str().into()),
+            cleared_by_data: Set(false),
+            tolerated_mistake: Set(false),
+            due_on: Set(n.due_on),
+            detail_zh: Set(n.detail_zh),
+            detail_en: Set(n.detail_en),
+            raised_at: Set(now),
+            updated_at: Set(now),
+            closed_at: Set(None),
+            ..Default::default()
+        })
+        .peekable();
     while rows.peek().is_some() {
         // 16 columns: 1,500 rows stay under SQLite's 32,766 parameters.
         let chunk: Vec<_> = rows.by_ref().take(1500).collect();
@@ -582,7 +601,12 @@ fn org_facts(o: &OrgRuleRow, counts: &HashMap<i64, (u32, u32)>) -> Option<OrgFac
     let (full, total) = counts.get(&o.id).copied().unwrap_or((0, 0));
     let term_end = match (o.has_committee, o.committee_elected_on) {
         (true, Some(elected)) if kind.has_elected_committee() => {
-            Some(term_ends_on(elected, term_years(kind, setting).1))
+            // The term chosen at the election, else the longest allowed (§2).
+            let chosen = o.committee_term_years.and_then(|y| u32::try_from(y).ok());
+            Some(term_ends_on(
+                elected,
+                effective_term_years(kind, setting, chosen),
+            ))
         }
         _ => None,
     };
@@ -1069,6 +1093,73 @@ fn parse_cursor(cursor: Option<&str>) -> Result<Option<i64>, AppError> {
 }
 
 impl App {
+    /// What the actor's grants reach of the warnings in the subtree at
+    /// `scope` (every subtree the actor sees when `None`): DOMAIN.md §9, the
+    /// organization concerned and its parents up to the levels configured
+    /// at the viewer's organization ([`VisibilityThresholds`]). Platform
+    /// administrators reach every level.
+    async fn reaches(
+        &self,
+        actor: &Actor,
+        scope: Option<&str>,
+    ) -> Result<Vec<repo::Reach>, AppError> {
+        use dangjian_domain::identity::Role;
+        let viewers: Vec<&crate::Grant> = actor
+            .grants
+            .iter()
+            .filter(|g| {
+                matches!(
+                    g.role,
+                    Role::Secretary | Role::CommitteeStaff | Role::Auditor | Role::Admin
+                )
+            })
+            .collect();
+        let ids: Vec<i64> = viewers.iter().flat_map(|g| path_ids(&g.org_path)).collect();
+        let overrides = load_overrides(&self.db.conn, Some(&ids)).await?;
+        let mut out = Vec::new();
+        for g in viewers {
+            // The part of the grant's subtree inside the scope, if any.
+            let path = match scope {
+                None => g.org_path.clone(),
+                Some(p) if p.starts_with(&g.org_path) => p.to_string(),
+                Some(p) if g.org_path.starts_with(p) => g.org_path.clone(),
+                Some(_) => continue,
+            };
+            let v = settings_for(&g.org_path, &overrides).thresholds.visibility;
+            let depth = i32::try_from(path_ids(&g.org_path).len()).unwrap_or(i32::MAX) - 1;
+            out.push(repo::Reach {
+                path,
+                viewer_depth: (g.role != Role::Admin).then_some(depth),
+                blue: v.blue_levels_up,
+                yellow: v.yellow_levels_up,
+                red: v.red_levels_up,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Whether the actor's grants reach a warning of `level` about the
+    /// organization `o` (the same test as [`Self::reaches`], for one row).
+    pub(crate) async fn reaches_warning(
+        &self,
+        actor: &Actor,
+        o: &org::Model,
+        level: Level,
+    ) -> Result<bool, AppError> {
+        Ok(self.reaches(actor, Some(&o.path)).await?.iter().any(|r| {
+            let up = match r.viewer_depth {
+                None => return true,
+                Some(vd) => o.depth - vd,
+            };
+            let v = VisibilityThresholds {
+                blue_levels_up: r.blue,
+                yellow_levels_up: r.yellow,
+                red_levels_up: r.red,
+            };
+            v.sees(level, up)
+        }))
+    }
+
     /// A warning and its organization, if the actor may see it; 404 otherwise
     /// (never 403, so existence does not leak).
     async fn visible_warning(
@@ -1082,7 +1173,8 @@ impl App {
         let o = orepo::get(&self.db.conn, w.org_id)
             .await?
             .ok_or(AppError::NotFound("warning"))?;
-        if !actor.can_view_warnings(&o.path) {
+        let level = Level::parse(&w.level).unwrap_or(Level::Red);
+        if !actor.can_view_warnings(&o.path) || !self.reaches_warning(actor, &o, level).await? {
             return Err(AppError::NotFound("warning"));
         }
         Ok((w, o))
@@ -1105,14 +1197,12 @@ impl App {
         q: &WarningQuery,
     ) -> Result<Page<WarningView>, AppError> {
         let before = parse_cursor(q.cursor.as_deref())?;
-        let paths: Vec<String> = match &q.org {
-            Some(code) => vec![self.supervised_org(actor, code).await?.path],
-            None => actor
-                .browse_roots()
-                .iter()
-                .filter(|g| actor.can_view_warnings(&g.org_path))
-                .map(|g| g.org_path.clone())
-                .collect(),
+        let reaches = match &q.org {
+            Some(code) => {
+                let o = self.supervised_org(actor, code).await?;
+                self.reaches(actor, Some(&o.path)).await?
+            }
+            None => self.reaches(actor, None).await?,
         };
         let limit = if q.limit == 0 {
             LIST_DEFAULT
@@ -1128,7 +1218,7 @@ impl App {
                 .map(|s| s.iter().map(|s| s.as_str().to_string()).collect()),
             before_id: before,
         };
-        let rows = repo::list(&self.db.conn, &paths, &f, limit + 1).await?;
+        let rows = repo::list(&self.db.conn, &reaches, &f, limit + 1).await?;
         let more = rows.len() as u64 > limit;
         let items: Vec<WarningView> = rows
             .iter()
@@ -1302,7 +1392,8 @@ impl App {
         code: &str,
     ) -> Result<WarningSummary, AppError> {
         let o = self.supervised_org(actor, code).await?;
-        let rows = repo::live_summary(&self.db.conn, &o.path).await?;
+        let reaches = self.reaches(actor, Some(&o.path)).await?;
+        let rows = repo::live_summary(&self.db.conn, &reaches).await?;
         let children = orepo::children(&self.db.conn, o.id).await?;
         let mut by_level: HashMap<Level, u64> = HashMap::new();
         let mut by_rule: HashMap<RuleId, u64> = HashMap::new();
@@ -1372,8 +1463,9 @@ impl App {
             .map(|k| now - Duration::weeks(i64::from(k)))
             .collect();
         let since = points.first().copied().unwrap_or(now);
-        let steady = repo::live_unchanged_since(&self.db.conn, &o.path, since).await?;
-        let steps = repo::steps_of_changed_since(&self.db.conn, &o.path, since).await?;
+        let reaches = self.reaches(actor, Some(&o.path)).await?;
+        let steady = repo::live_unchanged_since(&self.db.conn, &reaches, since).await?;
+        let steps = repo::steps_of_changed_since(&self.db.conn, &reaches, since).await?;
         let mut open = vec![steady; points.len()];
         let mut i = 0;
         while i < steps.len() {

@@ -992,3 +992,62 @@ async fn deadlines_survive_a_restart_and_concurrent_actions_land_once() {
         .await
         .expect("start again");
 }
+
+/// DOMAIN.md §4, §9: the clock walked across the talk deadline (one month
+/// after the application, reminded 7 days before) raises one blue
+/// `admission_deadline` warning, escalates the same row to yellow when
+/// overdue, changes nothing when swept again, and the talk recorded corrects
+/// it: never a second row.
+#[tokio::test]
+async fn talk_deadline_clock_walk_raises_escalates_and_closes_once() {
+    let fx = Fixture::new().await;
+    let sec = fx.user(Role::Secretary, BRANCH_A).await;
+    on(&fx, 2026, 1, 10);
+    let d = fx
+        .app
+        .start_admission(
+            &sec,
+            BRANCH_A,
+            Applicant::Person(applicant(41, date(2026, 1, 10))),
+        )
+        .await
+        .expect("start");
+    let (id, member_id) = (d.summary.id, d.summary.member_id);
+    let sweep = |y, m, day| {
+        let t = Utc
+            .with_ymd_and_hms(y, m, day, 4, 0, 0)
+            .single()
+            .expect("t");
+        fx.clock.set(t);
+        fx.app.sweep_admission_timers(t)
+    };
+    sweep(2026, 2, 2).await.expect("sweep");
+    assert!(deadline_warnings(&fx, member_id).await.is_empty());
+    sweep(2026, 2, 4).await.expect("sweep");
+    assert_eq!(
+        deadline_warnings(&fx, member_id).await,
+        [("blue".to_string(), "open".to_string())]
+    );
+    assert_eq!(sweep(2026, 2, 5).await.expect("sweep"), 0);
+    sweep(2026, 2, 11).await.expect("sweep");
+    assert_eq!(
+        deadline_warnings(&fx, member_id).await,
+        [("yellow".to_string(), "open".to_string())]
+    );
+    assert_eq!(sweep(2026, 2, 12).await.expect("sweep"), 0);
+    assert_eq!(deadline_warnings(&fx, member_id).await.len(), 1);
+    let late = json!({"talked_on": "2026-02-12", "talker": "王伟"});
+    fx.app
+        .act_on_admission(
+            &sec,
+            id,
+            "talk",
+            with_override(late, "talk_late", "申请人出差，返回后即谈话"),
+        )
+        .await
+        .expect("talk with reason");
+    assert_eq!(
+        deadline_warnings(&fx, member_id).await,
+        [("yellow".to_string(), "corrected".to_string())]
+    );
+}

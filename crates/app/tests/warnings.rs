@@ -102,6 +102,7 @@ async fn term_clock_walk_raises_escalates_never_duplicates_and_closes() {
             &fx.sys,
             BRANCH_A,
             Some(NaiveDate::from_ymd_opt(2031, 8, 20).unwrap()),
+            None,
         )
         .await
         .unwrap();
@@ -303,6 +304,7 @@ async fn seven_full_members_without_committee_until_one_is_elected() {
             &fx.sys,
             "SX-C1-X1-W1-BC",
             Some(NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()),
+            None,
         )
         .await
         .unwrap();
@@ -441,10 +443,13 @@ async fn sibling_secretary_neither_sees_nor_acts_parents_see_auditors_read() {
     let sec_a = fx.user(Role::Secretary, BRANCH_A).await;
     let sec_b = fx.user(Role::Secretary, BRANCH_B).await;
     let staff = fx.user(Role::CommitteeStaff, COMMITTEE).await;
-    let auditor = fx.user(Role::Auditor, PROVINCE).await;
+    // A yellow warning reaches two levels up (DOMAIN.md §9): the county's
+    // auditor sees the branch's; the province's does not.
+    let auditor = fx.user(Role::Auditor, COUNTY).await;
+    let far_auditor = fx.user(Role::Auditor, PROVINCE).await;
     let member_a = fx.user(Role::Member, BRANCH_A).await;
 
-    for outsider in [&sec_b, &member_a] {
+    for outsider in [&sec_b, &member_a, &far_auditor] {
         assert!(matches!(
             fx.app.warning_detail(outsider, w).await,
             Err(AppError::NotFound(_))
@@ -629,4 +634,195 @@ async fn threshold_override_changes_the_outcome_is_audited_and_names_bad_fields(
         );
     }
     assert_eq!(fx.audit_rows("thresholds.set").await.len(), 1);
+}
+
+/// DOMAIN.md §2: a grassroots committee's term is 3–5 years; the term chosen
+/// at the election decides `term_expiring` (blue 6 months before the end,
+/// yellow at the end, red 3 months after); without a choice, the longest.
+#[tokio::test]
+async fn committee_term_chosen_at_election_drives_term_expiring() {
+    let fx = Fixture::new().await;
+    let c = fx
+        .app
+        .create_org(
+            &fx.sys,
+            org_input(
+                "SX-C1-X1-W9",
+                "某公司党委",
+                OrgKind::Committee,
+                OrgSetting::Enterprise,
+                Some(COUNTY),
+            ),
+        )
+        .await
+        .unwrap();
+    // A term outside 3–5 years is refused with the field named.
+    let r = fx
+        .app
+        .set_committee(&fx.sys, "SX-C1-X1-W9", Some(date(2025, 6, 1)), Some(6))
+        .await;
+    assert_eq!(fields_of(r), ["committee_term_years"]);
+    // No choice recorded: the longest term, 5 years (ends 2030-06-01).
+    sweep_at(&fx, at(2027, 12, 1)).await;
+    assert!(on_org(&fx, RuleId::TermExpiring, c.id).await.is_empty());
+    // Elected for 3 years: the term ends on 2028-06-01.
+    fx.clock.set(at(2025, 6, 2));
+    let v = fx
+        .app
+        .set_committee(&fx.sys, "SX-C1-X1-W9", Some(date(2025, 6, 1)), Some(3))
+        .await
+        .unwrap();
+    assert_eq!(v.committee_term_years, Some(3));
+    let steps = [
+        (at(2027, 11, 30), None),
+        (at(2027, 12, 1), Some(Level::Blue)),
+        (at(2028, 5, 31), Some(Level::Blue)),
+        (at(2028, 6, 1), Some(Level::Yellow)),
+        (at(2028, 8, 31), Some(Level::Yellow)),
+        (at(2028, 9, 1), Some(Level::Red)),
+        (at(2028, 9, 1), Some(Level::Red)),
+    ];
+    for (t, level) in steps {
+        sweep_at(&fx, t).await;
+        let mine = on_org(&fx, RuleId::TermExpiring, c.id).await;
+        assert_eq!(mine.len(), usize::from(level.is_some()), "{t}: never two");
+        if let Some(w) = mine.first() {
+            assert_eq!(w.level, level.unwrap().as_str(), "{t}");
+            assert_eq!(w.period_key, "2028-06-01", "{t}");
+        }
+    }
+    let w = &on_org(&fx, RuleId::TermExpiring, c.id).await[0];
+    assert_eq!(
+        history(&fx, w.id).await,
+        ["raised", "escalated", "escalated"]
+    );
+    // Re-elected for 4 years: the overdue term's warning is corrected by data.
+    fx.app
+        .set_committee(&fx.sys, "SX-C1-X1-W9", Some(date(2028, 9, 1)), Some(4))
+        .await
+        .unwrap();
+    let all = on_org(&fx, RuleId::TermExpiring, c.id).await;
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].state, "corrected");
+}
+
+/// DOMAIN.md §9: a warning is seen by the organization concerned and its
+/// parents up to the configured level (default: blue 1, yellow 2, red 3
+/// levels up), in every read; a subtree's override changes what it sees,
+/// and platform administrators see every level.
+#[tokio::test]
+async fn visibility_reaches_up_to_the_configured_level() {
+    let fx = Fixture::new().await;
+    let city = fx.user(Role::CommitteeStaff, CITY).await;
+    let county = fx.user(Role::CommitteeStaff, COUNTY).await;
+    let admin = fx.user(Role::Admin, PROVINCE).await;
+    let q = |org: Option<&str>, rule: RuleId| WarningQuery {
+        org: org.map(str::to_string),
+        rule: Some(rule),
+        limit: 100,
+        ..Default::default()
+    };
+    let codes = |p: dangjian_app::members::Page<dangjian_app::warnings::WarningView>| {
+        let mut v: Vec<String> = p.items.into_iter().map(|w| w.org_code).collect();
+        v.sort();
+        v
+    };
+    // Blue term warnings on all six organizations (terms end 2030-06-01).
+    sweep_at(&fx, at(2029, 12, 1)).await;
+    let blue_a = on_org(&fx, RuleId::TermExpiring, fx.branch_a.id).await[0].id;
+    // The city (3 levels above the branch) sees its own and the county's
+    // blue warnings, not the committee's or the branches'.
+    let seen = codes(
+        fx.app
+            .list_warnings(&city, &q(None, RuleId::TermExpiring))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(seen, [CITY, COUNTY]);
+    let seen = codes(
+        fx.app
+            .list_warnings(&city, &q(Some(COMMITTEE), RuleId::TermExpiring))
+            .await
+            .unwrap(),
+    );
+    assert!(seen.is_empty(), "{seen:?}");
+    assert!(matches!(
+        fx.app.warning_detail(&city, blue_a).await,
+        Err(AppError::NotFound(_))
+    ));
+    assert!(matches!(
+        fx.app
+            .act_on_warning(&city, blue_a, Action::Acknowledge)
+            .await,
+        Err(AppError::NotFound(_))
+    ));
+    let s = fx.app.warning_summary(&city, CITY).await.unwrap();
+    let term = |s: &dangjian_app::warnings::WarningSummary| {
+        s.by_rule
+            .iter()
+            .find(|(r, _)| *r == RuleId::TermExpiring)
+            .map_or(0, |(_, n)| *n)
+    };
+    assert_eq!(term(&s), 2);
+    assert_eq!(s.children[0].worst, Some(Level::Blue), "the county's own");
+    // The county (2 above the branch) sees the committee's, not the branches'.
+    let seen = codes(
+        fx.app
+            .list_warnings(&county, &q(None, RuleId::TermExpiring))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(seen, [COUNTY, COMMITTEE]);
+    // The administrator sees every level.
+    let seen = codes(
+        fx.app
+            .list_warnings(&admin, &q(None, RuleId::TermExpiring))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(seen.len(), 6);
+    assert!(fx.app.warning_detail(&admin, blue_a).await.is_ok());
+
+    // Red (3 months after the end): the same warning now reaches the city.
+    sweep_at(&fx, at(2030, 9, 1)).await;
+    let seen = codes(
+        fx.app
+            .list_warnings(&city, &q(None, RuleId::TermExpiring))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(seen, [CITY, COUNTY, COMMITTEE, BRANCH_A, BRANCH_B]);
+    let d = fx.app.warning_detail(&city, blue_a).await.unwrap();
+    assert_eq!(d.warning.level, Level::Red);
+    let s = fx.app.warning_summary(&city, CITY).await.unwrap();
+    assert_eq!(term(&s), 5);
+    let trend = fx.app.warning_trend(&city, CITY, 1).await.unwrap();
+    assert_eq!(trend.last().unwrap().open, s.total);
+
+    // The city narrows what reaches it: red only 2 levels up (audited
+    // override of its own subtree); the branches' red warnings drop out.
+    fx.app
+        .set_thresholds(
+            &fx.sys,
+            CITY,
+            &serde_json::json!({"visibility": {"red_levels_up": 2}}),
+        )
+        .await
+        .unwrap();
+    let seen = codes(
+        fx.app
+            .list_warnings(&city, &q(None, RuleId::TermExpiring))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(seen, [CITY, COUNTY, COMMITTEE]);
+    let bad = fx
+        .app
+        .set_thresholds(
+            &fx.sys,
+            CITY,
+            &serde_json::json!({"visibility": {"blue_levels_up": 0}}),
+        )
+        .await;
+    assert_eq!(fields_of(bad), ["visibility.blue_levels_up"]);
 }

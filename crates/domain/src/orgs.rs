@@ -308,6 +308,24 @@ pub fn term_years(kind: OrgKind, setting: OrgSetting) -> (u32, u32) {
     }
 }
 
+/// The term in force for a committee elected with `chosen` years (DOMAIN.md
+/// §2): the chosen length when the kind allows it, else the longest allowed
+/// (a grassroots committee elected without a recorded choice: 5 years).
+pub fn effective_term_years(kind: OrgKind, setting: OrgSetting, chosen: Option<u32>) -> u32 {
+    let (min, max) = term_years(kind, setting);
+    match chosen {
+        Some(y) if (min..=max).contains(&y) => y,
+        _ => max,
+    }
+}
+
+/// Whether `years` is a term an election of this organization may choose
+/// (DOMAIN.md §2: 3–5 years for most grassroots committees, else fixed).
+pub fn term_years_allowed(kind: OrgKind, setting: OrgSetting, years: u32) -> bool {
+    let (min, max) = term_years(kind, setting);
+    max > 0 && (min..=max).contains(&years)
+}
+
 /// Last day of a term of `years` years that began on `elected_on`: the same
 /// calendar day `years` later (29 February ends on 28 February).
 pub fn term_ends_on(elected_on: NaiveDate, years: u32) -> NaiveDate {
@@ -319,6 +337,31 @@ pub fn term_ends_on(elected_on: NaiveDate, years: u32) -> NaiveDate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chosen_term_applies_within_the_range_of_domain_2() {
+        use OrgKind as K;
+        use OrgSetting as S;
+        assert_eq!(effective_term_years(K::Committee, S::Enterprise, None), 5);
+        assert_eq!(
+            effective_term_years(K::Committee, S::Enterprise, Some(3)),
+            3
+        );
+        assert_eq!(
+            effective_term_years(K::Committee, S::Enterprise, Some(4)),
+            4
+        );
+        assert_eq!(
+            effective_term_years(K::Committee, S::Enterprise, Some(6)),
+            5
+        );
+        assert_eq!(effective_term_years(K::Branch, S::Enterprise, Some(5)), 3);
+        assert!(term_years_allowed(K::Committee, S::School, 3));
+        assert!(!term_years_allowed(K::Committee, S::School, 2));
+        assert!(!term_years_allowed(K::Committee, S::StateOrgan, 3));
+        assert!(term_years_allowed(K::Branch, S::Village, 5));
+        assert!(!term_years_allowed(K::Group, S::Other, 0));
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).expect("valid test date")

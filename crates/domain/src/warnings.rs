@@ -212,7 +212,7 @@ code_enum! {
         SixMonthNoLife = ("six_month_no_life", "连续六个月未过组织生活、未交党费或未做党所分配的工作", "Six months without organizational life, dues or assigned work"),
         DuesArrears3m = ("dues_arrears_3m", "党费欠缴3个月", "Dues unpaid for 3 months"),
         DuesArrears6m = ("dues_arrears_6m", "党费欠缴6个月", "Dues unpaid for 6 months"),
-        AdmissionDeadline = ("admission_deadline", "发展党员审批超期", "Admission approval deadline"),
+        AdmissionDeadline = ("admission_deadline", "发展党员环节超期（谈话、考察、审批等）", "Admission step overdue (talks, assessment, approval…)"),
         TransferLetterExpired = ("transfer_letter_expired", "组织关系介绍信逾期未报到", "Transfer letter expired unconfirmed"),
         DecisionCompliance = ("decision_compliance", "三重一大决策不合规", "Major decision not compliant"),
         ServiceRequestOverdue = ("service_request_overdue", "群众诉求超期未办结", "Service request overdue"),
@@ -368,8 +368,8 @@ impl RuleId {
                 "DOMAIN.md §4",
                 REG_ADMISSION,
                 Both,
-                "上级党委应在支部大会决议后3个月内审批，最迟不超过6个月。",
-                "The higher committee approves within 3 months of the assembly resolution, never later than 6.",
+                "按期完成到期的发展环节（谈话、培养考察、政审、预审、审批等，见预警详情）；上级党委应在支部大会决议后3个月内审批，最迟不超过6个月。",
+                "Complete the admission step that is due (talk, assessment, political review, pre-review, approval… as the warning says); the higher committee approves within 3 months of the assembly resolution, never later than 6.",
             ),
             RuleId::TransferLetterExpired => (
                 S::Letter,
@@ -572,6 +572,43 @@ threshold_section! {
     }
 }
 
+threshold_section! {
+    /// Who sees a warning (DOMAIN.md §9: "warnings go to the organization
+    /// concerned and its parent"): the organization concerned and its
+    /// parents up to this many levels above it, by level. The more serious
+    /// the warning, the higher it reaches: in the five-level linkage (§2) a
+    /// branch's blue reminder stays with its grassroots committee, a yellow
+    /// deviation reaches the county committee over a general branch's or
+    /// committee's head, a red violation reaches the city. Read with the
+    /// thresholds in force at the viewer's organization: a subtree decides
+    /// how far below it it watches. Platform administrators see every level.
+    VisibilityThresholds, VisibilityOverride {
+        /// Levels above the organization concerned that see a blue warning.
+        blue_levels_up = 1,
+        /// … a yellow warning.
+        yellow_levels_up = 2,
+        /// … a red warning.
+        red_levels_up = 3,
+    }
+}
+
+impl VisibilityThresholds {
+    /// Levels above the organization concerned that see a warning of `level`.
+    pub fn levels_up(&self, level: Level) -> i32 {
+        match level {
+            Level::Blue => self.blue_levels_up,
+            Level::Yellow => self.yellow_levels_up,
+            Level::Red => self.red_levels_up,
+        }
+    }
+
+    /// Whether a viewer `up` levels above the organization concerned (0: the
+    /// organization itself) sees a warning of `level`.
+    pub fn sees(&self, level: Level, up: i32) -> bool {
+        up <= self.levels_up(level)
+    }
+}
+
 /// Thresholds in force for one organization subtree. Defaults come from
 /// DOMAIN.md; an administrator overrides them per subtree with a
 /// [`ThresholdsOverride`] (stored as JSON, every change audited by `app`).
@@ -586,6 +623,7 @@ pub struct Thresholds {
     pub dues_arrears: DuesArrearsThresholds,
     pub admission_deadline: AdmissionDeadlineThresholds,
     pub transfer_letter: TransferLetterThresholds,
+    pub visibility: VisibilityThresholds,
 }
 
 /// One subtree's changes to the inherited [`Thresholds`]; absent fields inherit.
@@ -600,6 +638,7 @@ pub struct ThresholdsOverride {
     pub dues_arrears: DuesArrearsOverride,
     pub admission_deadline: AdmissionDeadlineOverride,
     pub transfer_letter: TransferLetterOverride,
+    pub visibility: VisibilityOverride,
 }
 
 impl Thresholds {
@@ -615,6 +654,7 @@ impl Thresholds {
         t.dues_arrears.apply(&o.dues_arrears);
         t.admission_deadline.apply(&o.admission_deadline);
         t.transfer_letter.apply(&o.transfer_letter);
+        t.visibility.apply(&o.visibility);
         t.validate()?;
         Ok(t)
     }
@@ -650,6 +690,32 @@ impl Thresholds {
             ("term_expiring.yellow_months_after", te.yellow_months_after),
             te.red_months_after,
         );
+
+        // §9: the parent always sees it; a worse warning never reaches less far.
+        let v = &self.visibility;
+        for (field, x) in [
+            ("visibility.blue_levels_up", v.blue_levels_up),
+            ("visibility.yellow_levels_up", v.yellow_levels_up),
+            ("visibility.red_levels_up", v.red_levels_up),
+        ] {
+            in_range(&mut e, field, x, 1, 8);
+        }
+        if v.yellow_levels_up < v.blue_levels_up {
+            e.push(FieldError::new(
+                "visibility.yellow_levels_up",
+                "below_lower_level",
+                "黄色预警的可见层级不能少于蓝色预警",
+                "a yellow warning cannot reach fewer levels than a blue one",
+            ));
+        }
+        if v.red_levels_up < v.yellow_levels_up {
+            e.push(FieldError::new(
+                "visibility.red_levels_up",
+                "below_lower_level",
+                "红色预警的可见层级不能少于黄色预警",
+                "a red warning cannot reach fewer levels than a yellow one",
+            ));
+        }
 
         let mf = &self.meeting_frequency;
         let d = MeetingFrequencyThresholds::default();
@@ -1447,6 +1513,7 @@ mod tests {
             admission_deadline: AdmissionDeadlineOverride {
                 blue_days_before: Some(-5),
             },
+            visibility: VisibilityOverride::default(),
         };
         let err = Thresholds::default().merge(&o).expect_err("all bad");
         let fields: Vec<&str> = err.0.iter().map(|e| e.field.as_str()).collect();
@@ -1469,6 +1536,37 @@ mod tests {
                 .contains("term_expiring.blue_months_before")
         );
         assert!(err.0[0].message_en.contains("got -1"));
+    }
+
+    #[test]
+    fn visibility_reaches_further_the_worse_the_warning() {
+        let v = Thresholds::default().visibility;
+        // §9: the organization and its parent see every warning.
+        for l in [Level::Blue, Level::Yellow, Level::Red] {
+            assert!(v.sees(l, 0) && v.sees(l, 1));
+        }
+        assert!(!v.sees(Level::Blue, 2));
+        assert!(v.sees(Level::Yellow, 2) && !v.sees(Level::Yellow, 3));
+        assert!(v.sees(Level::Red, 3) && !v.sees(Level::Red, 4));
+        let bad = ThresholdsOverride {
+            visibility: VisibilityOverride {
+                blue_levels_up: Some(0),
+                red_levels_up: Some(1),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let fields: Vec<String> = Thresholds::default()
+            .merge(&bad)
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|f| f.field)
+            .collect();
+        assert_eq!(
+            fields,
+            ["visibility.blue_levels_up", "visibility.red_levels_up"]
+        );
     }
 
     #[test]

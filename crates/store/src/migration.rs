@@ -23,7 +23,32 @@ impl MigratorTrait for Migrator {
             Box::new(M0007Workflow),
             Box::new(M0008Federation),
             Box::new(M0009Transfers),
+            Box::new(M0009CommitteeTerm),
         ]
+    }
+}
+
+/// The term length (years) chosen when a committee was elected [public]
+/// (DOMAIN.md §2: grassroots committees 3–5 years); NULL: the longest the
+/// organization's kind allows.
+pub struct M0009CommitteeTerm;
+
+impl MigrationName for M0009CommitteeTerm {
+    fn name(&self) -> &str {
+        "m0009_committee_term"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0009CommitteeTerm {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table("orgs")
+                .add_column(integer_null("committee_term_years"))
+                .to_owned(),
+        )
+        .await
     }
 }
 

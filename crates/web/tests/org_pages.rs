@@ -239,3 +239,82 @@ async fn a_branch_secretary_cannot_manage_organizations() {
         .expect("branch still visible");
     assert_ne!(d.org.name, "改名", "the name is unchanged");
 }
+
+/// DOMAIN.md §2: a grassroots committee's term is 3–5 years; the election
+/// form and the API record the term chosen, and refuse one outside the
+/// range naming `committee_term_years`.
+#[tokio::test]
+async fn committee_election_records_the_term_chosen() {
+    let e = env("orgterm").await;
+    let county = e.org_of("county_staff").await;
+    let u = dangjian_store::repo::identity::user_by_login(&e.app.db.conn, "county_staff")
+        .await
+        .expect("db")
+        .expect("user");
+    let actor = e.app.actor_for(u.id, None).await.expect("actor");
+    let (cookie, csrf) = e.app.open_session(&actor).await.expect("session");
+    let new = format!("{county}-W77");
+    let form = format!(
+        "csrf={csrf}&kind=committee&name=%E6%9F%90%E5%85%AC%E5%8F%B8%E5%85%9A%E5%A7%94&code={new}&setting=enterprise&committee_elected_on="
+    );
+    let (s, to) = e
+        .page(
+            "POST",
+            &format!("/orgs/{county}/children"),
+            &cookie,
+            Some(&form),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{to}");
+    let (s, html) = e
+        .page("GET", &format!("/orgs/{new}/manage"), &cookie, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("name=\"term_years\""), "{html}");
+    let (s, to) = e
+        .page(
+            "POST",
+            &format!("/orgs/{new}/committee"),
+            &cookie,
+            Some(&format!("csrf={csrf}&elected_on=2026-07-01&term_years=4")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{to}");
+    let (_, html) = e
+        .page("GET", &format!("/orgs/{new}/manage"), &cookie, None)
+        .await;
+    assert!(html.contains("value=\"4\" selected"), "{html}");
+    let (s, html) = e
+        .page(
+            "POST",
+            &format!("/orgs/{new}/committee"),
+            &cookie,
+            Some(&format!("csrf={csrf}&elected_on=2026-07-01&term_years=9")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("committee_term_years："), "{html}");
+
+    let token = e.token("county_staff").await;
+    let uri = format!("/api/v1/orgs/{new}/committee");
+    let (s, b) = e
+        .call(
+            "PUT",
+            &uri,
+            &token,
+            Some(serde_json::json!({"elected_on": "2026-07-01", "term_years": 3})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["committee_term_years"], 3);
+    let (s, b) = e
+        .call(
+            "PUT",
+            &uri,
+            &token,
+            Some(serde_json::json!({"elected_on": "2026-07-01", "term_years": 2})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert!(b.to_string().contains("committee_term_years"), "{b}");
+}

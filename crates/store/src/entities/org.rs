@@ -18,6 +18,8 @@ pub struct Model {
     pub status: String,
     pub has_committee: bool,
     pub committee_elected_on: Option<Date>,
+    /// Term chosen at the election, in years; `None`: the longest allowed.
+    pub committee_term_years: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -173,11 +173,13 @@ pub async fn set_committee<C: ConnectionTrait>(
     o: org::Model,
     has_committee: bool,
     elected_on: Option<NaiveDate>,
+    term_years: Option<i32>,
     now: DateTime<Utc>,
 ) -> Result<org::Model, StoreError> {
     let mut am: org::ActiveModel = o.into();
     am.has_committee = Set(has_committee);
     am.committee_elected_on = Set(elected_on);
+    am.committee_term_years = Set(term_years);
     am.updated_at = Set(now);
     Ok(am.update(c).await?)
 }

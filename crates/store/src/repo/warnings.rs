@@ -31,6 +31,7 @@ pub struct OrgRuleRow {
     pub status: String,
     pub has_committee: bool,
     pub committee_elected_on: Option<NaiveDate>,
+    pub committee_term_years: Option<i32>,
 }
 
 fn org_rule_select() -> sea_orm::Select<org::Entity> {
@@ -44,6 +45,7 @@ fn org_rule_select() -> sea_orm::Select<org::Entity> {
         .column(org::Column::Status)
         .column(org::Column::HasCommittee)
         .column(org::Column::CommitteeElectedOn)
+        .column(org::Column::CommitteeTermYears)
 }
 
 /// The next `limit` organizations with an id above `after`, in id order,
@@ -228,6 +230,58 @@ pub async fn insert_new<C: ConnectionTrait>(
     })
 }
 
+/// A warning to raise: open, with a `raised` history entry.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NewWarning {
+    pub rule: String,
+    pub level: String,
+    pub subject_kind: String,
+    pub subject_id: i64,
+    pub org_id: i64,
+    pub period_key: String,
+    pub due_on: Option<NaiveDate>,
+    pub detail_zh: String,
+    pub detail_en: String,
+}
+
+/// Raises `rows` at `now` on PostgreSQL in one statement per 5,000 rows: the
+/// rows travel as one JSON parameter, are inserted skipping any whose key
+/// `(rule, subject, period)` is already stored, and the `raised` history
+/// entry of each row inserted is written by the same statement (a
+/// data-modifying CTE). Returns how many were raised. Same outcome as
+/// [`insert_new`] followed by [`add_events`], in one round trip.
+pub async fn raise_pg<C: ConnectionTrait>(
+    c: &C,
+    rows: &[NewWarning],
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    const SQL: &str = "WITH ins AS ( \
+        INSERT INTO warnings (rule, level, subject_kind, subject_id, org_id, period_key, \
+            state, cleared_by_data, tolerated_mistake, due_on, detail_zh, detail_en, \
+            raised_at, updated_at) \
+        SELECT t.rule, t.level, t.subject_kind, t.subject_id, t.org_id, t.period_key, \
+            'open', FALSE, FALSE, t.due_on, t.detail_zh, t.detail_en, $2, $2 \
+        FROM json_to_recordset($1::json) AS t(rule text, level text, subject_kind text, \
+            subject_id bigint, org_id bigint, period_key text, due_on date, \
+            detail_zh text, detail_en text) \
+        ON CONFLICT (rule, subject_kind, subject_id, period_key) DO NOTHING \
+        RETURNING id, level) \
+        INSERT INTO warning_events (warning_id, at, kind, actor_user_id, from_level, level, \
+            from_state, state, evidence, tolerated_mistake) \
+        SELECT id, $2, 'raised', NULL, NULL, level, NULL, 'open', NULL, FALSE FROM ins";
+    let mut raised = 0;
+    for chunk in rows.chunks(5000) {
+        let json = serde_json::to_string(chunk).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let stmt = sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            SQL,
+            [json.into(), now.into()],
+        );
+        raised += c.execute_raw(stmt).await?.rows_affected();
+    }
+    Ok(raised)
+}
+
 /// Writes the set columns of `am` to warning `id` only if it is still in
 /// `state`; returns whether it was (optimistic concurrency).
 pub async fn update_if_state<C: ConnectionTrait>(
@@ -284,9 +338,38 @@ fn warning_org() -> RelationDef {
         .into()
 }
 
-fn in_any_subtree(paths: &[String]) -> Condition {
-    paths.iter().fold(Condition::any(), |c, p| {
-        c.add(in_subtree(org::Column::Path, p))
+/// What one grant of a viewer reaches (DOMAIN.md §9): the warnings about
+/// organizations in the subtree at `path` that are at most `blue`/`yellow`/
+/// `red` levels below `viewer_depth`, by the warning's level; no
+/// `viewer_depth`: every level (platform administrators).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reach {
+    pub path: String,
+    pub viewer_depth: Option<i32>,
+    pub blue: i32,
+    pub yellow: i32,
+    pub red: i32,
+}
+
+/// Warnings (joined with their organization) within any of `reaches`;
+/// none: nothing.
+fn within_reach(reaches: &[Reach]) -> Condition {
+    reaches.iter().fold(Condition::any(), |c, r| {
+        let mut one = Condition::all().add(in_subtree(org::Column::Path, &r.path));
+        if let Some(vd) = r.viewer_depth {
+            let upto = |level: &str, n: i32| {
+                Condition::all()
+                    .add(warning::Column::Level.eq(level))
+                    .add(org::Column::Depth.lte(vd.saturating_add(n)))
+            };
+            one = one.add(
+                Condition::any()
+                    .add(upto("blue", r.blue))
+                    .add(upto("yellow", r.yellow))
+                    .add(upto("red", r.red)),
+            );
+        }
+        c.add(one)
     })
 }
 
@@ -300,21 +383,21 @@ pub struct ListFilter {
     pub before_id: Option<i64>,
 }
 
-/// Warnings about organizations in any of the subtrees at `paths`, newest
-/// first, each with its organization.
+/// Warnings within any of `reaches`, newest first, each with its
+/// organization.
 pub async fn list<C: ConnectionTrait>(
     c: &C,
-    paths: &[String],
+    reaches: &[Reach],
     f: &ListFilter,
     limit: u64,
 ) -> Result<Vec<(warning::Model, org::Model)>, StoreError> {
-    if paths.is_empty() {
+    if reaches.is_empty() {
         return Ok(Vec::new());
     }
     let mut q = warning::Entity::find()
         .select_also(org::Entity)
         .join(JoinType::InnerJoin, warning_org())
-        .filter(in_any_subtree(paths));
+        .filter(within_reach(reaches));
     if let Some(l) = &f.level {
         q = q.filter(warning::Column::Level.eq(l.as_str()));
     }
@@ -347,12 +430,15 @@ pub struct SummaryRow {
     pub n: i64,
 }
 
-/// Live (open or acknowledged) warnings in the subtree at `path`, grouped by
+/// Live (open or acknowledged) warnings within `reaches`, grouped by
 /// organization, level and rule.
 pub async fn live_summary<C: ConnectionTrait>(
     c: &C,
-    path: &str,
+    reaches: &[Reach],
 ) -> Result<Vec<SummaryRow>, StoreError> {
+    if reaches.is_empty() {
+        return Ok(Vec::new());
+    }
     Ok(warning::Entity::find()
         .select_only()
         .column(org::Column::Path)
@@ -363,7 +449,7 @@ pub async fn live_summary<C: ConnectionTrait>(
             "n",
         )
         .join(JoinType::InnerJoin, warning_org())
-        .filter(in_subtree(org::Column::Path, path))
+        .filter(within_reach(reaches))
         .filter(warning::Column::State.is_in(LIVE_STATES.iter().copied()))
         .group_by(org::Column::Path)
         .group_by(warning::Column::Level)
@@ -373,17 +459,20 @@ pub async fn live_summary<C: ConnectionTrait>(
         .await?)
 }
 
-/// Live warnings in the subtree at `path` that have not changed since
+/// Live warnings within `reaches` that have not changed since
 /// `since` (they were live the whole time after it).
 pub async fn live_unchanged_since<C: ConnectionTrait>(
     c: &C,
-    path: &str,
+    reaches: &[Reach],
     since: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     use sea_orm::PaginatorTrait;
+    if reaches.is_empty() {
+        return Ok(0);
+    }
     Ok(warning::Entity::find()
         .join(JoinType::InnerJoin, warning_org())
-        .filter(in_subtree(org::Column::Path, path))
+        .filter(within_reach(reaches))
         .filter(warning::Column::State.is_in(LIVE_STATES.iter().copied()))
         .filter(warning::Column::UpdatedAt.lt(since))
         .count(c)
@@ -399,12 +488,15 @@ pub struct StateStep {
 }
 
 /// The whole history (state after each event) of the warnings in the
-/// subtree at `path` that changed at or after `since`, by warning then time.
+/// `reaches` that changed at or after `since`, by warning then time.
 pub async fn steps_of_changed_since<C: ConnectionTrait>(
     c: &C,
-    path: &str,
+    reaches: &[Reach],
     since: DateTime<Utc>,
 ) -> Result<Vec<StateStep>, StoreError> {
+    if reaches.is_empty() {
+        return Ok(Vec::new());
+    }
     let changed = Query::select()
         .column((warning::Entity, warning::Column::Id))
         .from(warning::Entity)
@@ -415,7 +507,7 @@ pub async fn steps_of_changed_since<C: ConnectionTrait>(
         )
         .cond_where(
             Condition::all()
-                .add(in_subtree(org::Column::Path, path))
+                .add(within_reach(reaches))
                 .add(warning::Column::UpdatedAt.gte(since)),
         )
         .to_owned();

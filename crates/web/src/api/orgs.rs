@@ -207,6 +207,10 @@ pub async fn history(
 pub struct CommitteeIn {
     /// Day the committee in office was elected; null when it has none.
     pub elected_on: Option<chrono::NaiveDate>,
+    /// Term chosen at the election, in years (DOMAIN.md §2: 3–5 for most
+    /// grassroots committees); absent: the longest the organization allows.
+    #[serde(default)]
+    pub term_years: Option<u32>,
 }
 
 /// Records the election of the committee (a new term) or that there is none;
@@ -221,6 +225,8 @@ pub async fn committee(
 ) -> ApiResult<Json<OrgOut>> {
     let b = body(b)?;
     Ok(Json(OrgOut::from_view(
-        &st.app.set_committee(&a, &code, b.elected_on).await?,
+        &st.app
+            .set_committee(&a, &code, b.elected_on, b.term_years)
+            .await?,
     )))
 }

@@ -22,6 +22,8 @@ pub struct OrgOut {
     pub status: String,
     pub has_committee: bool,
     pub committee_elected_on: Option<NaiveDate>,
+    /// Term chosen at the election, in years; null: the longest allowed.
+    pub committee_term_years: Option<i32>,
 }
 
 impl OrgOut {
@@ -38,6 +40,7 @@ impl OrgOut {
             status: o.status.as_str().into(),
             has_committee: o.has_committee,
             committee_elected_on: o.committee_elected_on,
+            committee_term_years: o.committee_term_years,
         }
     }
 }

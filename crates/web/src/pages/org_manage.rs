@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use dangjian_app::AppError;
 use dangjian_app::clock::to_local;
 use dangjian_app::orgs::{NewOrgInput, OrgView};
-use dangjian_domain::orgs::{OrgKind, OrgSetting, allowed_child};
+use dangjian_domain::orgs::{OrgKind, OrgSetting, allowed_child, effective_term_years, term_years};
 use serde::Deserialize;
 
 use super::{error_page, form_errors, render};
@@ -62,6 +62,10 @@ struct ManagePage {
     kind_label: &'static str,
     dissolved: bool,
     committee_elected_on: String,
+    /// Term of the current committee in years (chosen or the longest allowed).
+    committee_term_years: u32,
+    /// Terms an election may choose (DOMAIN.md §2), when there is a choice.
+    term_choices: Vec<u32>,
     /// Kinds this organization may contain: (code, label).
     child_kinds: Vec<(&'static str, &'static str)>,
     settings: Vec<(&'static str, &'static str)>,
@@ -125,6 +129,21 @@ async fn show(
                 .committee_elected_on
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
+            committee_term_years: effective_term_years(
+                d.org.kind,
+                d.org.setting,
+                d.org
+                    .committee_term_years
+                    .and_then(|y| u32::try_from(y).ok()),
+            ),
+            term_choices: {
+                let (min, max) = term_years(d.org.kind, d.org.setting);
+                if min < max {
+                    (min..=max).collect()
+                } else {
+                    Vec::new()
+                }
+            },
             child_kinds: OrgKind::ALL
                 .iter()
                 .filter(|k| allowed_child(d.org.kind, **k))
@@ -285,6 +304,9 @@ struct CommitteeForm {
     csrf: String,
     #[serde(default)]
     elected_on: String,
+    /// Term chosen at the election, in years (empty: the longest allowed).
+    #[serde(default)]
+    term_years: String,
 }
 
 async fn committee(
@@ -297,9 +319,20 @@ async fn committee(
     if f.csrf != p.csrf {
         return StatusCode::FORBIDDEN.into_response();
     }
-    let r = match parse_date(&f.elected_on, "elected_on") {
-        Ok(d) => st.app.set_committee(&p.actor, &code, d).await,
-        Err(e) => Err(e),
+    let years = match f.term_years.trim() {
+        "" => Ok(None),
+        t => t.parse::<u32>().map(Some).map_err(|_| {
+            AppError::field(
+                "committee_term_years",
+                "not_integer",
+                "任期年限应为整数",
+                "the term must be a whole number of years",
+            )
+        }),
+    };
+    let r = match (parse_date(&f.elected_on, "elected_on"), years) {
+        (Ok(d), Ok(y)) => st.app.set_committee(&p.actor, &code, d, y).await,
+        (Err(e), _) | (_, Err(e)) => Err(e),
     };
     respond(&st, lang, &p, &code, "committee", ChildForm::default(), r).await
 }
