@@ -243,7 +243,7 @@ fn accounts(
 }
 
 /// The `YYYY-MM` month bounds of a report, at most 36 months.
-fn month_range(from: &str, to: &str) -> Result<(NaiveDate, NaiveDate), AppError> {
+pub(crate) fn month_range(from: &str, to: &str) -> Result<(NaiveDate, NaiveDate), AppError> {
     let mut e = ValidationErrors::default();
     let f = parse_month("from", from).map_err(|x| e.push(x)).ok();
     let t = parse_month("to", to).map_err(|x| e.push(x)).ok();
@@ -1109,6 +1109,53 @@ impl App {
                 )
                 .map_err(xe)?;
             }
+        }
+        // Remittance to the higher level (DOMAIN.md §7), per organization and month.
+        let rem = self.dues_remittances(actor, code, from, to).await?;
+        let ws = wb.add_worksheet();
+        ws.set_name("上缴上级").map_err(xe)?;
+        let head = [
+            "组织代码",
+            "组织名称",
+            "上缴至",
+            "月份",
+            "本级收缴（元）",
+            "下级上缴（元）",
+            "应上缴（元）",
+            "已上缴（元）",
+            "未上缴（元）",
+            "上缴凭证",
+        ];
+        for (i, h) in head.iter().enumerate() {
+            ws.write_string(0, i as u16, *h).map_err(xe)?;
+        }
+        for (i, row) in rem.rows.iter().enumerate() {
+            let n = i as u32 + 1;
+            let b = &row.balance;
+            ws.write_string(n, 0, &row.org_code).map_err(xe)?;
+            ws.write_string(n, 1, &row.org_name).map_err(xe)?;
+            ws.write_string(n, 2, row.to_org_code.as_deref().unwrap_or("—"))
+                .map_err(xe)?;
+            ws.write_string(n, 3, &row.month).map_err(xe)?;
+            for (col, fen) in [
+                b.collected_fen,
+                b.received_fen,
+                b.to_remit_fen,
+                b.remitted_fen,
+                b.outstanding_fen,
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                ws.write_string(n, 4 + col as u16, format_fen(fen))
+                    .map_err(xe)?;
+            }
+            let refs: Vec<String> = row
+                .remittances
+                .iter()
+                .map(|r| format!("{} {} {}", r.remitted_on, r.reference, format_fen(r.amount_fen)))
+                .collect();
+            ws.write_string(n, 9, refs.join("; ")).map_err(xe)?;
         }
         wb.save_to_buffer().map_err(xe)
     }

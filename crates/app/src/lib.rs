@@ -10,6 +10,7 @@ pub mod clock;
 pub mod decisions;
 pub mod demo;
 pub mod dues;
+pub mod dues_remit;
 pub mod error;
 pub mod federation;
 pub mod identity;
