@@ -716,6 +716,18 @@ impl App {
         Ok(payment_view(&row, false))
     }
 
+    /// The member a payment belongs to, when the actor may see it.
+    pub async fn dues_payment_member(&self, actor: &Actor, payment_id: i64) -> Result<i64, AppError> {
+        let p = repo::payment(&self.db.conn, payment_id)
+            .await?
+            .ok_or(AppError::NotFound("payment"))?;
+        let (m, _) = self
+            .dues_member(actor, p.member_id)
+            .await
+            .map_err(|_| AppError::NotFound("payment"))?;
+        Ok(m.id)
+    }
+
     /// Corrects a payment by a reversing entry (never an edit): a
     /// `correction` row with the negated amount. A payment is reversed at
     /// most once. Audited; an archive event.

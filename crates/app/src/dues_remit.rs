@@ -75,6 +75,9 @@ pub struct RemittanceReport {
     pub from: String,
     pub to: String,
     pub rows: Vec<RemittanceRow>,
+    /// The higher organization the report's organization remits to.
+    pub to_org_code: Option<String>,
+    pub to_org_name: Option<String>,
     /// Whether the actor may record remittances of the report's organization.
     pub can_record: bool,
 }
@@ -350,10 +353,12 @@ impl App {
                 .collect();
         let parents: HashMap<i64, Option<i64>> =
             orgs.values().map(|x| (x.id, x.parent_id)).collect();
-        if let Some(p) = o.parent_id
-            && let Some(p) = orepo::get(&self.db.conn, p).await?
-        {
-            orgs.insert(p.id, p);
+        let parent = match o.parent_id {
+            Some(p) => orepo::get(&self.db.conn, p).await?,
+            None => None,
+        };
+        if let Some(p) = &parent {
+            orgs.insert(p.id, p.clone());
         }
         let codes: HashMap<i64, String> = orgs.values().map(|x| (x.id, x.code.clone())).collect();
         let collected = repo::collected_by_org_month(&self.db.conn, &o.path, f, t).await?;
@@ -407,7 +412,9 @@ impl App {
             from: format_month(f),
             to: format_month(month_of(t.pred_opt().unwrap_or(t))),
             rows,
-            can_record: o.parent_id.is_some() && actor.can_manage_members(&o.path),
+            to_org_code: parent.as_ref().map(|p| p.code.clone()),
+            to_org_name: parent.as_ref().map(|p| p.name.clone()),
+            can_record: parent.is_some() && actor.can_manage_members(&o.path),
         })
     }
 }

@@ -1,7 +1,9 @@
 //! Dues pages (DOMAIN.md §7): a member's own account ("what I owe and
 //! paid"), an organization's dues page — collection chart over the last
 //! twelve months, the month's sheet with quick entry from a paper list (one
-//! form, one row per member), and the subtree's collection by organization.
+//! form, one row per member), the subtree's collection by organization and
+//! the remittance to the higher level (with the form to record one) — and
+//! the reversing correction of a payment from the member's page.
 
 use askama::Template;
 use axum::Form;
@@ -13,6 +15,7 @@ use axum::routing::{get, post};
 use chrono::NaiveDate;
 use dangjian_app::AppError;
 use dangjian_app::dues::{MemberDues, PaymentInput};
+use dangjian_app::dues_remit::RemittanceInput;
 use dangjian_domain::ValidationErrors;
 use dangjian_domain::dues::format_fen;
 use dangjian_domain::dues_ledger::{
@@ -32,9 +35,13 @@ pub fn routes() -> Router<AppState> {
         .route("/orgs/{code}/dues", get(org_dues_page))
         .route("/orgs/{code}/dues/generate", post(generate_submit))
         .route("/orgs/{code}/dues/entry", post(entry_submit))
+        .route("/orgs/{code}/dues/remit", post(remit_submit))
+        .route("/dues/payments/{id}/reverse", post(reverse_submit))
 }
 
 struct PaymentRow {
+    id: i64,
+    can_reverse: bool,
     paid_on: String,
     kind: String,
     method: String,
@@ -81,6 +88,19 @@ struct OrgLine {
     rate: String,
 }
 
+/// One organization's remittance upward for the shown month.
+struct RemitLine {
+    code: String,
+    name: String,
+    to: String,
+    collected: String,
+    received: String,
+    to_remit: String,
+    remitted: String,
+    outstanding: String,
+    refs: String,
+}
+
 #[derive(Template)]
 #[template(path = "dues_org.html")]
 struct OrgPage {
@@ -99,6 +119,9 @@ struct OrgPage {
     paid: String,
     lines: Vec<SheetLine>,
     orgs: Vec<OrgLine>,
+    remits: Vec<RemitLine>,
+    can_remit: bool,
+    remit_to: String,
     can_record: bool,
     today: String,
     notice: Option<String>,
@@ -146,6 +169,8 @@ fn member_page(lang: Lang, p: &PageActor, d: &MemberDues, here: String) -> Respo
             .iter()
             .rev()
             .map(|x| PaymentRow {
+                id: x.id,
+                can_reverse: d.can_record && !x.reversed && x.kind != PaymentKind::Correction,
                 paid_on: x.paid_on.to_string(),
                 kind: kind_label(x.kind, lang).into(),
                 method: PaymentMethod::parse(&x.method)
@@ -277,6 +302,33 @@ async fn org_page(
             },
         })
         .collect();
+    // Remittance to the higher level (DOMAIN.md §7) for the shown month.
+    let remit = st.app.dues_remittances(a, code, &m, &m).await.ok();
+    let remits = remit
+        .iter()
+        .flat_map(|r| r.rows.iter())
+        .map(|r| RemitLine {
+            code: r.org_code.clone(),
+            name: r.org_name.clone(),
+            to: r.to_org_name.clone().unwrap_or_else(|| "—".into()),
+            collected: yuan(r.balance.collected_fen),
+            received: yuan(r.balance.received_fen),
+            to_remit: yuan(r.balance.to_remit_fen),
+            remitted: yuan(r.balance.remitted_fen),
+            outstanding: yuan(r.balance.outstanding_fen),
+            refs: r
+                .remittances
+                .iter()
+                .map(|x| format!("{} {} {}", x.remitted_on, x.reference, yuan(x.amount_fen)))
+                .collect::<Vec<_>>()
+                .join("；"),
+        })
+        .collect();
+    let can_remit = remit.as_ref().is_some_and(|r| r.can_record);
+    let remit_to = remit
+        .as_ref()
+        .and_then(|r| r.to_org_name.clone())
+        .unwrap_or_default();
     let prev = month.pred_opt().map(month_of).unwrap_or(month);
     render(
         StatusCode::OK,
@@ -296,6 +348,9 @@ async fn org_page(
             paid: yuan(sheet.paid_fen),
             lines,
             orgs,
+            remits,
+            can_remit,
+            remit_to,
             can_record: sheet.can_record,
             today: st.app.today().to_string(),
             notice,
@@ -425,4 +480,90 @@ async fn entry_submit(
         n += 1;
     }
     Redirect::to(&format!("/orgs/{code}/dues?month={month}&done={n}")).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct RemitForm {
+    csrf: String,
+    month: String,
+    amount: String,
+    reference: String,
+    remitted_on: Option<String>,
+}
+
+/// Records the organization's remittance to its parent for the month.
+async fn remit_submit(
+    State(st): State<AppState>,
+    lang: Lang,
+    p: PageActor,
+    Path(code): Path<String>,
+    Form(f): Form<RemitForm>,
+) -> Response {
+    if f.csrf != p.csrf {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let remitted_on = match f.remitted_on.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(d) => match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+            Ok(d) => Some(d),
+            Err(_) => {
+                return error_page(
+                    lang,
+                    &p,
+                    AppError::field(
+                        "remitted_on",
+                        "invalid_date",
+                        "上缴日期格式应为 YYYY-MM-DD",
+                        "The remittance date is YYYY-MM-DD",
+                    ),
+                );
+            }
+        },
+    };
+    let input = RemittanceInput {
+        month: f.month.clone(),
+        amount: f.amount,
+        reference: f.reference,
+        remitted_on,
+    };
+    match st.app.record_dues_remittance(&p.actor, &code, input).await {
+        Ok(r) => Redirect::to(&format!(
+            "/orgs/{code}/dues?month={}&done={}",
+            r.month,
+            lang.t("上缴已登记", "remittance recorded")
+        ))
+        .into_response(),
+        Err(e) => error_page(lang, &p, e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ReverseForm {
+    csrf: String,
+    reason: String,
+}
+
+/// Reverses a payment (a correction entry, never an edit) and returns to
+/// the member's dues page.
+async fn reverse_submit(
+    State(st): State<AppState>,
+    lang: Lang,
+    p: PageActor,
+    Path(id): Path<String>,
+    Form(f): Form<ReverseForm>,
+) -> Response {
+    if f.csrf != p.csrf {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return error_page(lang, &p, AppError::NotFound("payment"));
+    };
+    let member = match st.app.dues_payment_member(&p.actor, id).await {
+        Ok(m) => m,
+        Err(e) => return error_page(lang, &p, e),
+    };
+    match st.app.reverse_dues_payment(&p.actor, id, &f.reason).await {
+        Ok(_) => Redirect::to(&format!("/members/{member}/dues")).into_response(),
+        Err(e) => error_page(lang, &p, e),
+    }
 }
