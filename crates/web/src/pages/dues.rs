@@ -12,9 +12,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use dangjian_app::AppError;
-use dangjian_app::dues::{MemberDues, PaymentInput};
+use dangjian_app::dues::{BaseInput, MemberDues, PaymentInput};
 use dangjian_app::dues_remit::RemittanceInput;
 use dangjian_domain::ValidationErrors;
 use dangjian_domain::dues::format_fen;
@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/orgs/{code}/dues/entry", post(entry_submit))
         .route("/orgs/{code}/dues/remit", post(remit_submit))
         .route("/dues/payments/{id}/reverse", post(reverse_submit))
+        .route("/members/{id}/dues/base", post(base_submit))
 }
 
 struct PaymentRow {
@@ -57,6 +58,9 @@ struct MemberPage {
     user: Option<String>,
     csrf: String,
     here: String,
+    member_id: i64,
+    can_declare: bool,
+    year: i32,
     name: String,
     org_code: String,
     org_name: String,
@@ -142,13 +146,16 @@ fn rate(bp: Option<u32>) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
-fn member_page(lang: Lang, p: &PageActor, d: &MemberDues, here: String) -> Response {
+fn member_page(lang: Lang, p: &PageActor, d: &MemberDues, here: String, year: i32) -> Response {
     let l = lang.code();
     let page = MemberPage {
         lang,
         user: Some(p.actor.display_name.clone()),
         csrf: p.csrf.clone(),
         here,
+        member_id: d.member_id,
+        can_declare: d.can_record || p.actor.member_id == Some(d.member_id),
+        year,
         name: d.name.clone(),
         org_code: d.org.code.clone(),
         org_name: d.org.name.clone(),
@@ -220,7 +227,7 @@ fn kind_label(k: PaymentKind, lang: Lang) -> &'static str {
 async fn my_dues(State(st): State<AppState>, lang: Lang, p: PageActor) -> Response {
     match p.actor.member_id {
         Some(id) => match st.app.member_dues(&p.actor, id).await {
-            Ok(d) => member_page(lang, &p, &d, "/dues".into()),
+            Ok(d) => member_page(lang, &p, &d, "/dues".into(), st.app.today().year()),
             Err(e) => error_page(lang, &p, e),
         },
         None => match p.actor.grants.first() {
@@ -240,7 +247,7 @@ async fn member_dues_page(
         return error_page(lang, &p, AppError::NotFound("member"));
     };
     match st.app.member_dues(&p.actor, id).await {
-        Ok(d) => member_page(lang, &p, &d, format!("/members/{id}/dues")),
+        Ok(d) => member_page(lang, &p, &d, format!("/members/{id}/dues"), st.app.today().year()),
         Err(e) => error_page(lang, &p, e),
     }
 }
@@ -564,6 +571,53 @@ async fn reverse_submit(
     };
     match st.app.reverse_dues_payment(&p.actor, id, &f.reason).await {
         Ok(_) => Redirect::to(&format!("/members/{member}/dues")).into_response(),
+        Err(e) => error_page(lang, &p, e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct BaseForm {
+    csrf: String,
+    year: String,
+    income: String,
+    approval_ref: Option<String>,
+}
+
+/// Declares a member's annual base (by the member or the secretary) and
+/// returns to the member's dues page.
+async fn base_submit(
+    State(st): State<AppState>,
+    lang: Lang,
+    p: PageActor,
+    Path(id): Path<String>,
+    Form(f): Form<BaseForm>,
+) -> Response {
+    if f.csrf != p.csrf {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return error_page(lang, &p, AppError::NotFound("member"));
+    };
+    let Ok(year) = f.year.trim().parse::<i32>() else {
+        return error_page(
+            lang,
+            &p,
+            AppError::field(
+                "year",
+                "invalid_value",
+                "年度应为四位数字",
+                "The year is four digits",
+            ),
+        );
+    };
+    let input = BaseInput {
+        year,
+        income: Some(f.income),
+        approval_ref: f.approval_ref,
+        ..Default::default()
+    };
+    match st.app.set_dues_base(&p.actor, id, input).await {
+        Ok(_) => Redirect::to(&format!("/members/{id}/dues")).into_response(),
         Err(e) => error_page(lang, &p, e),
     }
 }
