@@ -348,7 +348,11 @@ impl App {
         }
         let today = self.today();
         let bases = repo::bases_of(&self.db.conn, m.id).await?;
-        let declared = bases.iter().any(|b| b.year == input.year);
+        // Bases the platform recomputed after a change of the rules are not
+        // the member's declaration of that year.
+        let declared = bases
+            .iter()
+            .any(|b| b.year == input.year && b.declared_by != "schedule");
         let from = base_effective_from(input.year, today, declared, approval.is_some())
             .map_err(|e| AppError::Validation(ValidationErrors(vec![e])))?;
         let mut fee_in = FeeInput::new(category, from);
@@ -398,7 +402,7 @@ impl App {
                 }
             }
         };
-        let fee = dangjian_domain::dues::calculate_fee(fee_in.clone()).map_err(|e| {
+        let fee = self.config.dues_schedule.calculate(&fee_in).map_err(|e| {
             let f = e.to_field_error();
             AppError::Validation(ValidationErrors(vec![f]))
         })?;
@@ -503,6 +507,7 @@ impl App {
             ));
         }
         let now = self.clock.now();
+        let rebased = self.rebase_dues(actor, &o, m).await?;
         let mut report = GenerateReport {
             month: format_month(m),
             ..Default::default()
@@ -534,12 +539,100 @@ impl App {
                 org_id: Some(o.id),
                 remote_addr: actor.remote_addr.clone(),
                 detail: serde_json::json!({"month": report.month,
-                    "organizations": report.organizations, "created": report.charges_created}),
+                    "organizations": report.organizations, "created": report.charges_created,
+                    "bases_recomputed": rebased}),
             },
             now,
         )
         .await?;
         Ok(report)
+    }
+
+    /// Before the sheet of `month` is generated: where the dated rules of a
+    /// category changed on or before `month` (DOMAIN.md §7, issue 7 §1), the
+    /// bases fixed before the change are recomputed under the new rule from
+    /// the change's month — a new base row (`declared_by = schedule`) with
+    /// the same income, or for a fixed-amount category the branch's amount
+    /// if still allowed, else the new default. Reliefs stay as approved.
+    /// Each new base is an archive event. Returns how many were recomputed.
+    async fn rebase_dues(
+        &self,
+        actor: &Actor,
+        o: &org::Model,
+        month: NaiveDate,
+    ) -> Result<u64, AppError> {
+        let schedule = &self.config.dues_schedule;
+        let mut n = 0;
+        for &category in DuesCategory::ALL {
+            let Some(changed) = schedule.latest_change_month(category, month) else {
+                continue;
+            };
+            let stale =
+                repo::bases_superseded(&self.db.conn, &o.path, category.as_str(), changed, month)
+                    .await?;
+            for chunk in stale.chunks(500) {
+                let now = self.clock.now();
+                let (_writer, tx) = self.begin_write().await?;
+                for b in chunk {
+                    let Some(m) = mrepo::get(&tx, b.member_id).await? else {
+                        continue;
+                    };
+                    let mut fee_in = FeeInput::new(category, changed);
+                    if let Some(enc) = &b.base_enc {
+                        let plain = self.keys.decrypt(enc, AAD_BASE)?;
+                        let fen: i64 = std::str::from_utf8(&plain)
+                            .ok()
+                            .and_then(|t| t.parse().ok())
+                            .ok_or_else(|| corrupt("dues base", b.id))?;
+                        fee_in = fee_in
+                            .with_income_str(&format_fen(fen))
+                            .map_err(|_| corrupt("dues base", b.id))?;
+                    }
+                    let mut with_amount = fee_in.clone();
+                    with_amount.branch_amount_fen = Some(b.fee_fen);
+                    let fee = match schedule.calculate(&with_amount) {
+                        Ok(f) => f,
+                        Err(_) => schedule
+                            .calculate(&fee_in)
+                            .map_err(|e| AppError::Internal(format!("dues base {}: {e:?}", b.id)))?,
+                    };
+                    repo::insert_base(
+                        &tx,
+                        dues_base::ActiveModel {
+                            member_id: Set(b.member_id),
+                            org_id: Set(m.org_id),
+                            year: Set(changed.year()),
+                            effective_from: Set(changed),
+                            category: Set(b.category.clone()),
+                            base_enc: Set(b.base_enc.clone()),
+                            fee_fen: Set(fee.fee_fen),
+                            rule: Set(fee.rule.chars().take(64).collect()),
+                            relief: Set(None),
+                            approval_ref: Set(None),
+                            declared_by: Set("schedule".into()),
+                            created_by: Set(actor.audit_id()),
+                            created_at: Set(now),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                    self.dues_event(
+                        &tx,
+                        actor,
+                        &m,
+                        "dues_base",
+                        serde_json::json!({"year": changed.year(), "effective_from": changed,
+                            "category": b.category, "fee_fen": fee.fee_fen, "rule": fee.rule,
+                            "recomputed_from": b.id}),
+                        now,
+                    )
+                    .await?;
+                    n += 1;
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(n)
     }
 
     /// Reconciles the arrears warnings of the given members of one

@@ -56,6 +56,10 @@ pub struct AppConfig {
     /// to sign in (issue 5). Off by default so the demo signs in with
     /// passwords; enroll them with `dangjian user totp --login`.
     pub require_totp_for_staff: bool,
+    /// The dated dues rules (DOMAIN.md §7). A change of the regulation is a
+    /// new rule with its effective date: sheets of later months recompute
+    /// the bases fixed before it (see `dues::App::generate_dues`).
+    pub dues_schedule: dangjian_domain::dues::DuesSchedule,
 }
 
 impl Default for AppConfig {
@@ -69,6 +73,7 @@ impl Default for AppConfig {
             parent_vkey: None,
             federation_key: None,
             require_totp_for_staff: false,
+            dues_schedule: dangjian_domain::dues::DuesSchedule::national_2008(),
         }
     }
 }

@@ -534,3 +534,139 @@ async fn remittance_to_the_higher_level() {
         .unwrap();
     assert!(xlsx.starts_with(b"PK"));
 }
+
+/// Issue 7 §1, DOMAIN.md §7: a change of the regulation is data — a dated
+/// rule. Sheets of months from the change recompute the bases fixed before
+/// it (new base rows, history kept); earlier months keep their charges; a
+/// base declared for the new period is computed under the new rule; a
+/// fixed amount the new rule no longer allows falls to its default.
+#[tokio::test]
+async fn a_dated_rule_change_recomputes_later_sheets() {
+    use dangjian_domain::dues::{DuesAmount, DuesCategory, DuesRule, DuesSchedule};
+    let mut fx = Fixture::new().await;
+    let from_2027 = date(2027, 1, 1);
+    let mut schedule = DuesSchedule::national_2008();
+    let mut new_rules: Vec<DuesRule> = schedule
+        .rules
+        .iter()
+        .filter(|r| matches!(r.category, DuesCategory::Employed | DuesCategory::Farmer))
+        .cloned()
+        .collect();
+    for r in &mut new_rules {
+        r.id = format!("{}.2027", r.id);
+        r.effective_from = from_2027;
+        r.amount = match r.amount {
+            DuesAmount::Rate { bp } => DuesAmount::Rate { bp: bp + 20 },
+            DuesAmount::Fixed { .. } => DuesAmount::Fixed {
+                default_fen: 50,
+                min_fen: 50,
+                max_fen: 100,
+            },
+        };
+    }
+    schedule.rules.extend(new_rules);
+    schedule.check().unwrap();
+    fx.app.config.dues_schedule = schedule;
+
+    let employed = fx.register(BRANCH_A, draft(1)).await;
+    let farmer = fx.register(BRANCH_A, draft(2)).await;
+    let early = fx.register(BRANCH_A, draft(3)).await;
+    let sec = fx.user(Role::Secretary, BRANCH_A).await;
+    fx.clock.set(at(2026, 11, 5));
+    fx.app
+        .set_dues_base(&sec, employed.id, income(2026, "4000"))
+        .await
+        .unwrap();
+    let f = fx
+        .app
+        .set_dues_base(
+            &sec,
+            farmer.id,
+            BaseInput {
+                year: 2026,
+                category: Some(DuesCategory::Farmer),
+                branch_amount: Some("0.30".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(f.fee_fen, 30);
+    fx.app
+        .set_dues_base(&sec, early.id, income(2026, "4000"))
+        .await
+        .unwrap();
+    for mo in ["2026-11", "2026-12"] {
+        fx.app
+            .generate_dues(&sec, BRANCH_A, mo, &noop)
+            .await
+            .unwrap();
+    }
+    // Declared in December for 2027: computed under the 2027 rule at once.
+    fx.clock.set(at(2026, 12, 10));
+    let b = fx
+        .app
+        .set_dues_base(&sec, early.id, income(2027, "4000"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (b.fee_fen, b.rule.as_str(), b.effective_from),
+        (4800, "employed.3000-5000.2027", from_2027)
+    );
+
+    // January 2027: the 2026 bases are recomputed from the change.
+    fx.clock.set(at(2027, 1, 4));
+    fx.app
+        .generate_dues(&sec, BRANCH_A, "2027-01", &noop)
+        .await
+        .unwrap();
+    fx.app
+        .generate_dues(&sec, BRANCH_A, "2027-02", &noop)
+        .await
+        .unwrap();
+    let charges = |d: &dangjian_app::dues::MemberDues| -> Vec<(String, i64)> {
+        d.charges
+            .iter()
+            .map(|c| (dangjian_domain::dues_ledger::format_month(c.month), c.fee_fen))
+            .collect()
+    };
+    let d = fx.app.member_dues(&sec, employed.id).await.unwrap();
+    assert_eq!(
+        charges(&d),
+        vec![
+            ("2026-11".into(), 4000),
+            ("2026-12".into(), 4000),
+            ("2027-01".into(), 4800),
+            ("2027-02".into(), 4800),
+        ]
+    );
+    // History kept: the recomputed base is a new row, once.
+    assert_eq!(d.bases.len(), 2);
+    assert_eq!(
+        (d.bases[0].declared_by.as_str(), d.bases[0].rule.as_str()),
+        ("schedule", "employed.3000-5000.2027")
+    );
+    assert_eq!(d.bases[0].income_fen, Some(400_000));
+    // 0.30 yuan is below the new farmers' range: the new default applies.
+    let d = fx.app.member_dues(&sec, farmer.id).await.unwrap();
+    assert_eq!(
+        charges(&d).iter().map(|c| c.1).collect::<Vec<_>>(),
+        vec![30, 30, 50, 50]
+    );
+    // The member declared for 2027 was not recomputed a second time.
+    let d = fx.app.member_dues(&sec, early.id).await.unwrap();
+    assert_eq!(d.bases.len(), 2);
+    assert!(d.bases.iter().all(|b| b.declared_by != "schedule"));
+    assert_eq!(charges(&d)[2], ("2027-01".into(), 4800));
+
+    // A member's own 2027 declaration is not blocked by the recomputed row:
+    // it is their first for 2027, so it covers the year.
+    let b = fx
+        .app
+        .set_dues_base(&sec, employed.id, income(2027, "6000"))
+        .await
+        .unwrap();
+    assert_eq!((b.effective_from, b.fee_fen), (from_2027, 10_200));
+    let rep = fx.app.ledger_verify().await.unwrap();
+    assert!(rep.ok, "{:?}", rep.problems);
+}

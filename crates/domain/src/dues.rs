@@ -203,6 +203,34 @@ impl DuesSchedule {
             .collect()
     }
 
+    /// The first month from which the latest change of `category`'s rules
+    /// on or before `upto` applies to the monthly sheets, if the schedule
+    /// changed that category at all after its first rules. A change dated
+    /// within a month applies from the next month (the sheet of a month is
+    /// computed on its first day). Bases fixed before that month are
+    /// recomputed under the new rule from then on (issue 7, §1).
+    pub fn latest_change_month(&self, category: DuesCategory, upto: NaiveDate) -> Option<NaiveDate> {
+        let dates = || {
+            self.rules
+                .iter()
+                .filter(move |r| r.category == category)
+                .map(|r| r.effective_from)
+        };
+        let first = dates().min()?;
+        dates()
+            .filter(|d| *d > first)
+            .map(|d| {
+                let m = crate::dues_ledger::month_of(d);
+                if m == d {
+                    m
+                } else {
+                    crate::dues_ledger::next_month(m)
+                }
+            })
+            .filter(|m| *m <= upto)
+            .max()
+    }
+
     /// Checks that for every category and start date the rules are either one
     /// fixed amount, or rate brackets that cover every base from zero up
     /// without gap or overlap, with sane amounts.
@@ -983,6 +1011,26 @@ mod tests {
             .calculate(&FeeInput::new(DuesCategory::Farmer, on()))
             .expect("ok");
         assert_eq!(r.rule, "farmer.fixed");
+    }
+
+    #[test]
+    fn latest_change_month() {
+        let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd).expect("date");
+        let s = DuesSchedule::national_2008();
+        assert_eq!(s.latest_change_month(DuesCategory::Employed, d(2030, 1, 1)), None);
+        let mut s2 = s.clone();
+        for r in s.rules.iter().filter(|r| r.category == DuesCategory::Employed) {
+            let mut r = r.clone();
+            r.id = format!("{}.2027", r.id);
+            r.effective_from = d(2027, 7, 15);
+            s2.rules.push(r);
+        }
+        assert_eq!(s2.check(), Ok(()));
+        let c = DuesCategory::Employed;
+        assert_eq!(s2.latest_change_month(c, d(2027, 7, 1)), None);
+        assert_eq!(s2.latest_change_month(c, d(2027, 8, 1)), Some(d(2027, 8, 1)));
+        assert_eq!(s2.latest_change_month(c, d(2029, 1, 1)), Some(d(2027, 8, 1)));
+        assert_eq!(s2.latest_change_month(DuesCategory::Retired, d(2029, 1, 1)), None);
     }
 
     #[test]

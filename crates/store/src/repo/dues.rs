@@ -379,3 +379,50 @@ pub async fn remittances_of<C: ConnectionTrait>(
         .all(c)
         .await?)
 }
+
+/// Bases in use in `month` by the members of the subtree at `path` that a
+/// change of the rules from `changed` supersedes: the member's latest base
+/// as of `month` is of `category`, without relief, and fixed before
+/// `changed`. Recomputing them inserts newer bases, so each is found once.
+pub async fn bases_superseded<C: ConnectionTrait>(
+    c: &C,
+    path: &str,
+    category: &str,
+    changed: NaiveDate,
+    month: NaiveDate,
+) -> Result<Vec<dues_base::Model>, StoreError> {
+    let backend = c.get_database_backend();
+    let (p1, p2, p3, p4, p5) = (
+        ph(backend, 1),
+        ph(backend, 2),
+        ph(backend, 3),
+        ph(backend, 4),
+        ph(backend, 5),
+    );
+    let sql = format!(
+        "SELECT b.* FROM dues_bases b \
+         JOIN members m ON m.id = b.member_id JOIN orgs o ON o.id = m.org_id \
+         WHERE o.path >= {p1} AND o.path < {p2} AND b.category = {p3} \
+           AND b.relief IS NULL AND b.effective_from < {p4} \
+           AND NOT EXISTS (SELECT 1 FROM dues_bases b2 WHERE b2.member_id = b.member_id \
+             AND b2.effective_from <= {p5} \
+             AND (b2.effective_from > b.effective_from \
+               OR (b2.effective_from = b.effective_from AND b2.id > b.id))) \
+         ORDER BY b.member_id"
+    );
+    let upper = crate::repo::orgs::subtree_upper(path);
+    Ok(dues_base::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                Value::from(path.to_string()),
+                Value::from(upper),
+                Value::from(category.to_string()),
+                Value::from(changed),
+                Value::from(month),
+            ],
+        ))
+        .all(c)
+        .await?)
+}
