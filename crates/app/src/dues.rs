@@ -592,9 +592,9 @@ impl App {
                     with_amount.branch_amount_fen = Some(b.fee_fen);
                     let fee = match schedule.calculate(&with_amount) {
                         Ok(f) => f,
-                        Err(_) => schedule
-                            .calculate(&fee_in)
-                            .map_err(|e| AppError::Internal(format!("dues base {}: {e:?}", b.id)))?,
+                        Err(_) => schedule.calculate(&fee_in).map_err(|e| {
+                            AppError::Internal(format!("dues base {}: {e:?}", b.id))
+                        })?,
                     };
                     repo::insert_base(
                         &tx,
@@ -810,7 +810,11 @@ impl App {
     }
 
     /// The member a payment belongs to, when the actor may see it.
-    pub async fn dues_payment_member(&self, actor: &Actor, payment_id: i64) -> Result<i64, AppError> {
+    pub async fn dues_payment_member(
+        &self,
+        actor: &Actor,
+        payment_id: i64,
+    ) -> Result<i64, AppError> {
         let p = repo::payment(&self.db.conn, payment_id)
             .await?
             .ok_or(AppError::NotFound("payment"))?;
@@ -1258,7 +1262,14 @@ impl App {
             let refs: Vec<String> = row
                 .remittances
                 .iter()
-                .map(|r| format!("{} {} {}", r.remitted_on, r.reference, format_fen(r.amount_fen)))
+                .map(|r| {
+                    format!(
+                        "{} {} {}",
+                        r.remitted_on,
+                        r.reference,
+                        format_fen(r.amount_fen)
+                    )
+                })
                 .collect();
             ws.write_string(n, 9, refs.join("; ")).map_err(xe)?;
         }

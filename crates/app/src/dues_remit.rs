@@ -23,7 +23,7 @@ use crate::orgs::OrgView;
 use crate::{Actor, App, AppError};
 
 /// Organizations a remittance report covers at most.
-pub const REPORT_ORGS: u64 = 50_000;
+pub const REPORT_ORGS: u64 = 200_000;
 
 /// A remittance as entered by the remitting organization.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -445,7 +445,12 @@ async fn remittance_to_the_higher_level() {
     assert_eq!(rep.rows.len(), 1);
     let b = rep.rows[0].balance;
     assert_eq!(
-        (b.collected_fen, b.to_remit_fen, b.remitted_fen, b.outstanding_fen),
+        (
+            b.collected_fen,
+            b.to_remit_fen,
+            b.remitted_fen,
+            b.outstanding_fen
+        ),
         (13_000, 13_000, 10_000, 3_000)
     );
     assert!(rep.can_record);
@@ -627,7 +632,12 @@ async fn a_dated_rule_change_recomputes_later_sheets() {
     let charges = |d: &dangjian_app::dues::MemberDues| -> Vec<(String, i64)> {
         d.charges
             .iter()
-            .map(|c| (dangjian_domain::dues_ledger::format_month(c.month), c.fee_fen))
+            .map(|c| {
+                (
+                    dangjian_domain::dues_ledger::format_month(c.month),
+                    c.fee_fen,
+                )
+            })
             .collect()
     };
     let d = fx.app.member_dues(&sec, employed.id).await.unwrap();

@@ -168,7 +168,14 @@ async fn secretary_runs_a_dues_month() {
     // The member declares their own base: 4000 yuan → 1% = 40.00 a month.
     let profile_m = TempDir::new("chrome-dues-member");
     let m = client(driver.1, profile_m.path()).await;
-    log_in(&m, &server.base, "member_a", &password(&d, "member_a"), "/dues").await;
+    log_in(
+        &m,
+        &server.base,
+        "member_a",
+        &password(&d, "member_a"),
+        "/dues",
+    )
+    .await;
     let me = text_of(&m, Locator::Css("#dues-title small")).await;
     set_value(&m, "base-income", "4000").await;
     submit(&m, "base-form").await;
@@ -292,7 +299,11 @@ async fn secretary_runs_a_dues_month() {
         .await
         .expect("open");
     assert_eq!(text_of(&c, Locator::Id("sheet-paid")).await, fen_text(fee1));
-    let owed = text_of(&c, Locator::Css(&format!("#dues-sheet tr:has(a[href='{other}'])"))).await;
+    let owed = text_of(
+        &c,
+        Locator::Css(&format!("#dues-sheet tr:has(a[href='{other}'])")),
+    )
+    .await;
     assert!(owed.contains(&fen_text(fee2)), "sheet row: {owed}");
     set_value(&c, "remit-amount", &fen_text(fee1)).await;
     set_value(&c, "remit-ref", "转账20261130").await;
@@ -310,7 +321,9 @@ async fn secretary_runs_a_dues_month() {
     c.close().await.expect("close browser");
 
     // The member sees their month paid.
-    m.goto(&format!("{}/dues", server.base)).await.expect("open");
+    m.goto(&format!("{}/dues", server.base))
+        .await
+        .expect("open");
     let balance = text_of(&m, Locator::Id("dues-balance")).await;
     assert!(balance.starts_with("0.00"), "balance: {balance}");
     assert!(

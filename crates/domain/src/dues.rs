@@ -209,7 +209,11 @@ impl DuesSchedule {
     /// within a month applies from the next month (the sheet of a month is
     /// computed on its first day). Bases fixed before that month are
     /// recomputed under the new rule from then on (issue 7, §1).
-    pub fn latest_change_month(&self, category: DuesCategory, upto: NaiveDate) -> Option<NaiveDate> {
+    pub fn latest_change_month(
+        &self,
+        category: DuesCategory,
+        upto: NaiveDate,
+    ) -> Option<NaiveDate> {
         let dates = || {
             self.rules
                 .iter()
@@ -1017,9 +1021,16 @@ mod tests {
     fn latest_change_month() {
         let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd).expect("date");
         let s = DuesSchedule::national_2008();
-        assert_eq!(s.latest_change_month(DuesCategory::Employed, d(2030, 1, 1)), None);
+        assert_eq!(
+            s.latest_change_month(DuesCategory::Employed, d(2030, 1, 1)),
+            None
+        );
         let mut s2 = s.clone();
-        for r in s.rules.iter().filter(|r| r.category == DuesCategory::Employed) {
+        for r in s
+            .rules
+            .iter()
+            .filter(|r| r.category == DuesCategory::Employed)
+        {
             let mut r = r.clone();
             r.id = format!("{}.2027", r.id);
             r.effective_from = d(2027, 7, 15);
@@ -1028,9 +1039,18 @@ mod tests {
         assert_eq!(s2.check(), Ok(()));
         let c = DuesCategory::Employed;
         assert_eq!(s2.latest_change_month(c, d(2027, 7, 1)), None);
-        assert_eq!(s2.latest_change_month(c, d(2027, 8, 1)), Some(d(2027, 8, 1)));
-        assert_eq!(s2.latest_change_month(c, d(2029, 1, 1)), Some(d(2027, 8, 1)));
-        assert_eq!(s2.latest_change_month(DuesCategory::Retired, d(2029, 1, 1)), None);
+        assert_eq!(
+            s2.latest_change_month(c, d(2027, 8, 1)),
+            Some(d(2027, 8, 1))
+        );
+        assert_eq!(
+            s2.latest_change_month(c, d(2029, 1, 1)),
+            Some(d(2027, 8, 1))
+        );
+        assert_eq!(
+            s2.latest_change_month(DuesCategory::Retired, d(2029, 1, 1)),
+            None
+        );
     }
 
     #[test]
@@ -1137,7 +1157,6 @@ mod tests {
         let i = FeeInput::new(category, on()).with_income(Decimal::new(base, 2));
         calculate_fee(i).expect("computable").fee_fen
     }
-
 
     /// DOMAIN.md §7's table, written out independently of the schedule:
     /// (upper bound inclusive in fen or none, rate in basis points, rule).

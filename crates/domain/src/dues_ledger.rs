@@ -582,7 +582,11 @@ mod tests {
         );
         assert_eq!(b[&3].outstanding_fen, 700);
         assert_eq!(
-            (b[&1].received_fen, b[&1].to_remit_fen, b[&1].outstanding_fen),
+            (
+                b[&1].received_fen,
+                b[&1].to_remit_fen,
+                b[&1].outstanding_fen
+            ),
             (12_000, 12_500, 2_500)
         );
         // Nothing moved at branch 4: no row.

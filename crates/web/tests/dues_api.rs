@@ -318,9 +318,9 @@ async fn dues_remittance_api() {
     let sec_a = e.token("secretary_a").await;
     let sec_b = e.token("secretary_b").await;
     let branch = actor(&e, "secretary_a").await.grants[0].org_code.clone();
-    let month = dangjian_domain::dues_ledger::format_month(
-        dangjian_domain::dues_ledger::month_of(e.app.today()),
-    );
+    let month = dangjian_domain::dues_ledger::format_month(dangjian_domain::dues_ledger::month_of(
+        e.app.today(),
+    ));
     let url = format!("/api/v1/dues/orgs/{branch}/remittances");
     let (s, r) = e
         .call(
@@ -332,7 +332,11 @@ async fn dues_remittance_api() {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{r}");
     assert_eq!(r["amount_fen"], 50);
-    assert!(r["to_org_code"].as_str().is_some_and(|p| branch.starts_with(p)));
+    assert!(
+        r["to_org_code"]
+            .as_str()
+            .is_some_and(|p| branch.starts_with(p))
+    );
     let rid = r["id"].as_i64().expect("id");
 
     let (s, p) = e
@@ -389,7 +393,10 @@ async fn dues_remittance_api() {
         .call("POST", &rev, &sec_a, Some(json!({"reason": "金额录错"})))
         .await;
     assert_eq!(s, StatusCode::CREATED, "{c}");
-    assert_eq!((c["amount_fen"].as_i64(), c["reverses_id"].as_i64()), (Some(-50), Some(rid)));
+    assert_eq!(
+        (c["amount_fen"].as_i64(), c["reverses_id"].as_i64()),
+        (Some(-50), Some(rid))
+    );
     let (s, _) = e
         .call("POST", &rev, &sec_a, Some(json!({"reason": "再次"})))
         .await;

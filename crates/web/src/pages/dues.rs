@@ -247,7 +247,13 @@ async fn member_dues_page(
         return error_page(lang, &p, AppError::NotFound("member"));
     };
     match st.app.member_dues(&p.actor, id).await {
-        Ok(d) => member_page(lang, &p, &d, format!("/members/{id}/dues"), st.app.today().year()),
+        Ok(d) => member_page(
+            lang,
+            &p,
+            &d,
+            format!("/members/{id}/dues"),
+            st.app.today().year(),
+        ),
         Err(e) => error_page(lang, &p, e),
     }
 }
