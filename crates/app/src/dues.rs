@@ -243,7 +243,7 @@ fn accounts(
 }
 
 /// The `YYYY-MM` month bounds of a report, at most 36 months.
-fn month_range(from: &str, to: &str) -> Result<(NaiveDate, NaiveDate), AppError> {
+pub(crate) fn month_range(from: &str, to: &str) -> Result<(NaiveDate, NaiveDate), AppError> {
     let mut e = ValidationErrors::default();
     let f = parse_month("from", from).map_err(|x| e.push(x)).ok();
     let t = parse_month("to", to).map_err(|x| e.push(x)).ok();
@@ -348,7 +348,11 @@ impl App {
         }
         let today = self.today();
         let bases = repo::bases_of(&self.db.conn, m.id).await?;
-        let declared = bases.iter().any(|b| b.year == input.year);
+        // Bases the platform recomputed after a change of the rules are not
+        // the member's declaration of that year.
+        let declared = bases
+            .iter()
+            .any(|b| b.year == input.year && b.declared_by != "schedule");
         let from = base_effective_from(input.year, today, declared, approval.is_some())
             .map_err(|e| AppError::Validation(ValidationErrors(vec![e])))?;
         let mut fee_in = FeeInput::new(category, from);
@@ -398,7 +402,7 @@ impl App {
                 }
             }
         };
-        let fee = dangjian_domain::dues::calculate_fee(fee_in.clone()).map_err(|e| {
+        let fee = self.config.dues_schedule.calculate(&fee_in).map_err(|e| {
             let f = e.to_field_error();
             AppError::Validation(ValidationErrors(vec![f]))
         })?;
@@ -503,6 +507,7 @@ impl App {
             ));
         }
         let now = self.clock.now();
+        let rebased = self.rebase_dues(actor, &o, m).await?;
         let mut report = GenerateReport {
             month: format_month(m),
             ..Default::default()
@@ -534,12 +539,100 @@ impl App {
                 org_id: Some(o.id),
                 remote_addr: actor.remote_addr.clone(),
                 detail: serde_json::json!({"month": report.month,
-                    "organizations": report.organizations, "created": report.charges_created}),
+                    "organizations": report.organizations, "created": report.charges_created,
+                    "bases_recomputed": rebased}),
             },
             now,
         )
         .await?;
         Ok(report)
+    }
+
+    /// Before the sheet of `month` is generated: where the dated rules of a
+    /// category changed on or before `month` (DOMAIN.md §7, issue 7 §1), the
+    /// bases fixed before the change are recomputed under the new rule from
+    /// the change's month — a new base row (`declared_by = schedule`) with
+    /// the same income, or for a fixed-amount category the branch's amount
+    /// if still allowed, else the new default. Reliefs stay as approved.
+    /// Each new base is an archive event. Returns how many were recomputed.
+    async fn rebase_dues(
+        &self,
+        actor: &Actor,
+        o: &org::Model,
+        month: NaiveDate,
+    ) -> Result<u64, AppError> {
+        let schedule = &self.config.dues_schedule;
+        let mut n = 0;
+        for &category in DuesCategory::ALL {
+            let Some(changed) = schedule.latest_change_month(category, month) else {
+                continue;
+            };
+            let stale =
+                repo::bases_superseded(&self.db.conn, &o.path, category.as_str(), changed, month)
+                    .await?;
+            for chunk in stale.chunks(500) {
+                let now = self.clock.now();
+                let (_writer, tx) = self.begin_write().await?;
+                for b in chunk {
+                    let Some(m) = mrepo::get(&tx, b.member_id).await? else {
+                        continue;
+                    };
+                    let mut fee_in = FeeInput::new(category, changed);
+                    if let Some(enc) = &b.base_enc {
+                        let plain = self.keys.decrypt(enc, AAD_BASE)?;
+                        let fen: i64 = std::str::from_utf8(&plain)
+                            .ok()
+                            .and_then(|t| t.parse().ok())
+                            .ok_or_else(|| corrupt("dues base", b.id))?;
+                        fee_in = fee_in
+                            .with_income_str(&format_fen(fen))
+                            .map_err(|_| corrupt("dues base", b.id))?;
+                    }
+                    let mut with_amount = fee_in.clone();
+                    with_amount.branch_amount_fen = Some(b.fee_fen);
+                    let fee = match schedule.calculate(&with_amount) {
+                        Ok(f) => f,
+                        Err(_) => schedule.calculate(&fee_in).map_err(|e| {
+                            AppError::Internal(format!("dues base {}: {e:?}", b.id))
+                        })?,
+                    };
+                    repo::insert_base(
+                        &tx,
+                        dues_base::ActiveModel {
+                            member_id: Set(b.member_id),
+                            org_id: Set(m.org_id),
+                            year: Set(changed.year()),
+                            effective_from: Set(changed),
+                            category: Set(b.category.clone()),
+                            base_enc: Set(b.base_enc.clone()),
+                            fee_fen: Set(fee.fee_fen),
+                            rule: Set(fee.rule.chars().take(64).collect()),
+                            relief: Set(None),
+                            approval_ref: Set(None),
+                            declared_by: Set("schedule".into()),
+                            created_by: Set(actor.audit_id()),
+                            created_at: Set(now),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                    self.dues_event(
+                        &tx,
+                        actor,
+                        &m,
+                        "dues_base",
+                        serde_json::json!({"year": changed.year(), "effective_from": changed,
+                            "category": b.category, "fee_fen": fee.fee_fen, "rule": fee.rule,
+                            "recomputed_from": b.id}),
+                        now,
+                    )
+                    .await?;
+                    n += 1;
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(n)
     }
 
     /// Reconciles the arrears warnings of the given members of one
@@ -714,6 +807,22 @@ impl App {
         .await?;
         tx.commit().await?;
         Ok(payment_view(&row, false))
+    }
+
+    /// The member a payment belongs to, when the actor may see it.
+    pub async fn dues_payment_member(
+        &self,
+        actor: &Actor,
+        payment_id: i64,
+    ) -> Result<i64, AppError> {
+        let p = repo::payment(&self.db.conn, payment_id)
+            .await?
+            .ok_or(AppError::NotFound("payment"))?;
+        let (m, _) = self
+            .dues_member(actor, p.member_id)
+            .await
+            .map_err(|_| AppError::NotFound("payment"))?;
+        Ok(m.id)
     }
 
     /// Corrects a payment by a reversing entry (never an edit): a
@@ -1109,6 +1218,60 @@ impl App {
                 )
                 .map_err(xe)?;
             }
+        }
+        // Remittance to the higher level (DOMAIN.md §7), per organization and month.
+        let rem = self.dues_remittances(actor, code, from, to).await?;
+        let ws = wb.add_worksheet();
+        ws.set_name("上缴上级").map_err(xe)?;
+        let head = [
+            "组织代码",
+            "组织名称",
+            "上缴至",
+            "月份",
+            "本级收缴（元）",
+            "下级上缴（元）",
+            "应上缴（元）",
+            "已上缴（元）",
+            "未上缴（元）",
+            "上缴凭证",
+        ];
+        for (i, h) in head.iter().enumerate() {
+            ws.write_string(0, i as u16, *h).map_err(xe)?;
+        }
+        for (i, row) in rem.rows.iter().enumerate() {
+            let n = i as u32 + 1;
+            let b = &row.balance;
+            ws.write_string(n, 0, &row.org_code).map_err(xe)?;
+            ws.write_string(n, 1, &row.org_name).map_err(xe)?;
+            ws.write_string(n, 2, row.to_org_code.as_deref().unwrap_or("—"))
+                .map_err(xe)?;
+            ws.write_string(n, 3, &row.month).map_err(xe)?;
+            for (col, fen) in [
+                b.collected_fen,
+                b.received_fen,
+                b.to_remit_fen,
+                b.remitted_fen,
+                b.outstanding_fen,
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                ws.write_string(n, 4 + col as u16, format_fen(fen))
+                    .map_err(xe)?;
+            }
+            let refs: Vec<String> = row
+                .remittances
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} {} {}",
+                        r.remitted_on,
+                        r.reference,
+                        format_fen(r.amount_fen)
+                    )
+                })
+                .collect();
+            ws.write_string(n, 9, refs.join("; ")).map_err(xe)?;
         }
         wb.save_to_buffer().map_err(xe)
     }

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod decisions;
 pub mod demo;
 pub mod dues;
+pub mod dues_remit;
 pub mod error;
 pub mod federation;
 pub mod identity;
@@ -60,6 +61,10 @@ pub struct AppConfig {
     /// other servers whose signed transfer letters and receipts this
     /// server accepts (DOMAIN.md §12); the logs it witnesses are trusted too.
     pub transfer_trusted_keys: Vec<String>,
+    /// The dated dues rules (DOMAIN.md §7). A change of the regulation is a
+    /// new rule with its effective date: sheets of later months recompute
+    /// the bases fixed before it (see `dues::App::generate_dues`).
+    pub dues_schedule: dangjian_domain::dues::DuesSchedule,
 }
 
 impl Default for AppConfig {
@@ -74,6 +79,7 @@ impl Default for AppConfig {
             federation_key: None,
             require_totp_for_staff: false,
             transfer_trusted_keys: Vec::new(),
+            dues_schedule: dangjian_domain::dues::DuesSchedule::national_2008(),
         }
     }
 }

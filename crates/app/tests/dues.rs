@@ -372,3 +372,311 @@ async fn members_see_their_own_and_siblings_see_nothing() {
             .any(|r| r.member_id == other.id && r.fee_fen.is_none())
     );
 }
+
+/// DOMAIN.md §7: dues pass upward level by level. Branch A collects and
+/// remits to the committee; the committee passes on its branches'
+/// remittances; a wrong entry is reversed, never edited; branch B's
+/// secretary neither records for nor sees branch A.
+#[tokio::test]
+async fn remittance_to_the_higher_level() {
+    use dangjian_app::dues_remit::RemittanceInput;
+    let fx = Fixture::new().await;
+    let m = fx.register(BRANCH_A, draft(1)).await;
+    let sec = fx.user(Role::Secretary, BRANCH_A).await;
+    fx.clock.set(at(2026, 3, 5));
+    fx.app
+        .set_dues_base(&sec, m.id, income(2026, "4000"))
+        .await
+        .unwrap();
+    for mo in ["2026-01", "2026-02", "2026-03"] {
+        fx.app
+            .generate_dues(&sec, BRANCH_A, mo, &noop)
+            .await
+            .unwrap();
+    }
+    // March: 120 yuan of dues and a voluntary 10 yuan, both collected.
+    fx.app
+        .record_dues_payment(&sec, m.id, pay(PaymentKind::Regular, "120", "收据1"))
+        .await
+        .unwrap();
+    fx.app
+        .record_dues_payment(&sec, m.id, pay(PaymentKind::Voluntary, "10", "收据2"))
+        .await
+        .unwrap();
+    let remit = |amount: &str, reference: &str| RemittanceInput {
+        month: "2026-03".into(),
+        amount: amount.into(),
+        reference: reference.into(),
+        remitted_on: None,
+    };
+    let r = fx
+        .app
+        .record_dues_remittance(&sec, BRANCH_A, remit("100", "转账A1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.amount_fen, r.to_org_code.as_deref()),
+        (10_000, Some(COMMITTEE))
+    );
+    assert_eq!(fx.audit_rows("dues.remittance").await.len(), 1);
+
+    // Input errors name their field.
+    let mut bad = remit("0", " ");
+    bad.month = "2026-04".into();
+    let mut f = fields_of(fx.app.record_dues_remittance(&sec, BRANCH_A, bad).await);
+    f.sort();
+    // Today (5 March) is also before the April it names.
+    assert_eq!(f, vec!["amount", "month", "reference", "remitted_on"]);
+    assert_eq!(
+        fields_of(
+            fx.app
+                .record_dues_remittance(&sec, BRANCH_A, remit("1.001", "x"))
+                .await
+        ),
+        vec!["amount"]
+    );
+
+    // The branch sees its own row: 130 collected, 100 remitted, 30 owed.
+    let rep = fx
+        .app
+        .dues_remittances(&sec, BRANCH_A, "2026-03", "2026-03")
+        .await
+        .unwrap();
+    assert_eq!(rep.rows.len(), 1);
+    let b = rep.rows[0].balance;
+    assert_eq!(
+        (
+            b.collected_fen,
+            b.to_remit_fen,
+            b.remitted_fen,
+            b.outstanding_fen
+        ),
+        (13_000, 13_000, 10_000, 3_000)
+    );
+    assert!(rep.can_record);
+
+    // Branch B's secretary: neither records for A nor sees A.
+    let sec_b = fx.user(Role::Secretary, BRANCH_B).await;
+    assert!(
+        fx.app
+            .record_dues_remittance(&sec_b, BRANCH_A, remit("1", "x"))
+            .await
+            .is_err()
+    );
+    assert!(matches!(
+        fx.app
+            .dues_remittances(&sec_b, BRANCH_A, "2026-03", "2026-03")
+            .await,
+        Err(AppError::NotFound(_))
+    ));
+    assert!(matches!(
+        fx.app.reverse_dues_remittance(&sec_b, r.id, "错").await,
+        Err(AppError::NotFound(_))
+    ));
+
+    // The committee received 100 and passes it on to the county.
+    let staff = fx.user(Role::CommitteeStaff, COMMITTEE).await;
+    fx.app
+        .record_dues_remittance(&staff, COMMITTEE, remit("60", "转账W1"))
+        .await
+        .unwrap();
+    let rep = fx
+        .app
+        .dues_remittances(&staff, COMMITTEE, "2026-01", "2026-03")
+        .await
+        .unwrap();
+    let w = rep
+        .rows
+        .iter()
+        .find(|r| r.org_code == COMMITTEE)
+        .expect("committee row");
+    assert_eq!(w.to_org_code.as_deref(), Some(COUNTY));
+    assert_eq!(
+        (
+            w.balance.collected_fen,
+            w.balance.received_fen,
+            w.balance.remitted_fen,
+            w.balance.outstanding_fen
+        ),
+        (0, 10_000, 6_000, 4_000)
+    );
+    assert!(rep.rows.iter().all(|r| r.month == "2026-03"));
+
+    // A wrong entry is reversed once; the branch owes 130 again.
+    let c = fx
+        .app
+        .reverse_dues_remittance(&sec, r.id, "金额录错")
+        .await
+        .unwrap();
+    assert_eq!((c.amount_fen, c.reverses_id), (-10_000, Some(r.id)));
+    assert!(matches!(
+        fx.app.reverse_dues_remittance(&sec, r.id, "再次").await,
+        Err(AppError::Conflict(_))
+    ));
+    assert!(matches!(
+        fx.app.reverse_dues_remittance(&sec, c.id, "再次").await,
+        Err(AppError::Conflict(_))
+    ));
+    let rep = fx
+        .app
+        .dues_remittances(&staff, COMMITTEE, "2026-03", "2026-03")
+        .await
+        .unwrap();
+    let a = rep
+        .rows
+        .iter()
+        .find(|r| r.org_code == BRANCH_A)
+        .expect("branch row");
+    assert_eq!(a.balance.outstanding_fen, 13_000);
+    assert_eq!(a.remittances.len(), 2);
+    assert!(a.remittances[0].reversed);
+
+    // The XLSX export carries the remittance sheet.
+    let xlsx = fx
+        .app
+        .dues_report_xlsx(&staff, COMMITTEE, "2026-03", "2026-03")
+        .await
+        .unwrap();
+    assert!(xlsx.starts_with(b"PK"));
+}
+
+/// Issue 7 §1, DOMAIN.md §7: a change of the regulation is data — a dated
+/// rule. Sheets of months from the change recompute the bases fixed before
+/// it (new base rows, history kept); earlier months keep their charges; a
+/// base declared for the new period is computed under the new rule; a
+/// fixed amount the new rule no longer allows falls to its default.
+#[tokio::test]
+async fn a_dated_rule_change_recomputes_later_sheets() {
+    use dangjian_domain::dues::{DuesAmount, DuesCategory, DuesRule, DuesSchedule};
+    let mut fx = Fixture::new().await;
+    let from_2027 = date(2027, 1, 1);
+    let mut schedule = DuesSchedule::national_2008();
+    let mut new_rules: Vec<DuesRule> = schedule
+        .rules
+        .iter()
+        .filter(|r| matches!(r.category, DuesCategory::Employed | DuesCategory::Farmer))
+        .cloned()
+        .collect();
+    for r in &mut new_rules {
+        r.id = format!("{}.2027", r.id);
+        r.effective_from = from_2027;
+        r.amount = match r.amount {
+            DuesAmount::Rate { bp } => DuesAmount::Rate { bp: bp + 20 },
+            DuesAmount::Fixed { .. } => DuesAmount::Fixed {
+                default_fen: 50,
+                min_fen: 50,
+                max_fen: 100,
+            },
+        };
+    }
+    schedule.rules.extend(new_rules);
+    schedule.check().unwrap();
+    fx.app.config.dues_schedule = schedule;
+
+    let employed = fx.register(BRANCH_A, draft(1)).await;
+    let farmer = fx.register(BRANCH_A, draft(2)).await;
+    let early = fx.register(BRANCH_A, draft(3)).await;
+    let sec = fx.user(Role::Secretary, BRANCH_A).await;
+    fx.clock.set(at(2026, 11, 5));
+    fx.app
+        .set_dues_base(&sec, employed.id, income(2026, "4000"))
+        .await
+        .unwrap();
+    let f = fx
+        .app
+        .set_dues_base(
+            &sec,
+            farmer.id,
+            BaseInput {
+                year: 2026,
+                category: Some(DuesCategory::Farmer),
+                branch_amount: Some("0.30".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(f.fee_fen, 30);
+    fx.app
+        .set_dues_base(&sec, early.id, income(2026, "4000"))
+        .await
+        .unwrap();
+    for mo in ["2026-11", "2026-12"] {
+        fx.app
+            .generate_dues(&sec, BRANCH_A, mo, &noop)
+            .await
+            .unwrap();
+    }
+    // Declared in December for 2027: computed under the 2027 rule at once.
+    fx.clock.set(at(2026, 12, 10));
+    let b = fx
+        .app
+        .set_dues_base(&sec, early.id, income(2027, "4000"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (b.fee_fen, b.rule.as_str(), b.effective_from),
+        (4800, "employed.3000-5000.2027", from_2027)
+    );
+
+    // January 2027: the 2026 bases are recomputed from the change.
+    fx.clock.set(at(2027, 1, 4));
+    fx.app
+        .generate_dues(&sec, BRANCH_A, "2027-01", &noop)
+        .await
+        .unwrap();
+    fx.app
+        .generate_dues(&sec, BRANCH_A, "2027-02", &noop)
+        .await
+        .unwrap();
+    let charges = |d: &dangjian_app::dues::MemberDues| -> Vec<(String, i64)> {
+        d.charges
+            .iter()
+            .map(|c| {
+                (
+                    dangjian_domain::dues_ledger::format_month(c.month),
+                    c.fee_fen,
+                )
+            })
+            .collect()
+    };
+    let d = fx.app.member_dues(&sec, employed.id).await.unwrap();
+    assert_eq!(
+        charges(&d),
+        vec![
+            ("2026-11".into(), 4000),
+            ("2026-12".into(), 4000),
+            ("2027-01".into(), 4800),
+            ("2027-02".into(), 4800),
+        ]
+    );
+    // History kept: the recomputed base is a new row, once.
+    assert_eq!(d.bases.len(), 2);
+    assert_eq!(
+        (d.bases[0].declared_by.as_str(), d.bases[0].rule.as_str()),
+        ("schedule", "employed.3000-5000.2027")
+    );
+    assert_eq!(d.bases[0].income_fen, Some(400_000));
+    // 0.30 yuan is below the new farmers' range: the new default applies.
+    let d = fx.app.member_dues(&sec, farmer.id).await.unwrap();
+    assert_eq!(
+        charges(&d).iter().map(|c| c.1).collect::<Vec<_>>(),
+        vec![30, 30, 50, 50]
+    );
+    // The member declared for 2027 was not recomputed a second time.
+    let d = fx.app.member_dues(&sec, early.id).await.unwrap();
+    assert_eq!(d.bases.len(), 2);
+    assert!(d.bases.iter().all(|b| b.declared_by != "schedule"));
+    assert_eq!(charges(&d)[2], ("2027-01".into(), 4800));
+
+    // A member's own 2027 declaration is not blocked by the recomputed row:
+    // it is their first for 2027, so it covers the year.
+    let b = fx
+        .app
+        .set_dues_base(&sec, employed.id, income(2027, "6000"))
+        .await
+        .unwrap();
+    assert_eq!((b.effective_from, b.fee_fen), (from_2027, 10_200));
+    let rep = fx.app.ledger_verify().await.unwrap();
+    assert!(rep.ok, "{:?}", rep.problems);
+}

@@ -203,6 +203,38 @@ impl DuesSchedule {
             .collect()
     }
 
+    /// The first month from which the latest change of `category`'s rules
+    /// on or before `upto` applies to the monthly sheets, if the schedule
+    /// changed that category at all after its first rules. A change dated
+    /// within a month applies from the next month (the sheet of a month is
+    /// computed on its first day). Bases fixed before that month are
+    /// recomputed under the new rule from then on (issue 7, §1).
+    pub fn latest_change_month(
+        &self,
+        category: DuesCategory,
+        upto: NaiveDate,
+    ) -> Option<NaiveDate> {
+        let dates = || {
+            self.rules
+                .iter()
+                .filter(move |r| r.category == category)
+                .map(|r| r.effective_from)
+        };
+        let first = dates().min()?;
+        dates()
+            .filter(|d| *d > first)
+            .map(|d| {
+                let m = crate::dues_ledger::month_of(d);
+                if m == d {
+                    m
+                } else {
+                    crate::dues_ledger::next_month(m)
+                }
+            })
+            .filter(|m| *m <= upto)
+            .max()
+    }
+
     /// Checks that for every category and start date the rules are either one
     /// fixed amount, or rate brackets that cover every base from zero up
     /// without gap or overlap, with sane amounts.
@@ -986,6 +1018,42 @@ mod tests {
     }
 
     #[test]
+    fn latest_change_month() {
+        let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd).expect("date");
+        let s = DuesSchedule::national_2008();
+        assert_eq!(
+            s.latest_change_month(DuesCategory::Employed, d(2030, 1, 1)),
+            None
+        );
+        let mut s2 = s.clone();
+        for r in s
+            .rules
+            .iter()
+            .filter(|r| r.category == DuesCategory::Employed)
+        {
+            let mut r = r.clone();
+            r.id = format!("{}.2027", r.id);
+            r.effective_from = d(2027, 7, 15);
+            s2.rules.push(r);
+        }
+        assert_eq!(s2.check(), Ok(()));
+        let c = DuesCategory::Employed;
+        assert_eq!(s2.latest_change_month(c, d(2027, 7, 1)), None);
+        assert_eq!(
+            s2.latest_change_month(c, d(2027, 8, 1)),
+            Some(d(2027, 8, 1))
+        );
+        assert_eq!(
+            s2.latest_change_month(c, d(2029, 1, 1)),
+            Some(d(2027, 8, 1))
+        );
+        assert_eq!(
+            s2.latest_change_month(DuesCategory::Retired, d(2029, 1, 1)),
+            None
+        );
+    }
+
+    #[test]
     fn schedule_check() {
         let s = DuesSchedule::national_2008();
         assert_eq!(s.check(), Ok(()));
@@ -1090,7 +1158,117 @@ mod tests {
         calculate_fee(i).expect("computable").fee_fen
     }
 
+    /// DOMAIN.md §7's table, written out independently of the schedule:
+    /// (upper bound inclusive in fen or none, rate in basis points, rule).
+    fn reference_table(category: DuesCategory) -> &'static [(Option<i64>, u32, &'static str)] {
+        match category {
+            DuesCategory::Employed => &[
+                (Some(300_000), 50, "employed.0-3000"),
+                (Some(500_000), 100, "employed.3000-5000"),
+                (Some(1_000_000), 150, "employed.5000-10000"),
+                (None, 200, "employed.10000+"),
+            ],
+            _ => &[
+                (Some(500_000), 50, "retired.0-5000"),
+                (None, 100, "retired.5000+"),
+            ],
+        }
+    }
+
+    fn reference_bracket(category: DuesCategory, base: i64) -> (u32, &'static str) {
+        reference_table(category)
+            .iter()
+            .find(|(upper, _, _)| upper.is_none_or(|u| base <= u))
+            .map(|(_, bp, rule)| (*bp, *rule))
+            .expect("the last bracket has no upper bound")
+    }
+
+    /// Every bracket edge of §7 with the category it belongs to.
+    fn edges() -> Vec<(DuesCategory, i64)> {
+        [DuesCategory::Employed, DuesCategory::Retired]
+            .into_iter()
+            .flat_map(|c| {
+                reference_table(c)
+                    .iter()
+                    .filter_map(move |(u, _, _)| u.map(|u| (c, u)))
+            })
+            .collect()
+    }
+
+    fn fee_with(category: DuesCategory, base: i64, mode: RoundingMode) -> FeeResult {
+        let mut i = FeeInput::new(category, on()).with_income(Decimal::new(base, 2));
+        i.rounding = mode;
+        calculate_fee(i).expect("computable")
+    }
+
+    fn rounding_mode() -> impl Strategy<Value = RoundingMode> {
+        prop::sample::select(vec![
+            RoundingMode::HalfUp,
+            RoundingMode::HalfEven,
+            RoundingMode::Down,
+            RoundingMode::Up,
+        ])
+    }
+
     proptest! {
+        /// Around every bracket edge of §7 (the edge itself belongs to the
+        /// lower bracket), the rule and rate are those of DOMAIN.md's table
+        /// and the fee is the whole base times that rate, half up.
+        #[test]
+        fn every_bracket_edge(edge in prop::sample::select(edges()), delta in -300i64..=300) {
+            let (category, upper) = edge;
+            let base = upper + delta;
+            let (bp, rule) = reference_bracket(category, base);
+            let r = fee_with(category, base, RoundingMode::HalfUp);
+            prop_assert_eq!(r.rule.as_str(), rule);
+            prop_assert_eq!(r.rate.clone(), format_rate_bp(bp));
+            let exact = i128::from(base) * i128::from(bp);
+            prop_assert_eq!(i128::from(r.fee_fen), (exact + 5_000) / 10_000);
+            // Crossing an edge upward never lowers the rate.
+            if delta > 0 {
+                prop_assert!(bp > reference_bracket(category, upper).0);
+            }
+        }
+
+        /// Every rounding mode lands within one fen of the exact fee, on the
+        /// side the mode names; ties (exactly half a fen) go up under half
+        /// up and to the even fen under half to even.
+        #[test]
+        fn rounding_cases(
+            category in rate_category(),
+            base in 0i64..=3_000_000,
+            mode in rounding_mode(),
+        ) {
+            let (bp, _) = reference_bracket(category, base);
+            let exact = i128::from(base) * i128::from(bp); // fen × 10⁻⁴
+            let fee = i128::from(fee_with(category, base, mode).fee_fen) * 10_000;
+            prop_assert!((fee - exact).abs() < 10_000);
+            let tie = exact % 10_000 == 5_000;
+            match mode {
+                RoundingMode::Down => prop_assert!(fee <= exact),
+                RoundingMode::Up => prop_assert!(fee >= exact),
+                RoundingMode::HalfUp => {
+                    prop_assert!((fee - exact).abs() <= 5_000);
+                    if tie { prop_assert!(fee > exact); }
+                }
+                RoundingMode::HalfEven => {
+                    prop_assert!((fee - exact).abs() <= 5_000);
+                    if tie { prop_assert_eq!((fee / 10_000) % 2, 0); }
+                }
+            }
+        }
+
+        /// Bases that put the fee exactly on half a fen (e.g. 2999 yuan ×
+        /// 0.5% = 14.995) round up under the default.
+        #[test]
+        fn exact_half_fen_rounds_up(k in 0i64..=1_499, category in rate_category()) {
+            // base × 50 bp ends in half a fen when base ≡ 100 (mod 200).
+            let base = 100 + 200 * k;
+            prop_assume!(reference_bracket(category, base).0 == 50);
+            let r = fee_with(category, base, RoundingMode::HalfUp);
+            prop_assert_eq!(i128::from(r.fee_fen) * 10_000, i128::from(base) * 50 + 5_000);
+        }
+
         #[test]
         fn equals_base_times_rate_rounded(category in rate_category(), base in 0i64..=5_000_000) {
             let (bp, _, _) = rate_rule_for(category, base);

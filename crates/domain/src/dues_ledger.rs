@@ -334,6 +334,53 @@ pub fn collection_rate_bp(due_fen: i64, paid_fen: i64) -> Option<u32> {
     Some(((p * 10_000) / due_fen as i128) as u32)
 }
 
+/// What one organization owes upward for one month (DOMAIN.md §7: dues are
+/// remitted level by level to the higher organization). In integer fen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemittanceBalance {
+    /// Collected from its own members in the month (every kind of payment,
+    /// net of corrections).
+    pub collected_fen: i64,
+    /// Remitted to it by its child organizations for the month.
+    pub received_fen: i64,
+    /// To pass upward: `collected + received`.
+    pub to_remit_fen: i64,
+    /// Recorded as remitted upward for the month (net of corrections).
+    pub remitted_fen: i64,
+    /// `to_remit - remitted`; negative when more was remitted than held.
+    pub outstanding_fen: i64,
+}
+
+/// The upward balance of every organization of a set for one month, from
+/// its collection, the remittances of its children and its own remittances.
+/// `parents` maps each organization to its parent (`None` at the top);
+/// `collected` and `remitted` are per organization. Organizations with no
+/// money moving at all are left out.
+pub fn remittance_balances(
+    parents: &std::collections::HashMap<i64, Option<i64>>,
+    collected: &std::collections::HashMap<i64, i64>,
+    remitted: &std::collections::HashMap<i64, i64>,
+) -> std::collections::BTreeMap<i64, RemittanceBalance> {
+    let mut out: std::collections::BTreeMap<i64, RemittanceBalance> = Default::default();
+    for (&id, &fen) in collected {
+        out.entry(id).or_default().collected_fen += fen;
+    }
+    for (&id, &fen) in remitted {
+        out.entry(id).or_default().remitted_fen += fen;
+        if let Some(Some(parent)) = parents.get(&id)
+            && parents.contains_key(parent)
+        {
+            out.entry(*parent).or_default().received_fen += fen;
+        }
+    }
+    for b in out.values_mut() {
+        b.to_remit_fen = b.collected_fen + b.received_fen;
+        b.outstanding_fen = b.to_remit_fen - b.remitted_fen;
+    }
+    out.retain(|_, b| *b != RemittanceBalance::default());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -512,5 +559,41 @@ mod tests {
                 proptest::prop_assert_eq!(f.len(), usize::from(s.months_in_arrears >= 3) + usize::from(s.months_in_arrears >= 6));
             }
         }
+    }
+    #[test]
+    fn remittance_passes_level_by_level() {
+        // DOMAIN.md §7: branch 2 remits to committee 1; the committee passes
+        // on its own collection plus what its branches remitted.
+        use std::collections::HashMap;
+        let parents: HashMap<i64, Option<i64>> =
+            [(1, None), (2, Some(1)), (3, Some(1)), (4, Some(1))].into();
+        let collected: HashMap<i64, i64> = [(1, 500), (2, 12_345), (3, 700)].into();
+        let remitted: HashMap<i64, i64> = [(2, 12_000), (1, 10_000)].into();
+        let b = remittance_balances(&parents, &collected, &remitted);
+        assert_eq!(
+            b[&2],
+            RemittanceBalance {
+                collected_fen: 12_345,
+                received_fen: 0,
+                to_remit_fen: 12_345,
+                remitted_fen: 12_000,
+                outstanding_fen: 345,
+            }
+        );
+        assert_eq!(b[&3].outstanding_fen, 700);
+        assert_eq!(
+            (
+                b[&1].received_fen,
+                b[&1].to_remit_fen,
+                b[&1].outstanding_fen
+            ),
+            (12_000, 12_500, 2_500)
+        );
+        // Nothing moved at branch 4: no row.
+        assert!(!b.contains_key(&4));
+        // A parent outside the set (the report's own top) receives nothing here.
+        let parents: HashMap<i64, Option<i64>> = [(2, Some(1))].into();
+        let b = remittance_balances(&parents, &HashMap::new(), &[(2, 100)].into());
+        assert_eq!((b.len(), b[&2].outstanding_fen), (1, -100));
     }
 }

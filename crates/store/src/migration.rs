@@ -24,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0008Federation),
             Box::new(M0009Transfers),
             Box::new(M0009CommitteeTerm),
+            Box::new(M0009DuesRemittances),
         ]
     }
 }
@@ -1105,6 +1106,72 @@ impl MigrationTrait for M0004Dues {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// Dues remitted to the higher level (DOMAIN.md §7): one row per transfer an
+/// organization records for a month's collection. Never updated; a wrong
+/// entry is corrected by a row with the negated amount and `reverses_id`.
+pub struct M0009DuesRemittances;
+
+impl MigrationName for M0009DuesRemittances {
+    fn name(&self) -> &str {
+        "m0009_dues_remittances"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0009DuesRemittances {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // All columns [internal]: the remitting organization, the one it
+        // remits to (its parent when recorded), the month of collection,
+        // the amount in fen, the transfer's reference and date.
+        m.create_table(
+            Table::create()
+                .table("dues_remittances")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(big_integer("org_id"))
+                .col(big_integer_null("to_org_id"))
+                .col(date("month"))
+                .col(big_integer("amount_fen"))
+                .col(string_len("reference", 64))
+                .col(date("remitted_on"))
+                .col(big_integer_null("reverses_id"))
+                .col(string_len_null("reason", 200))
+                .col(big_integer_null("created_by"))
+                .col(timestamp_with_time_zone("created_at"))
+                .to_owned(),
+        )
+        .await?;
+        let mut idx = Index::create();
+        idx.name("idx_dues_remittances_org_month")
+            .table("dues_remittances")
+            .col("org_id")
+            .col("month")
+            .if_not_exists();
+        m.create_index(idx.to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("uq_dues_remittances_reverses")
+                .table("dues_remittances")
+                .col("reverses_id")
+                .unique()
+                .if_not_exists()
+                .to_owned(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(
+            Table::drop()
+                .table("dues_remittances")
+                .if_exists()
+                .to_owned(),
+        )
+        .await
     }
 }
 

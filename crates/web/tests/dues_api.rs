@@ -2,7 +2,8 @@
 //! declares a base, generates the month's sheet (twice, idempotent), records
 //! a cash payment and reverses it; the member reads their own account; the
 //! sibling branch's secretary gets 404 problem details; bad input names its
-//! field; the committee's report comes as JSON and XLSX.
+//! field; the committee's report comes as JSON and XLSX; remittances to
+//! the higher level are recorded, listed and reversed within scope.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -305,4 +306,99 @@ async fn dues_pages_run_a_month() {
     // The member cannot open the branch sheet's entry form.
     let (s, html) = page(&e, "GET", &format!("/orgs/{branch}/dues"), &mc, None).await;
     assert!(s == StatusCode::NOT_FOUND || !html.contains("id=\"entry\""));
+}
+
+/// Remittance to the higher level through the API (DOMAIN.md §7): the
+/// branch secretary records a transfer to the committee and reverses it;
+/// the sibling branch's secretary neither sees nor touches it; bad input
+/// names its field.
+#[tokio::test]
+async fn dues_remittance_api() {
+    let e = env("dues-remit").await;
+    let sec_a = e.token("secretary_a").await;
+    let sec_b = e.token("secretary_b").await;
+    let branch = actor(&e, "secretary_a").await.grants[0].org_code.clone();
+    let month = dangjian_domain::dues_ledger::format_month(dangjian_domain::dues_ledger::month_of(
+        e.app.today(),
+    ));
+    let url = format!("/api/v1/dues/orgs/{branch}/remittances");
+    let (s, r) = e
+        .call(
+            "POST",
+            &url,
+            &sec_a,
+            Some(json!({"month": month, "amount": "0.50", "reference": "转账R1"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    assert_eq!(r["amount_fen"], 50);
+    assert!(
+        r["to_org_code"]
+            .as_str()
+            .is_some_and(|p| branch.starts_with(p))
+    );
+    let rid = r["id"].as_i64().expect("id");
+
+    let (s, p) = e
+        .call(
+            "POST",
+            &url,
+            &sec_a,
+            Some(json!({"month": month, "amount": "-1", "reference": "x"})),
+        )
+        .await;
+    assert_eq!(
+        (s.is_client_error(), p["field"].as_str()),
+        (true, Some("amount"))
+    );
+    let (s, _) = e
+        .call("POST", &url, &sec_a, Some(json!({"month": month})))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = e
+        .call(
+            "POST",
+            &url,
+            &sec_b,
+            Some(json!({"month": month, "amount": "1", "reference": "x"})),
+        )
+        .await;
+    assert!(matches!(s, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN));
+
+    let list = format!("{url}?from={month}&to={month}");
+    let (s, rep) = e.call("GET", &list, &sec_a, None).await;
+    assert_eq!(s, StatusCode::OK, "{rep}");
+    let row = rep["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["org_code"] == branch.as_str())
+        .expect("the branch's row")
+        .clone();
+    assert_eq!(row["remitted_fen"], 50);
+    assert_eq!(
+        row["outstanding_fen"].as_i64(),
+        row["to_remit_fen"].as_i64().map(|t| t - 50)
+    );
+    assert_eq!(row["remittances"][0]["reference"], "转账R1");
+    let (s, _) = e.call("GET", &list, &sec_b, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let rev = format!("/api/v1/dues/remittances/{rid}/reverse");
+    let (s, _) = e
+        .call("POST", &rev, &sec_b, Some(json!({"reason": "错"})))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, c) = e
+        .call("POST", &rev, &sec_a, Some(json!({"reason": "金额录错"})))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    assert_eq!(
+        (c["amount_fen"].as_i64(), c["reverses_id"].as_i64()),
+        (Some(-50), Some(rid))
+    );
+    let (s, _) = e
+        .call("POST", &rev, &sec_a, Some(json!({"reason": "再次"})))
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
 }

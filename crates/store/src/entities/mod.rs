@@ -6,6 +6,7 @@ pub mod decision;
 pub mod dues_base;
 pub mod dues_charge;
 pub mod dues_payment;
+pub mod dues_remittance;
 pub mod ledger_checkpoint;
 pub mod ledger_cosignature;
 pub mod ledger_leaf;

@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use crate::StoreError;
-use crate::entities::{dues_base, dues_charge, dues_payment, org};
+use crate::entities::{dues_base, dues_charge, dues_payment, dues_remittance, org};
 use crate::repo::orgs::in_subtree;
 
 pub async fn insert_base<C: ConnectionTrait>(
@@ -276,6 +276,28 @@ pub async fn paid_by_org_month<C: ConnectionTrait>(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<OrgMonthPaid>, StoreError> {
+    payments_by_org_month(c, path, from, to, false).await
+}
+
+/// Everything collected (every kind, voluntary and special included, net
+/// of corrections) per organization and month paid, across a subtree,
+/// `[from, to)`: what an organization has in hand to remit upward.
+pub async fn collected_by_org_month<C: ConnectionTrait>(
+    c: &C,
+    path: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<OrgMonthPaid>, StoreError> {
+    payments_by_org_month(c, path, from, to, true).await
+}
+
+async fn payments_by_org_month<C: ConnectionTrait>(
+    c: &C,
+    path: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    voluntary: bool,
+) -> Result<Vec<OrgMonthPaid>, StoreError> {
     let backend = c.get_database_backend();
     let (p1, p2, p3, p4) = (
         ph(backend, 1),
@@ -287,11 +309,16 @@ pub async fn paid_by_org_month<C: ConnectionTrait>(
         DbBackend::Postgres => "to_char(p.paid_on, 'YYYY-MM')",
         _ => "substr(p.paid_on, 1, 7)",
     };
+    let kinds = if voluntary {
+        ""
+    } else {
+        "AND p.kind <> 'voluntary'"
+    };
     let sql = format!(
         "SELECT p.org_id AS org_id, {ym} AS ym, CAST(SUM(p.amount_fen) AS BIGINT) AS fen \
          FROM dues_payments p JOIN orgs o ON o.id = p.org_id \
          WHERE o.path >= {p1} AND o.path < {p2} AND p.paid_on >= {p3} AND p.paid_on < {p4} \
-           AND p.kind <> 'voluntary' \
+           {kinds} \
          GROUP BY p.org_id, {ym} ORDER BY 2, 1"
     );
     let upper = crate::repo::orgs::subtree_upper(path);
@@ -309,4 +336,93 @@ pub async fn paid_by_org_month<C: ConnectionTrait>(
         .all(c)
         .await?,
     )
+}
+
+pub async fn insert_remittance<C: ConnectionTrait>(
+    c: &C,
+    row: dues_remittance::ActiveModel,
+) -> Result<dues_remittance::Model, StoreError> {
+    Ok(row.insert(c).await?)
+}
+
+pub async fn remittance<C: ConnectionTrait>(
+    c: &C,
+    id: i64,
+) -> Result<Option<dues_remittance::Model>, StoreError> {
+    Ok(dues_remittance::Entity::find_by_id(id).one(c).await?)
+}
+
+/// The correction of a remittance, if it was reversed.
+pub async fn remittance_reversal_of<C: ConnectionTrait>(
+    c: &C,
+    id: i64,
+) -> Result<Option<dues_remittance::Model>, StoreError> {
+    Ok(dues_remittance::Entity::find()
+        .filter(dues_remittance::Column::ReversesId.eq(id))
+        .one(c)
+        .await?)
+}
+
+/// Remittances recorded by the organizations of the given ids for months
+/// in `[from, to)`, oldest first.
+pub async fn remittances_of<C: ConnectionTrait>(
+    c: &C,
+    org_ids: &[i64],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<dues_remittance::Model>, StoreError> {
+    Ok(dues_remittance::Entity::find()
+        .filter(dues_remittance::Column::OrgId.is_in(org_ids.iter().copied()))
+        .filter(dues_remittance::Column::Month.gte(from))
+        .filter(dues_remittance::Column::Month.lt(to))
+        .order_by_asc(dues_remittance::Column::Id)
+        .all(c)
+        .await?)
+}
+
+/// Bases in use in `month` by the members of the subtree at `path` that a
+/// change of the rules from `changed` supersedes: the member's latest base
+/// as of `month` is of `category`, without relief, and fixed before
+/// `changed`. Recomputing them inserts newer bases, so each is found once.
+pub async fn bases_superseded<C: ConnectionTrait>(
+    c: &C,
+    path: &str,
+    category: &str,
+    changed: NaiveDate,
+    month: NaiveDate,
+) -> Result<Vec<dues_base::Model>, StoreError> {
+    let backend = c.get_database_backend();
+    let (p1, p2, p3, p4, p5) = (
+        ph(backend, 1),
+        ph(backend, 2),
+        ph(backend, 3),
+        ph(backend, 4),
+        ph(backend, 5),
+    );
+    let sql = format!(
+        "SELECT b.* FROM dues_bases b \
+         JOIN members m ON m.id = b.member_id JOIN orgs o ON o.id = m.org_id \
+         WHERE o.path >= {p1} AND o.path < {p2} AND b.category = {p3} \
+           AND b.relief IS NULL AND b.effective_from < {p4} \
+           AND NOT EXISTS (SELECT 1 FROM dues_bases b2 WHERE b2.member_id = b.member_id \
+             AND b2.effective_from <= {p5} \
+             AND (b2.effective_from > b.effective_from \
+               OR (b2.effective_from = b.effective_from AND b2.id > b.id))) \
+         ORDER BY b.member_id"
+    );
+    let upper = crate::repo::orgs::subtree_upper(path);
+    Ok(dues_base::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                Value::from(path.to_string()),
+                Value::from(upper),
+                Value::from(category.to_string()),
+                Value::from(changed),
+                Value::from(month),
+            ],
+        ))
+        .all(c)
+        .await?)
 }

@@ -1,15 +1,17 @@
 //! Dues calculator endpoint (DOMAIN.md §7): the same exact rules as
-//! `dangjian fee`, from `dangjian_domain::dues`.
+//! `dangjian fee`, from `dangjian_domain::dues`, under the server's dated
+//! schedule (`AppConfig::dues_schedule`) on the server's today.
 
 use axum::Json;
-use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use dangjian_app::AppError;
 use dangjian_domain::ValidationErrors;
-use dangjian_domain::dues::{DuesCategory, FeeInput, calculate_fee, format_fen};
+use dangjian_domain::dues::{DuesCategory, FeeInput, format_fen};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::AppState;
 use crate::api::orgs::query;
 use crate::error::{ApiError, ApiResult, Problem};
 
@@ -43,7 +45,10 @@ fn bad(e: dangjian_domain::FieldError) -> ApiError {
 /// Monthly dues for a category and monthly base, with the rule applied.
 #[utoipa::path(get, path = "/api/v1/fees/calculate", params(FeeQuery),
     responses((status = 200, body = FeeOut), (status = 400, body = Problem)))]
-pub async fn calculate(q: Result<Query<FeeQuery>, QueryRejection>) -> ApiResult<Json<FeeOut>> {
+pub async fn calculate(
+    State(st): State<AppState>,
+    q: Result<Query<FeeQuery>, QueryRejection>,
+) -> ApiResult<Json<FeeOut>> {
     let q = query(q)?;
     let category = DuesCategory::parse(&q.category).ok_or_else(|| {
         ApiError::bad_request(
@@ -55,14 +60,19 @@ pub async fn calculate(q: Result<Query<FeeQuery>, QueryRejection>) -> ApiResult<
             ),
         )
     })?;
-    let today = dangjian_app::clock::to_local(chrono::Utc::now()).date_naive();
+    let today = st.app.today();
     let mut input = FeeInput::new(category, today);
     if let Some(i) = q.income.as_deref() {
         input = input
             .with_income_str(i)
             .map_err(|e| bad(e.to_field_error()))?;
     }
-    let r = calculate_fee(input).map_err(|e| bad(e.to_field_error()))?;
+    let r = st
+        .app
+        .config
+        .dues_schedule
+        .calculate(&input)
+        .map_err(|e| bad(e.to_field_error()))?;
     Ok(Json(FeeOut {
         fee_fen: r.fee_fen,
         fee_yuan: format_fen(r.fee_fen),

@@ -6,6 +6,7 @@ pub mod admissions;
 pub mod auth;
 pub mod decisions;
 pub mod dues;
+pub mod dues_remit;
 pub mod fees;
 pub mod ledger;
 pub mod meetings;
@@ -42,6 +43,7 @@ use types::HealthOut;
         admissions::process, admissions::start, admissions::pipeline, admissions::detail, admissions::act, admissions::cancel, admissions::of_member,
         meetings::create, meetings::list, meetings::compliance, meetings::detail, meetings::sign_in, meetings::status, meetings::minutes, meetings::offline, meetings::leave, meetings::decide_leave, meetings::mine,
         dues::set_base, dues::member, dues::statement, dues::pay, dues::reverse, dues::generate, dues::sheet, dues::report, dues::report_xlsx,
+        dues_remit::list, dues_remit::record, dues_remit::reverse,
         ledger::checkpoint, ledger::key, ledger::tile, ledger::inclusion, ledger::consistency, ledger::entry, ledger::member_status,
         witness::add_checkpoint, witness::digests, witness::key, witness::logs,
         transfers::list, transfers::issue, transfers::detail, transfers::confirm, transfers::cancel, transfers::letter, transfers::import, transfers::receipt,
@@ -220,6 +222,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/dues/orgs/{code}/sheets/{month}",
             get(dues::sheet).post(dues::generate),
+        )
+        .route(
+            "/api/v1/dues/orgs/{code}/remittances",
+            get(dues_remit::list).post(dues_remit::record),
+        )
+        .route(
+            "/api/v1/dues/remittances/{id}/reverse",
+            post(dues_remit::reverse),
         )
         .route("/api/v1/dues/orgs/{code}/report", get(dues::report))
         .route(

@@ -1,7 +1,9 @@
 //! Dues pages (DOMAIN.md §7): a member's own account ("what I owe and
 //! paid"), an organization's dues page — collection chart over the last
 //! twelve months, the month's sheet with quick entry from a paper list (one
-//! form, one row per member), and the subtree's collection by organization.
+//! form, one row per member), the subtree's collection by organization and
+//! the remittance to the higher level (with the form to record one) — and
+//! the reversing correction of a payment from the member's page.
 
 use askama::Template;
 use axum::Form;
@@ -10,9 +12,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use dangjian_app::AppError;
-use dangjian_app::dues::{MemberDues, PaymentInput};
+use dangjian_app::dues::{BaseInput, MemberDues, PaymentInput};
+use dangjian_app::dues_remit::RemittanceInput;
 use dangjian_domain::ValidationErrors;
 use dangjian_domain::dues::format_fen;
 use dangjian_domain::dues_ledger::{
@@ -32,9 +35,14 @@ pub fn routes() -> Router<AppState> {
         .route("/orgs/{code}/dues", get(org_dues_page))
         .route("/orgs/{code}/dues/generate", post(generate_submit))
         .route("/orgs/{code}/dues/entry", post(entry_submit))
+        .route("/orgs/{code}/dues/remit", post(remit_submit))
+        .route("/dues/payments/{id}/reverse", post(reverse_submit))
+        .route("/members/{id}/dues/base", post(base_submit))
 }
 
 struct PaymentRow {
+    id: i64,
+    can_reverse: bool,
     paid_on: String,
     kind: String,
     method: String,
@@ -50,6 +58,9 @@ struct MemberPage {
     user: Option<String>,
     csrf: String,
     here: String,
+    member_id: i64,
+    can_declare: bool,
+    year: i32,
     name: String,
     org_code: String,
     org_name: String,
@@ -81,6 +92,19 @@ struct OrgLine {
     rate: String,
 }
 
+/// One organization's remittance upward for the shown month.
+struct RemitLine {
+    code: String,
+    name: String,
+    to: String,
+    collected: String,
+    received: String,
+    to_remit: String,
+    remitted: String,
+    outstanding: String,
+    refs: String,
+}
+
 #[derive(Template)]
 #[template(path = "dues_org.html")]
 struct OrgPage {
@@ -99,6 +123,9 @@ struct OrgPage {
     paid: String,
     lines: Vec<SheetLine>,
     orgs: Vec<OrgLine>,
+    remits: Vec<RemitLine>,
+    can_remit: bool,
+    remit_to: String,
     can_record: bool,
     today: String,
     notice: Option<String>,
@@ -119,13 +146,16 @@ fn rate(bp: Option<u32>) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
-fn member_page(lang: Lang, p: &PageActor, d: &MemberDues, here: String) -> Response {
+fn member_page(lang: Lang, p: &PageActor, d: &MemberDues, here: String, year: i32) -> Response {
     let l = lang.code();
     let page = MemberPage {
         lang,
         user: Some(p.actor.display_name.clone()),
         csrf: p.csrf.clone(),
         here,
+        member_id: d.member_id,
+        can_declare: d.can_record || p.actor.member_id == Some(d.member_id),
+        year,
         name: d.name.clone(),
         org_code: d.org.code.clone(),
         org_name: d.org.name.clone(),
@@ -146,6 +176,8 @@ fn member_page(lang: Lang, p: &PageActor, d: &MemberDues, here: String) -> Respo
             .iter()
             .rev()
             .map(|x| PaymentRow {
+                id: x.id,
+                can_reverse: d.can_record && !x.reversed && x.kind != PaymentKind::Correction,
                 paid_on: x.paid_on.to_string(),
                 kind: kind_label(x.kind, lang).into(),
                 method: PaymentMethod::parse(&x.method)
@@ -195,7 +227,7 @@ fn kind_label(k: PaymentKind, lang: Lang) -> &'static str {
 async fn my_dues(State(st): State<AppState>, lang: Lang, p: PageActor) -> Response {
     match p.actor.member_id {
         Some(id) => match st.app.member_dues(&p.actor, id).await {
-            Ok(d) => member_page(lang, &p, &d, "/dues".into()),
+            Ok(d) => member_page(lang, &p, &d, "/dues".into(), st.app.today().year()),
             Err(e) => error_page(lang, &p, e),
         },
         None => match p.actor.grants.first() {
@@ -215,7 +247,13 @@ async fn member_dues_page(
         return error_page(lang, &p, AppError::NotFound("member"));
     };
     match st.app.member_dues(&p.actor, id).await {
-        Ok(d) => member_page(lang, &p, &d, format!("/members/{id}/dues")),
+        Ok(d) => member_page(
+            lang,
+            &p,
+            &d,
+            format!("/members/{id}/dues"),
+            st.app.today().year(),
+        ),
         Err(e) => error_page(lang, &p, e),
     }
 }
@@ -277,6 +315,33 @@ async fn org_page(
             },
         })
         .collect();
+    // Remittance to the higher level (DOMAIN.md §7) for the shown month.
+    let remit = st.app.dues_remittances(a, code, &m, &m).await.ok();
+    let remits = remit
+        .iter()
+        .flat_map(|r| r.rows.iter())
+        .map(|r| RemitLine {
+            code: r.org_code.clone(),
+            name: r.org_name.clone(),
+            to: r.to_org_name.clone().unwrap_or_else(|| "—".into()),
+            collected: yuan(r.balance.collected_fen),
+            received: yuan(r.balance.received_fen),
+            to_remit: yuan(r.balance.to_remit_fen),
+            remitted: yuan(r.balance.remitted_fen),
+            outstanding: yuan(r.balance.outstanding_fen),
+            refs: r
+                .remittances
+                .iter()
+                .map(|x| format!("{} {} {}", x.remitted_on, x.reference, yuan(x.amount_fen)))
+                .collect::<Vec<_>>()
+                .join("；"),
+        })
+        .collect();
+    let can_remit = remit.as_ref().is_some_and(|r| r.can_record);
+    let remit_to = remit
+        .as_ref()
+        .and_then(|r| r.to_org_name.clone())
+        .unwrap_or_default();
     let prev = month.pred_opt().map(month_of).unwrap_or(month);
     render(
         StatusCode::OK,
@@ -296,6 +361,9 @@ async fn org_page(
             paid: yuan(sheet.paid_fen),
             lines,
             orgs,
+            remits,
+            can_remit,
+            remit_to,
             can_record: sheet.can_record,
             today: st.app.today().to_string(),
             notice,
@@ -425,4 +493,137 @@ async fn entry_submit(
         n += 1;
     }
     Redirect::to(&format!("/orgs/{code}/dues?month={month}&done={n}")).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct RemitForm {
+    csrf: String,
+    month: String,
+    amount: String,
+    reference: String,
+    remitted_on: Option<String>,
+}
+
+/// Records the organization's remittance to its parent for the month.
+async fn remit_submit(
+    State(st): State<AppState>,
+    lang: Lang,
+    p: PageActor,
+    Path(code): Path<String>,
+    Form(f): Form<RemitForm>,
+) -> Response {
+    if f.csrf != p.csrf {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let remitted_on = match f.remitted_on.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(d) => match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+            Ok(d) => Some(d),
+            Err(_) => {
+                return error_page(
+                    lang,
+                    &p,
+                    AppError::field(
+                        "remitted_on",
+                        "invalid_date",
+                        "上缴日期格式应为 YYYY-MM-DD",
+                        "The remittance date is YYYY-MM-DD",
+                    ),
+                );
+            }
+        },
+    };
+    let input = RemittanceInput {
+        month: f.month.clone(),
+        amount: f.amount,
+        reference: f.reference,
+        remitted_on,
+    };
+    match st.app.record_dues_remittance(&p.actor, &code, input).await {
+        Ok(r) => Redirect::to(&format!(
+            "/orgs/{code}/dues?month={}&done={}",
+            r.month,
+            lang.t("上缴已登记", "remittance recorded")
+        ))
+        .into_response(),
+        Err(e) => error_page(lang, &p, e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ReverseForm {
+    csrf: String,
+    reason: String,
+}
+
+/// Reverses a payment (a correction entry, never an edit) and returns to
+/// the member's dues page.
+async fn reverse_submit(
+    State(st): State<AppState>,
+    lang: Lang,
+    p: PageActor,
+    Path(id): Path<String>,
+    Form(f): Form<ReverseForm>,
+) -> Response {
+    if f.csrf != p.csrf {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return error_page(lang, &p, AppError::NotFound("payment"));
+    };
+    let member = match st.app.dues_payment_member(&p.actor, id).await {
+        Ok(m) => m,
+        Err(e) => return error_page(lang, &p, e),
+    };
+    match st.app.reverse_dues_payment(&p.actor, id, &f.reason).await {
+        Ok(_) => Redirect::to(&format!("/members/{member}/dues")).into_response(),
+        Err(e) => error_page(lang, &p, e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct BaseForm {
+    csrf: String,
+    year: String,
+    income: String,
+    approval_ref: Option<String>,
+}
+
+/// Declares a member's annual base (by the member or the secretary) and
+/// returns to the member's dues page.
+async fn base_submit(
+    State(st): State<AppState>,
+    lang: Lang,
+    p: PageActor,
+    Path(id): Path<String>,
+    Form(f): Form<BaseForm>,
+) -> Response {
+    if f.csrf != p.csrf {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return error_page(lang, &p, AppError::NotFound("member"));
+    };
+    let Ok(year) = f.year.trim().parse::<i32>() else {
+        return error_page(
+            lang,
+            &p,
+            AppError::field(
+                "year",
+                "invalid_value",
+                "年度应为四位数字",
+                "The year is four digits",
+            ),
+        );
+    };
+    let input = BaseInput {
+        year,
+        income: Some(f.income),
+        approval_ref: f.approval_ref,
+        ..Default::default()
+    };
+    match st.app.set_dues_base(&p.actor, id, input).await {
+        Ok(_) => Redirect::to(&format!("/members/{id}/dues")).into_response(),
+        Err(e) => error_page(lang, &p, e),
+    }
 }
