@@ -13,6 +13,8 @@ pub mod ledger_node;
 pub mod login_throttle;
 pub mod meeting;
 pub mod meeting_attendance;
+pub mod minutes_band;
+pub mod minutes_signature;
 pub mod member;
 pub mod member_event;
 pub mod org;
