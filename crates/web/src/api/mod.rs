@@ -11,6 +11,7 @@ pub mod ledger;
 pub mod meetings;
 pub mod members;
 pub mod orgs;
+pub mod participation;
 pub mod security;
 pub mod types;
 pub mod warnings;
@@ -40,6 +41,7 @@ use types::HealthOut;
         decisions::create, decisions::list, decisions::detail, decisions::report,
         admissions::process, admissions::start, admissions::pipeline, admissions::detail, admissions::act, admissions::cancel, admissions::of_member,
         meetings::create, meetings::list, meetings::compliance, meetings::detail, meetings::sign_in, meetings::status, meetings::minutes, meetings::offline, meetings::leave, meetings::decide_leave, meetings::mine,
+        participation::branch, participation::member, participation::mine, participation::duplicates, participation::confirm,
         dues::set_base, dues::member, dues::statement, dues::pay, dues::reverse, dues::generate, dues::sheet, dues::report, dues::report_xlsx,
         ledger::checkpoint, ledger::key, ledger::tile, ledger::inclusion, ledger::consistency, ledger::entry, ledger::member_status,
         witness::add_checkpoint, witness::digests, witness::key, witness::logs,
@@ -152,6 +154,23 @@ pub fn routes() -> Router<AppState> {
             post(meetings::decide_leave),
         )
         .route("/api/v1/me/attendance", get(meetings::mine))
+        .route("/api/v1/me/participation", get(participation::mine))
+        .route(
+            "/api/v1/orgs/{code}/participation",
+            get(participation::branch),
+        )
+        .route(
+            "/api/v1/members/{id}/participation",
+            get(participation::member),
+        )
+        .route(
+            "/api/v1/meetings/{id}/minutes/duplicates",
+            get(participation::duplicates),
+        )
+        .route(
+            "/api/v1/meetings/{id}/minutes/confirm",
+            post(participation::confirm),
+        )
         .route("/api/v1/dues/members/{id}", get(dues::member))
         .route("/api/v1/dues/members/{id}/base", post(dues::set_base))
         .route("/api/v1/dues/members/{id}/statement", get(dues::statement))
