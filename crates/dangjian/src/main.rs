@@ -5,6 +5,7 @@ mod audit_cmd;
 mod bench;
 mod bench_dues;
 mod bench_ledger;
+mod bench_minutes;
 mod bench_signin;
 mod bench_sweep;
 mod config;
