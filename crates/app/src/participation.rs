@@ -28,8 +28,7 @@ use crate::clock::to_local;
 use crate::meetings::{SWEEP_PAGE, YEAR_MAX, YEAR_MIN, local_midnight};
 use crate::orgs::OrgView;
 use crate::warnings::{
-    EngineCounts, Overrides, SweepReport, load_overrides, reconcile_subjects,
-    settings_for,
+    EngineCounts, Overrides, SweepReport, load_overrides, reconcile_subjects, settings_for,
 };
 use crate::{Actor, App, AppError};
 

@@ -245,9 +245,7 @@ pub async fn run(args: MinutesArgs) -> Result<(), Failure> {
             ms(p99),
             queries.len()
         );
-        println!(
-            "  edited copies found {found}/{copies}; other hits {false_hits}"
-        );
+        println!("  edited copies found {found}/{copies}; other hits {false_hits}");
         println!(
             "  baseline brute force: {:.1} ms for {sample} signatures read and compared → {:.0} ms for {n} (extrapolated)",
             ms(brute_sample),

@@ -223,7 +223,9 @@ async fn duplicate_minutes_warned_and_confirmed(
     assert!(c.find(Locator::Id("minutes-duplicates")).await.is_err());
 
     // A second meeting whose minutes copy the first with one word changed.
-    c.goto(&format!("{base}{calendar}")).await.expect("calendar");
+    c.goto(&format!("{base}{calendar}"))
+        .await
+        .expect("calendar");
     c.wait()
         .for_element(Locator::Id("schedule"))
         .await

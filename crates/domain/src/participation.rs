@@ -361,8 +361,7 @@ mod tests {
         Expected {
             meeting_id: id,
             kind,
-            starts_at: Utc
-                .from_utc_datetime(&day.and_hms_opt(6, 0, 0).expect("time")),
+            starts_at: Utc.from_utc_datetime(&day.and_hms_opt(6, 0, 0).expect("time")),
             day,
             outcome,
         }
@@ -372,7 +371,14 @@ mod tests {
         outcomes
             .iter()
             .enumerate()
-            .map(|(i, &o)| mt(i as i64 + 1, MeetingKind::ThemeDay, d(2026, i as u32 + 1, 10), o))
+            .map(|(i, &o)| {
+                mt(
+                    i as i64 + 1,
+                    MeetingKind::ThemeDay,
+                    d(2026, i as u32 + 1, 10),
+                    o,
+                )
+            })
             .collect()
     }
 
@@ -385,7 +391,10 @@ mod tests {
             outcome(AttendanceState::Leave, Some(LeaveStatus::Approved)),
             E
         );
-        assert_eq!(outcome(AttendanceState::Leave, Some(LeaveStatus::Pending)), A);
+        assert_eq!(
+            outcome(AttendanceState::Leave, Some(LeaveStatus::Pending)),
+            A
+        );
         assert_eq!(
             outcome(AttendanceState::Leave, Some(LeaveStatus::Rejected)),
             A
@@ -442,7 +451,10 @@ mod tests {
         assert_eq!(p.by_kind[0].kind, MeetingKind::BranchAssembly);
         assert_eq!(p.by_kind[0].rate.percent(), Some(100));
         let theme = p.by_kind[1].rate;
-        assert_eq!((theme.expected, theme.present, theme.excused, theme.absent), (4, 2, 1, 1));
+        assert_eq!(
+            (theme.expected, theme.present, theme.excused, theme.absent),
+            (4, 2, 1, 1)
+        );
         assert_eq!(theme.percent(), Some(50));
         assert_eq!(p.total.expected, 5);
         assert_eq!(p.total.percent(), Some(60));
@@ -490,7 +502,10 @@ mod tests {
         assert_eq!(red[0].level, Level::Red);
         assert_eq!(red[0].due, None);
         assert!(red[0].detail_zh.contains("不会自动除名"));
-        assert_eq!(red[0].period_key, blue[0].period_key, "one warning escalates");
+        assert_eq!(
+            red[0].period_key, blue[0].period_key,
+            "one warning escalates"
+        );
     }
 
     #[test]

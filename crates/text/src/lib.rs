@@ -143,7 +143,12 @@ impl Signature {
 
     /// Estimated Jaccard similarity: the share of equal positions.
     pub fn similarity(&self, other: &Signature) -> f64 {
-        let eq = self.0.iter().zip(other.0.iter()).filter(|(a, b)| a == b).count();
+        let eq = self
+            .0
+            .iter()
+            .zip(other.0.iter())
+            .filter(|(a, b)| a == b)
+            .count();
         eq as f64 / HASHES as f64
     }
 

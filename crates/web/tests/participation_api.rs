@@ -86,14 +86,28 @@ async fn duplicate_minutes_are_flagged_named_or_not_and_confirmed() {
     );
 
     // The sibling branch copies it too: told "another organization's", nothing more.
-    let mb = held_meeting(&e, &sec_b, &b, "2026-11-27T06:00:00Z", "2026-11-27T07:00:00Z").await;
+    let mb = held_meeting(
+        &e,
+        &sec_b,
+        &b,
+        "2026-11-27T06:00:00Z",
+        "2026-11-27T07:00:00Z",
+    )
+    .await;
     let v = save(&e, &sec_b, mb, MINUTES).await;
-    let d = v["duplicate_check"]["duplicates"].as_array().expect("list").clone();
+    let d = v["duplicate_check"]["duplicates"]
+        .as_array()
+        .expect("list")
+        .clone();
     assert_eq!(d.len(), 2, "{v}");
     for x in &d {
         assert_eq!(x["visible"], false);
         assert!(x["meeting_id"].is_null() && x["title"].is_null() && x["org_name"].is_null());
-        assert!(x["message_zh"].as_str().is_some_and(|m| m.contains("另一组织")));
+        assert!(
+            x["message_zh"]
+                .as_str()
+                .is_some_and(|m| m.contains("另一组织"))
+        );
     }
     // Nor can B read A's check.
     let (s, _) = e
@@ -131,7 +145,9 @@ async fn duplicate_minutes_are_flagged_named_or_not_and_confirmed() {
     // The minutes editor: B's page shows the warning and the confirm form;
     // confirming from the page redirects back with a notice.
     let (cookie, csrf) = e.session("secretary_b").await;
-    let (s, html) = e.page("GET", &format!("/meetings/{mb}"), &cookie, None).await;
+    let (s, html) = e
+        .page("GET", &format!("/meetings/{mb}"), &cookie, None)
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("id=\"minutes-duplicates\""), "{html}");
     assert!(html.contains("另一组织"));
@@ -145,7 +161,9 @@ async fn duplicate_minutes_are_flagged_named_or_not_and_confirmed() {
         )
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{to}");
-    let (_, html) = e.page("GET", &format!("/meetings/{mb}"), &cookie, None).await;
+    let (_, html) = e
+        .page("GET", &format!("/meetings/{mb}"), &cookie, None)
+        .await;
     assert!(html.contains("id=\"minutes-confirmed\""));
 }
 
@@ -204,7 +222,12 @@ async fn participation_api_and_pages() {
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = e
-        .call("GET", &format!("/api/v1/orgs/{a}/participation"), &sec_b, None)
+        .call(
+            "GET",
+            &format!("/api/v1/orgs/{a}/participation"),
+            &sec_b,
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, p) = e
@@ -221,10 +244,18 @@ async fn participation_api_and_pages() {
     // Pages: the branch table with its chart, the member's own report.
     let (cookie, _) = e.session("secretary_a").await;
     let (s, html) = e
-        .page("GET", &format!("/orgs/{a}/participation?year=2026"), &cookie, None)
+        .page(
+            "GET",
+            &format!("/orgs/{a}/participation?year=2026"),
+            &cookie,
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::OK);
-    assert!(html.contains("id=\"participation\"") && html.contains("<svg"), "{html}");
+    assert!(
+        html.contains("id=\"participation\"") && html.contains("<svg"),
+        "{html}"
+    );
     assert!(html.contains("扣减年度评议 5 分"));
     let (cookie, _) = e.session("member_a").await;
     let (s, html) = e.page("GET", "/me/meetings", &cookie, None).await;

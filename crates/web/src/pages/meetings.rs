@@ -527,7 +527,12 @@ struct MeetingPage {
 
 /// The near-duplicate warnings of a meeting's minutes, and the branch's
 /// confirmation, as the minutes editor shows them.
-async fn duplicate_lines(st: &AppState, p: &PageActor, lang: Lang, id: i64) -> (Vec<String>, String) {
+async fn duplicate_lines(
+    st: &AppState,
+    p: &PageActor,
+    lang: Lang,
+    id: i64,
+) -> (Vec<String>, String) {
     match st.app.minutes_check(&p.actor, id).await {
         Ok(c) => {
             let out = crate::api::participation::MinutesCheckOut::from(&c);
@@ -1127,12 +1132,18 @@ async fn my_meetings(State(st): State<AppState>, lang: Lang, p: PageActor) -> Re
                                 "{} / {}（{}）",
                                 k.rate.present,
                                 k.rate.expected,
-                                k.rate.percent().map(|v| format!("{v}%")).unwrap_or_default()
+                                k.rate
+                                    .percent()
+                                    .map(|v| format!("{v}%"))
+                                    .unwrap_or_default()
                             ),
                         )
                     })
                     .collect(),
-                r.total.percent().map(|v| format!("{v}%")).unwrap_or("—".into()),
+                r.total
+                    .percent()
+                    .map(|v| format!("{v}%"))
+                    .unwrap_or("—".into()),
                 r.longest_run,
                 r.deduction_points,
                 match lang {
