@@ -141,7 +141,7 @@ pub async fn run(args: MinutesArgs) -> Result<(), Failure> {
         bulk::insert(&tx, bands, false).await.map_err(fail)?;
         tx.commit().await.map_err(fail)?;
         i = end;
-        if i % 100_000 == 0 {
+        if i.is_multiple_of(100_000) {
             eprintln!("  {i} ({:.0} s)", t.elapsed().as_secs_f64());
         }
     }
@@ -153,7 +153,7 @@ pub async fn run(args: MinutesArgs) -> Result<(), Failure> {
     let mut r = Mix(42);
     let queries: Vec<(String, Option<i64>)> = (0..args.queries)
         .map(|q| {
-            if q % 2 == 0 {
+            if q.is_multiple_of(2) {
                 let k = r.below(n.max(1) as u64);
                 (edited(&minutes_text(k), q as u64), Some(k as i64 + 1))
             } else {
