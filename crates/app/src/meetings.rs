@@ -1009,6 +1009,9 @@ impl App {
             now,
         )
         .await?;
+        if self.config.evaluate_rules_on_write && m.status == MeetingStatus::Held.as_str() {
+            crate::participation::evaluate_meeting_members(&tx, m.id, self.today(), now).await?;
+        }
         tx.commit().await?;
         Ok(report)
     }
@@ -1136,6 +1139,9 @@ impl App {
             now,
         )
         .await?;
+        if self.config.evaluate_rules_on_write && m.status == MeetingStatus::Held.as_str() {
+            crate::participation::evaluate_meeting_members(&tx, m.id, self.today(), now).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -1166,6 +1172,7 @@ impl App {
             let overrides = load_overrides(&tx, Some(&path_ids(&o.path))).await?;
             evaluate_frequency(&tx, std::slice::from_ref(&o), &overrides, self.today(), now)
                 .await?;
+            crate::participation::evaluate_meeting_members(&tx, m.id, self.today(), now).await?;
         }
         audit::append(
             &tx,
@@ -1231,6 +1238,7 @@ impl App {
         am.minutes_on = Set(Some(dated_on));
         am.updated_at = Set(now);
         let row = repo::update(&tx, am).await?;
+        crate::minutes::store_signature(&tx, m.id, o.id, text, now).await?;
         audit::append(
             &tx,
             audit::Entry {

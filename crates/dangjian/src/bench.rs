@@ -30,6 +30,10 @@ pub enum BenchCmd {
     /// 1,000,000 members) against a plain SQL `INSERT … SELECT` of the same
     /// rows (issue 7).
     Dues(crate::bench_dues::DuesArgs),
+    /// The near-duplicate check of new minutes against N stored minutes
+    /// signatures (default 1,000,000) against brute force over a sample,
+    /// extrapolated (issue 6: under 50 ms median).
+    Minutes(crate::bench_minutes::MinutesArgs),
     /// Roster import of N generated rows (validation, encryption, blind index)
     /// into SQLite against `sqlite3 .import` of the same file into a plain table.
     Import {
@@ -75,6 +79,7 @@ pub async fn run(cmd: BenchCmd) -> Result<(), Failure> {
         BenchCmd::Signin(args) => crate::bench_signin::run(args).await,
         BenchCmd::Load(args) => crate::bench_load::run(args).await,
         BenchCmd::Dues(args) => crate::bench_dues::run(args).await,
+        BenchCmd::Minutes(args) => crate::bench_minutes::run(args).await,
     }
 }
 

@@ -7,6 +7,7 @@ mod bench;
 mod bench_dues;
 mod bench_ledger;
 mod bench_load;
+mod bench_minutes;
 mod bench_signin;
 mod bench_sweep;
 mod config;
@@ -816,6 +817,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 false => None,
             };
             let meetings = app.sweep_meeting_frequency(now).await?;
+            let participation = app.sweep_participation(now).await?;
             if json {
                 let mut v = serde_json::to_value(&orgs).unwrap_or_default();
                 if let Some(p) = &people {
@@ -824,12 +826,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 v["admission_deadlines_changed"] = json!(admissions);
                 v["transfer_letters_checked"] = json!(letters);
                 v["meetings"] = serde_json::to_value(&meetings).unwrap_or_default();
+                v["participation"] = serde_json::to_value(&participation).unwrap_or_default();
                 println!("{v}");
             } else {
                 for (what, r) in [
                     ("organizations", Some(&orgs)),
                     ("members", people.as_ref()),
                     ("meeting frequency", Some(&meetings)),
+                    ("participation", Some(&participation)),
                 ] {
                     let Some(r) = r else { continue };
                     println!(
@@ -962,6 +966,16 @@ async fn sweep_every(app: App, hours: u64) {
                 "meeting frequency sweep"
             ),
             Err(e) => tracing::error!(error = %e, "meeting frequency sweep failed"),
+        }
+        match app.sweep_participation(app.clock.now()).await {
+            Ok(r) => tracing::info!(
+                subjects = r.subjects,
+                raised = r.changes.raised,
+                escalated = r.changes.escalated,
+                cleared = r.changes.cleared,
+                "participation sweep"
+            ),
+            Err(e) => tracing::error!(error = %e, "participation sweep failed"),
         }
         if let Err(e) = app.sweep_dues().await {
             tracing::error!(error = %e, "dues arrears sweep failed");

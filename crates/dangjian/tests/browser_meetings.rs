@@ -184,5 +184,75 @@ async fn secretary_schedules_member_signs_in_by_qr_link() {
     c.goto(meeting_url.as_str()).await.expect("reload");
     let att = text_of(&c, Locator::Id("attendance")).await;
     assert!(att.contains("线上 1"), "got: {att}");
+    duplicate_minutes_warned_and_confirmed(&c, &server.base, &calendar, meeting_url.as_str()).await;
     c.close().await.expect("close browser");
+}
+
+/// Minutes copied into a second meeting (DOMAIN.md §5): the minutes editor
+/// names the first meeting, and the secretary confirms with a reason.
+async fn duplicate_minutes_warned_and_confirmed(
+    c: &fantoccini::Client,
+    base: &str,
+    calendar: &str,
+    first_meeting: &str,
+) {
+    const MINUTES: &str = "支部书记主持召开主题党日活动，全体党员重温入党誓词，集中学习了关于加强基层组织建设的文件精神；随后分组讨论本村冬季志愿服务安排，明确走访慰问困难党员的分工和时限，大家表示要在岗位上发挥先锋模范作用。";
+    let save = |text: String| async move {
+        set_value(c, "text", &text).await;
+        c.execute("document.querySelector('#minutes form').submit();", vec![])
+            .await
+            .expect("save minutes");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !c
+            .current_url()
+            .await
+            .expect("url")
+            .as_str()
+            .contains("done=minutes")
+        {
+            assert!(Instant::now() < deadline, "minutes not saved");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    c.goto(first_meeting).await.expect("open first meeting");
+    c.wait()
+        .for_element(Locator::Id("text"))
+        .await
+        .expect("minutes editor");
+    save(MINUTES.to_string()).await;
+    assert!(c.find(Locator::Id("minutes-duplicates")).await.is_err());
+
+    // A second meeting whose minutes copy the first with one word changed.
+    c.goto(&format!("{base}{calendar}"))
+        .await
+        .expect("calendar");
+    c.wait()
+        .for_element(Locator::Id("schedule"))
+        .await
+        .expect("schedule form");
+    let start = chrono::Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("+8"))
+        - chrono::Duration::minutes(3);
+    set_value(c, "starts_at", &start.format("%Y-%m-%dT%H:%M").to_string()).await;
+    set_value(c, "title", "十一月主题党日（补充）").await;
+    set_value(c, "place", "党员活动室").await;
+    c.execute("document.querySelector('#schedule form').submit();", vec![])
+        .await
+        .expect("submit");
+    c.wait()
+        .for_element(Locator::Id("code-shown"))
+        .await
+        .expect("second meeting");
+    save(MINUTES.replace("冬季", "春季")).await;
+    let warning = text_of(c, Locator::Id("minutes-duplicates")).await;
+    assert!(warning.contains("十一月主题党日"), "got: {warning}");
+    set_value(c, "dup-reason", "两次活动议程相同，记录按统一格式填写").await;
+    c.execute(
+        "document.querySelector('#minutes-duplicates form').submit();",
+        vec![],
+    )
+    .await
+    .expect("confirm");
+    let confirmed = text_of(c, Locator::Id("minutes-confirmed")).await;
+    assert!(confirmed.contains("统一格式"), "got: {confirmed}");
 }

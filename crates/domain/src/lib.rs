@@ -16,6 +16,7 @@ pub mod identity;
 pub mod meetings;
 pub mod members;
 pub mod orgs;
+pub mod participation;
 pub mod resident_id;
 pub mod security;
 pub mod transfers;

@@ -331,7 +331,7 @@ impl RuleId {
                 &[Yellow],
                 "DOMAIN.md §5",
                 REG_BRANCH,
-                OnWrite,
+                Both,
                 "支部书记与党员谈心谈话，了解原因；按本地规定计入年度评议。",
                 "The secretary talks with the member about the reason; it counts in the annual evaluation as local rules say.",
             ),
@@ -529,8 +529,10 @@ threshold_section! {
 threshold_section! {
     /// `consecutive_absences` (DOMAIN.md §5, local practice).
     ConsecutiveAbsencesThresholds, ConsecutiveAbsencesOverride {
-        /// Unexcused absences in a row that raise the warning.
+        /// Unexcused absences in a row that raise the warning and cost points.
         count = 3,
+        /// Points each such run deducts from the annual evaluation.
+        deduct_points = 5,
     }
 }
 
@@ -765,6 +767,13 @@ impl Thresholds {
             self.consecutive_absences.count,
             1,
             12,
+        );
+        in_range(
+            &mut e,
+            "consecutive_absences.deduct_points",
+            self.consecutive_absences.deduct_points,
+            0,
+            100,
         );
 
         let sm = &self.six_month_rule;
@@ -1505,7 +1514,10 @@ mod tests {
             dues_arrears: DuesArrearsOverride {
                 yellow_months: Some(6),
             },
-            consecutive_absences: ConsecutiveAbsencesOverride { count: Some(0) },
+            consecutive_absences: ConsecutiveAbsencesOverride {
+                count: Some(0),
+                deduct_points: Some(-1),
+            },
             transfer_letter: TransferLetterOverride {
                 validity_months: Some(0),
                 ..Default::default()
@@ -1524,6 +1536,7 @@ mod tests {
                 "meeting_frequency.assembly_months",
                 "meeting_frequency.group_months",
                 "consecutive_absences.count",
+                "consecutive_absences.deduct_points",
                 "six_month_rule.yellow_from_months",
                 "dues_arrears.yellow_months",
                 "admission_deadline.blue_days_before",

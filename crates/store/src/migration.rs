@@ -25,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0009Transfers),
             Box::new(M0009CommitteeTerm),
             Box::new(M0009DuesRemittances),
+            Box::new(M0009MinutesSignatures),
         ]
     }
 }
@@ -520,6 +521,70 @@ impl MigrationTrait for M0003Ledger {
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for t in ["ledger_checkpoints", "ledger_nodes", "ledger_leaves"] {
+            m.drop_table(Table::drop().table(t).if_exists().to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Near-duplicate minutes (DOMAIN.md §5, `dangjian_text`): one MinHash
+/// signature per meeting with minutes, and its LSH band keys indexed so a
+/// check reads the few meetings sharing a band, never every signature.
+pub struct M0009MinutesSignatures;
+
+impl MigrationName for M0009MinutesSignatures {
+    fn name(&self) -> &str {
+        "m0009_minutes_signatures"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0009MinutesSignatures {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // Signatures [internal]: a one-way MinHash of the minutes (the text
+        // cannot be read back from it); scheme names the hashing
+        // (`dangjian_text::SCHEME`); confirmed_* record the branch's
+        // confirmation, with its reason, that similar minutes are genuine.
+        m.create_table(
+            Table::create()
+                .table("minutes_signatures")
+                .if_not_exists()
+                .col(big_integer("meeting_id").primary_key())
+                .col(big_integer("org_id"))
+                .col(string_len("scheme", 32))
+                .col(blob("signature"))
+                .col(timestamp_with_time_zone("updated_at"))
+                .col(text_null("confirmed_reason"))
+                .col(big_integer_null("confirmed_by"))
+                .col(timestamp_with_time_zone_null("confirmed_at"))
+                .to_owned(),
+        )
+        .await?;
+        // Band keys [internal]: `dangjian_text::BANDS` rows per signature.
+        m.create_table(
+            Table::create()
+                .table("minutes_bands")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(big_integer("band_key"))
+                .col(big_integer("meeting_id"))
+                .to_owned(),
+        )
+        .await?;
+        index(m, "minutes_bands", "idx_minutes_bands_key", &["band_key"]).await?;
+        index(
+            m,
+            "minutes_bands",
+            "idx_minutes_bands_meeting",
+            &["meeting_id"],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for t in ["minutes_bands", "minutes_signatures"] {
             m.drop_table(Table::drop().table(t).if_exists().to_owned())
                 .await?;
         }

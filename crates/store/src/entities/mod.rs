@@ -16,6 +16,8 @@ pub mod meeting;
 pub mod meeting_attendance;
 pub mod member;
 pub mod member_event;
+pub mod minutes_band;
+pub mod minutes_signature;
 pub mod org;
 pub mod org_history;
 pub mod role_grant;

@@ -346,7 +346,7 @@ fn invalid(field: &str, v: &str) -> ApiError {
     ))
 }
 
-fn parse_id(id: &str) -> ApiResult<i64> {
+pub(crate) fn parse_id(id: &str) -> ApiResult<i64> {
     id.parse()
         .map_err(|_| ApiError(AppError::NotFound("meeting")))
 }
@@ -482,19 +482,32 @@ pub async fn status(
     Ok(Json(MeetingOut::from(&v)))
 }
 
-/// Stores the minutes, dated not before the meeting's day.
+/// Saved minutes: the meeting, and the near-duplicate check of the new text.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MinutesSavedOut {
+    #[serde(flatten)]
+    pub meeting: MeetingOut,
+    pub duplicate_check: crate::api::participation::MinutesCheckOut,
+}
+
+/// Stores the minutes, dated not before the meeting's day, and returns the
+/// near-duplicate check of the new text (DOMAIN.md §5).
 #[utoipa::path(put, path = "/api/v1/meetings/{id}/minutes", params(("id" = i64, Path)), request_body = MinutesIn, security(("bearer" = [])),
-    responses((status = 200, body = MeetingOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = MinutesSavedOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn minutes(
     State(st): State<AppState>,
     ApiActor(a): ApiActor,
     Path(id): Path<String>,
     b: Result<Json<MinutesIn>, JsonRejection>,
-) -> ApiResult<Json<MeetingOut>> {
+) -> ApiResult<Json<MinutesSavedOut>> {
     let id = parse_id(&id)?;
     let b = body(b)?;
     let v = st.app.save_minutes(&a, id, &b.text, b.dated_on).await?;
-    Ok(Json(MeetingOut::from(&v)))
+    let check = st.app.minutes_check(&a, id).await?;
+    Ok(Json(MinutesSavedOut {
+        meeting: MeetingOut::from(&v),
+        duplicate_check: (&check).into(),
+    }))
 }
 
 /// The secretary enters the paper list (present, or leave approved); each

@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod meetings;
 pub mod members;
 pub mod orgs;
+pub mod participation;
 pub mod security;
 pub mod transfers;
 pub mod types;
@@ -42,6 +43,7 @@ use types::HealthOut;
         decisions::create, decisions::list, decisions::detail, decisions::report,
         admissions::process, admissions::start, admissions::pipeline, admissions::detail, admissions::act, admissions::cancel, admissions::of_member,
         meetings::create, meetings::list, meetings::compliance, meetings::detail, meetings::sign_in, meetings::status, meetings::minutes, meetings::offline, meetings::leave, meetings::decide_leave, meetings::mine,
+        participation::branch, participation::member, participation::mine, participation::duplicates, participation::confirm,
         dues::set_base, dues::member, dues::statement, dues::pay, dues::reverse, dues::generate, dues::sheet, dues::report, dues::report_xlsx,
         dues_remit::list, dues_remit::record, dues_remit::reverse,
         ledger::checkpoint, ledger::key, ledger::tile, ledger::inclusion, ledger::consistency, ledger::entry, ledger::member_status,
@@ -214,6 +216,23 @@ pub fn routes() -> Router<AppState> {
             post(meetings::decide_leave),
         )
         .route("/api/v1/me/attendance", get(meetings::mine))
+        .route("/api/v1/me/participation", get(participation::mine))
+        .route(
+            "/api/v1/orgs/{code}/participation",
+            get(participation::branch),
+        )
+        .route(
+            "/api/v1/members/{id}/participation",
+            get(participation::member),
+        )
+        .route(
+            "/api/v1/meetings/{id}/minutes/duplicates",
+            get(participation::duplicates),
+        )
+        .route(
+            "/api/v1/meetings/{id}/minutes/confirm",
+            post(participation::confirm),
+        )
         .route("/api/v1/dues/members/{id}", get(dues::member))
         .route("/api/v1/dues/members/{id}/base", post(dues::set_base))
         .route("/api/v1/dues/members/{id}/statement", get(dues::statement))

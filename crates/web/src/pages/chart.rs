@@ -2,7 +2,17 @@
 
 /// Horizontal bar chart of labelled counts, as an accessible inline SVG.
 pub fn bars(data: &[(String, i64)], title: &str) -> String {
-    let max = data.iter().map(|d| d.1).max().unwrap_or(0).max(1);
+    let max = data.iter().map(|d| d.1).max().unwrap_or(0);
+    bars_to(data, title, max)
+}
+
+/// Horizontal bar chart of percentages: a full bar is 100.
+pub fn percent_bars(data: &[(String, i64)], title: &str) -> String {
+    bars_to(data, title, 100)
+}
+
+fn bars_to(data: &[(String, i64)], title: &str, max: i64) -> String {
+    let max = max.max(1);
     let row = 30;
     let label_w = 110;
     let bar_w = 220;
@@ -43,5 +53,11 @@ mod tests {
         assert!(svg.contains("width=\"220\""));
         assert!(svg.contains("width=\"110\""));
         assert!(svg.contains("&lt;x&gt;"));
+    }
+
+    #[test]
+    fn percent_bars_scale_to_a_hundred() {
+        let svg = super::percent_bars(&[("党课".into(), 50)], "t");
+        assert!(svg.contains("width=\"110\""), "{svg}");
     }
 }

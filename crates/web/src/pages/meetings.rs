@@ -43,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/meetings/{id}/leave/{member_id}", post(leave_decide))
         .route("/meetings/{id}/status", post(status_submit))
         .route("/meetings/{id}/minutes", post(minutes_submit))
+        .route("/meetings/{id}/minutes/confirm", post(minutes_confirm))
         .route(
             "/meetings/{id}/attendance",
             get(entry_page).post(entry_submit),
@@ -518,6 +519,39 @@ struct MeetingPage {
     prefill: String,
     errors: Vec<String>,
     notice: String,
+    /// The near-duplicate warnings of the minutes (DOMAIN.md §5), for the editor.
+    duplicates: Vec<String>,
+    /// The branch's recorded confirmation, if any.
+    confirmed: String,
+}
+
+/// The near-duplicate warnings of a meeting's minutes, and the branch's
+/// confirmation, as the minutes editor shows them.
+async fn duplicate_lines(
+    st: &AppState,
+    p: &PageActor,
+    lang: Lang,
+    id: i64,
+) -> (Vec<String>, String) {
+    match st.app.minutes_check(&p.actor, id).await {
+        Ok(c) => {
+            let out = crate::api::participation::MinutesCheckOut::from(&c);
+            let lines = out
+                .duplicates
+                .into_iter()
+                .map(|d| lang.t(&d.message_zh, &d.message_en).to_string())
+                .collect();
+            let confirmed = match (out.confirmed_reason, out.confirmed_at) {
+                (Some(r), Some(t)) => format!("{}（{}）", r, local(t)),
+                _ => String::new(),
+            };
+            (lines, confirmed)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "minutes check not shown");
+            (Vec::new(), String::new())
+        }
+    }
 }
 
 /// The QR code of `url` as inline SVG (the XML prolog dropped).
@@ -595,6 +629,11 @@ async fn show_meeting(
     };
     let scheduled = m.status == MeetingStatus::Scheduled;
     let now = st.app.clock.now();
+    let (duplicates, confirmed) = if d.can_manage {
+        duplicate_lines(st, p, lang, id).await
+    } else {
+        Default::default()
+    };
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -657,6 +696,8 @@ async fn show_meeting(
                     .as_ref()
                     .is_some_and(|r| r.state == AttendanceState::Expected),
             prefill: prefill.to_string(),
+            duplicates,
+            confirmed,
             errors,
             notice: notice.to_string(),
         },
@@ -677,6 +718,7 @@ fn notice(lang: Lang, done: Option<&str>) -> &'static str {
         Some("minutes") => lang.t("会议记录已保存。", "Minutes saved."),
         Some("attendance") => lang.t("出席情况已登记。", "Attendance recorded."),
         Some("decided") => lang.t("已处理请假申请。", "Leave request decided."),
+        Some("minutes_confirmed") => lang.t("已确认会议记录属实。", "Minutes confirmed."),
         _ => "",
     }
 }
@@ -884,6 +926,26 @@ async fn minutes_submit(
     after(&st, lang, &p, &headers, id, r, "minutes", "").await
 }
 
+/// The branch confirms, with a reason, that flagged minutes are genuine.
+async fn minutes_confirm(
+    State(st): State<AppState>,
+    lang: Lang,
+    p: PageActor,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<CodeForm>,
+) -> Response {
+    if f.csrf != p.csrf {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let id = match parse_id(&id) {
+        Ok(i) => i,
+        Err(e) => return error_page(lang, &p, e),
+    };
+    let r = st.app.confirm_minutes(&p.actor, id, &f.reason).await;
+    after(&st, lang, &p, &headers, id, r, "minutes_confirmed", "").await
+}
+
 // ---------------------------------------------------------------------------
 // Paper list
 // ---------------------------------------------------------------------------
@@ -1035,6 +1097,13 @@ struct MinePage {
     present: usize,
     absent: usize,
     calendars: Vec<(String, String)>,
+    /// This year's participation (DOMAIN.md §5): rate by type, points off.
+    kinds: Vec<(String, String)>,
+    total_rate: String,
+    longest_run: u32,
+    points: u32,
+    rule: String,
+    chart: String,
 }
 
 async fn my_meetings(State(st): State<AppState>, lang: Lang, p: PageActor) -> Response {
@@ -1045,6 +1114,57 @@ async fn my_meetings(State(st): State<AppState>, lang: Lang, p: PageActor) -> Re
     let l = lang.code();
     let year = local_month(st.app.clock.now()).0;
     let this_year = |t: DateTime<Utc>| to_local(t).year() == year;
+    let part = match p.actor.member_id {
+        Some(_) => st.app.my_participation(&p.actor, year).await.ok(),
+        None => None,
+    };
+    let (kinds, total_rate, longest_run, points, rule, chart) = match &part {
+        Some(x) => {
+            let r = &x.report;
+            let data = super::participation::kinds(x, lang);
+            (
+                r.by_kind
+                    .iter()
+                    .map(|k| {
+                        (
+                            k.kind.label(l).to_string(),
+                            format!(
+                                "{} / {}（{}）",
+                                k.rate.present,
+                                k.rate.expected,
+                                k.rate
+                                    .percent()
+                                    .map(|v| format!("{v}%"))
+                                    .unwrap_or_default()
+                            ),
+                        )
+                    })
+                    .collect(),
+                r.total
+                    .percent()
+                    .map(|v| format!("{v}%"))
+                    .unwrap_or("—".into()),
+                r.longest_run,
+                r.deduction_points,
+                match lang {
+                    Lang::Zh => format!(
+                        "连续 {} 次无故缺席扣减年度评议 {} 分",
+                        r.threshold_count, r.threshold_points
+                    ),
+                    Lang::En => format!(
+                        "{} unexcused absences in a row deduct {} points",
+                        r.threshold_count, r.threshold_points
+                    ),
+                },
+                if data.is_empty() {
+                    String::new()
+                } else {
+                    super::chart::percent_bars(&data, lang.t("出勤率", "Attendance rate"))
+                },
+            )
+        }
+        None => Default::default(),
+    };
     render(
         StatusCode::OK,
         MinePage {
@@ -1084,6 +1204,12 @@ async fn my_meetings(State(st): State<AppState>, lang: Lang, p: PageActor) -> Re
                 .iter()
                 .map(|g| (g.org_code.clone(), g.org_name.clone()))
                 .collect(),
+            kinds,
+            total_rate,
+            longest_run,
+            points,
+            rule,
+            chart,
         },
     )
 }

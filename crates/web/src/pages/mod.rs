@@ -8,6 +8,7 @@ mod chart;
 mod dues;
 mod meetings;
 mod org_manage;
+mod participation;
 mod supervision;
 mod transfers;
 
@@ -47,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .merge(supervision::routes())
         .merge(admissions::routes())
         .merge(meetings::routes())
+        .merge(participation::routes())
         .merge(dues::routes())
         .merge(transfers::routes())
 }
