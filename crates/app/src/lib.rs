@@ -6,6 +6,7 @@
 pub mod access;
 pub mod admissions;
 pub mod audit;
+pub mod certificates;
 pub mod clock;
 pub mod decisions;
 pub mod demo;
@@ -55,6 +56,13 @@ pub struct AppConfig {
     /// to sign in (issue 5). Off by default so the demo signs in with
     /// passwords; enroll them with `dangjian user totp --login`.
     pub require_totp_for_staff: bool,
+    /// A directory whose `<name>.typ` files replace the embedded document
+    /// templates (`dangjian_docs`), so an administrator can adjust them.
+    pub docs_template_dir: Option<std::path::PathBuf>,
+    /// A full CJK font file used for characters outside the embedded
+    /// subset (e.g. NotoSansCJK-Regular.ttc); without it such characters
+    /// are logged and named on the document.
+    pub docs_fallback_font: Option<std::path::PathBuf>,
 }
 
 impl Default for AppConfig {
@@ -68,6 +76,8 @@ impl Default for AppConfig {
             parent_vkey: None,
             federation_key: None,
             require_totp_for_staff: false,
+            docs_template_dir: None,
+            docs_fallback_font: None,
         }
     }
 }
@@ -81,6 +91,8 @@ pub struct App {
     pub config: AppConfig,
     /// The ledger's signing key once loaded (see [`ledger`]).
     ledger_key: Arc<std::sync::OnceLock<ed25519_dalek::SigningKey>>,
+    /// The certificate key and the PDF renderer once loaded (see [`certificates`]).
+    docs: Arc<certificates::DocsState>,
     /// SQLite has one writer: write transactions queue here instead of
     /// failing with "database is locked" when a deferred transaction that
     /// has read tries to upgrade to a write lock.
@@ -95,6 +107,7 @@ impl App {
             clock,
             config: AppConfig::default(),
             ledger_key: Arc::default(),
+            docs: Arc::default(),
             write_gate: Arc::default(),
         }
     }

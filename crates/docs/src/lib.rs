@@ -23,11 +23,11 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use typst::diag::{FileError, FileResult, Severity, SourceDiagnostic};
 use typst::foundations::{Bytes, Datetime, Dict, IntoValue, Str};
-use typst_layout::PagedDocument;
 use typst::syntax::{FileId, Source};
 use typst::text::{Font, FontBook};
 use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World};
+use typst_layout::PagedDocument;
 
 /// The embedded CJK font subset.
 pub const FONT_SUBSET: &[u8] = include_bytes!("../fonts/NotoSansSC-Subset.otf");
@@ -35,10 +35,7 @@ pub const FONT_SUBSET: &[u8] = include_bytes!("../fonts/NotoSansSC-Subset.otf");
 pub const FONT_LICENSE: &str = include_str!("../fonts/OFL.txt");
 
 /// The embedded templates by name.
-const TEMPLATES: &[(&str, &str)] = &[(
-    "certificate",
-    include_str!("../templates/certificate.typ"),
-)];
+const TEMPLATES: &[(&str, &str)] = &[("certificate", include_str!("../templates/certificate.typ"))];
 
 /// What can go wrong rendering a document.
 #[derive(Debug, thiserror::Error)]

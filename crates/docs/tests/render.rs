@@ -45,7 +45,10 @@ fn certificate_pdf_carries_the_chinese_name() {
 fn the_subset_covers_gb2312_and_names_what_it_lacks() {
     let r = Renderer::new(&RenderOptions::default()).unwrap();
     // Common and less common GB 2312 hanzi, full-width punctuation.
-    assert!(r.missing("张王李赵钱孙周吴郑冯陈褚卫蒋沈韩杨朱秦尤许何吕施（）、。").is_empty());
+    assert!(
+        r.missing("张王李赵钱孙周吴郑冯陈褚卫蒋沈韩杨朱秦尤许何吕施（）、。")
+            .is_empty()
+    );
     // 䶮 (U+4DAE, CJK Extension A) is outside GB 2312.
     assert_eq!(r.missing("刘䶮"), vec!['䶮']);
 }
