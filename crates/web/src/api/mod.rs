@@ -4,6 +4,7 @@
 
 pub mod admissions;
 pub mod auth;
+pub mod certificates;
 pub mod decisions;
 pub mod dues;
 pub mod fees;
@@ -39,6 +40,7 @@ use types::HealthOut;
         warnings::list, warnings::rules, warnings::summary, warnings::detail, warnings::acknowledge, warnings::correct, warnings::close, warnings::reopen, warnings::thresholds, warnings::set_thresholds,
         decisions::create, decisions::list, decisions::detail, decisions::report,
         admissions::process, admissions::start, admissions::pipeline, admissions::detail, admissions::act, admissions::cancel, admissions::of_member,
+        certificates::mine, certificates::pdf, certificates::revoke, certificates::verify,
         meetings::create, meetings::list, meetings::compliance, meetings::detail, meetings::sign_in, meetings::status, meetings::minutes, meetings::offline, meetings::leave, meetings::decide_leave, meetings::mine,
         dues::set_base, dues::member, dues::statement, dues::pay, dues::reverse, dues::generate, dues::sheet, dues::report, dues::report_xlsx,
         ledger::checkpoint, ledger::key, ledger::tile, ledger::inclusion, ledger::consistency, ledger::entry, ledger::member_status,
@@ -152,6 +154,16 @@ pub fn routes() -> Router<AppState> {
             post(meetings::decide_leave),
         )
         .route("/api/v1/me/attendance", get(meetings::mine))
+        .route("/api/v1/me/certificates", get(certificates::mine))
+        .route("/api/v1/certificates/{number}/pdf", get(certificates::pdf))
+        .route(
+            "/api/v1/certificates/{number}/revoke",
+            post(certificates::revoke),
+        )
+        .route(
+            "/api/v1/verify/certificate/{number}",
+            get(certificates::verify),
+        )
         .route("/api/v1/dues/members/{id}", get(dues::member))
         .route("/api/v1/dues/members/{id}/base", post(dues::set_base))
         .route("/api/v1/dues/members/{id}/statement", get(dues::statement))

@@ -511,6 +511,8 @@ struct MeetingPage {
     qr: String,
     signin_url: String,
     counts: dangjian_app::meetings::AttendanceCounts,
+    /// Certificates issued for this meeting (held), for those who manage it.
+    certificates_issued: Option<u64>,
     rows: Vec<AttRow>,
     mine: String,
     can_sign_in: bool,
@@ -541,7 +543,8 @@ fn qr_svg(url: &str) -> String {
     }
 }
 
-fn origin(st: &AppState, headers: &HeaderMap) -> String {
+/// The server's origin as the browser reached it (`https://host`).
+pub(crate) fn origin(st: &AppState, headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -594,6 +597,14 @@ async fn show_meeting(
         None => String::new(),
     };
     let scheduled = m.status == MeetingStatus::Scheduled;
+    let certificates_issued = if d.can_manage && m.status == MeetingStatus::Held {
+        match st.app.meeting_certificate_count(&p.actor, id).await {
+            Ok(n) => Some(n),
+            Err(e) => return error_page(lang, p, e),
+        }
+    } else {
+        None
+    };
     let now = st.app.clock.now();
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -632,6 +643,7 @@ async fn show_meeting(
             qr,
             signin_url: url,
             counts: d.counts,
+            certificates_issued,
             rows: d
                 .attendance
                 .iter()
@@ -1035,11 +1047,25 @@ struct MinePage {
     present: usize,
     absent: usize,
     calendars: Vec<(String, String)>,
+    certs: Vec<CertRow>,
+}
+
+/// One certificate of organizational life in the member's own record.
+struct CertRow {
+    number: String,
+    date: String,
+    title: String,
+    kind: &'static str,
+    revoked: bool,
 }
 
 async fn my_meetings(State(st): State<AppState>, lang: Lang, p: PageActor) -> Response {
     let rows = match st.app.my_attendance(&p.actor).await {
         Ok(r) => r,
+        Err(e) => return error_page(lang, &p, e),
+    };
+    let certs = match st.app.my_certificates(&p.actor).await {
+        Ok(c) => c,
         Err(e) => return error_page(lang, &p, e),
     };
     let l = lang.code();
@@ -1083,6 +1109,16 @@ async fn my_meetings(State(st): State<AppState>, lang: Lang, p: PageActor) -> Re
                 .browse_roots()
                 .iter()
                 .map(|g| (g.org_code.clone(), g.org_name.clone()))
+                .collect(),
+            certs: certs
+                .iter()
+                .map(|c| CertRow {
+                    number: c.number.clone(),
+                    date: c.date.clone(),
+                    title: c.title.clone(),
+                    kind: c.kind.label(l),
+                    revoked: c.revoked,
+                })
                 .collect(),
         },
     )

@@ -4,9 +4,10 @@
 //! the session's CSRF token.
 
 mod admissions;
+mod certificates;
 mod chart;
 mod dues;
-mod meetings;
+pub(crate) mod meetings;
 mod org_manage;
 mod supervision;
 
@@ -46,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .merge(supervision::routes())
         .merge(admissions::routes())
         .merge(meetings::routes())
+        .merge(certificates::routes())
         .merge(dues::routes())
 }
 
