@@ -223,11 +223,22 @@ impl App {
         if let Some(r) = self.docs.renderer.get() {
             return Ok(r.clone());
         }
-        let r = Renderer::new(&RenderOptions {
+        let mut options = RenderOptions {
             template_dir: self.config.docs_template_dir.clone(),
             fallback_font: self.config.docs_fallback_font.clone(),
-        })
-        .map_err(internal)?;
+        };
+        let r = match Renderer::new(&options) {
+            Ok(r) => r,
+            // A wrong fallback path must not stop every download: log it
+            // and render with the embedded subset (rare characters are
+            // then named on the document).
+            Err(e) if options.fallback_font.is_some() => {
+                tracing::error!(error = %e, "docs_fallback_font not usable; using the embedded font only");
+                options.fallback_font = None;
+                Renderer::new(&options).map_err(internal)?
+            }
+            Err(e) => return Err(internal(e)),
+        };
         Ok(self.docs.renderer.get_or_init(|| Arc::new(r)).clone())
     }
 
@@ -429,7 +440,9 @@ impl App {
             org: v.org.clone(),
             kind: v.kind.label_zh().into(),
             title: v.title.clone(),
-            date: v.date.clone(),
+            date: chrono::NaiveDate::parse_from_str(&v.date, "%Y-%m-%d")
+                .map(|d| d.format("%Y年%-m月%-d日").to_string())
+                .unwrap_or_else(|_| v.date.clone()),
             number: v.number.clone(),
             issued: to_local(v.issued_at).format("%Y-%m-%d %H:%M").to_string(),
             url: format!("{origin}/verify/certificate/{}", v.number),

@@ -46,6 +46,15 @@ pub struct FileConfig {
     /// Administrators and committee staff need a second factor (TOTP) to
     /// sign in (issue 5); enroll them with `dangjian user totp`. Default false.
     pub require_totp_for_staff: Option<bool>,
+    /// A full CJK font file (OTF/TTF/TTC) for characters of names outside
+    /// the embedded font subset, e.g.
+    /// `/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc`; also
+    /// `DANGJIAN_DOCS_FALLBACK_FONT`. Without it such characters are logged
+    /// and named on the document.
+    pub docs_fallback_font: Option<PathBuf>,
+    /// A directory of adjusted document templates (`certificate.typ`, …)
+    /// that replace the embedded ones; also `DANGJIAN_DOCS_TEMPLATE_DIR`.
+    pub docs_template_dir: Option<PathBuf>,
 }
 
 /// Settings after layering.

@@ -386,6 +386,12 @@ pub(crate) async fn open(data: &DataArgs) -> Result<(App, config::Settings), Fai
     app.config.federation_key =
         env("DANGJIAN_FEDERATION_KEY").or_else(|| s.file.federation_key.clone());
     app.config.require_totp_for_staff = s.file.require_totp_for_staff.unwrap_or(false);
+    app.config.docs_fallback_font = env("DANGJIAN_DOCS_FALLBACK_FONT")
+        .map(std::path::PathBuf::from)
+        .or_else(|| s.file.docs_fallback_font.clone());
+    app.config.docs_template_dir = env("DANGJIAN_DOCS_TEMPLATE_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|| s.file.docs_template_dir.clone());
     Ok((app, s))
 }
 

@@ -27,6 +27,9 @@ fn text_of(pdf: &[u8]) -> String {
 fn certificate_pdf_carries_the_chinese_name() {
     let r = Renderer::new(&RenderOptions::default()).unwrap();
     let pdf = r.certificate(&sample("张卫国")).unwrap();
+    if let Ok(p) = std::env::var("DJ_DOCS_DUMP") {
+        std::fs::write(p, &pdf).unwrap();
+    }
     assert!(pdf.starts_with(b"%PDF-"));
     let text: String = text_of(&pdf).split_whitespace().collect();
     for want in [
