@@ -35,7 +35,13 @@ pub const FONT_SUBSET: &[u8] = include_bytes!("../fonts/NotoSansSC-Subset.otf");
 pub const FONT_LICENSE: &str = include_str!("../fonts/OFL.txt");
 
 /// The embedded templates by name.
-const TEMPLATES: &[(&str, &str)] = &[("certificate", include_str!("../templates/certificate.typ"))];
+const TEMPLATES: &[(&str, &str)] = &[
+    ("certificate", include_str!("../templates/certificate.typ")),
+    (
+        "admission_form",
+        include_str!("../templates/admission_form.typ"),
+    ),
+];
 
 /// What can go wrong rendering a document.
 #[derive(Debug, thiserror::Error)]
@@ -307,6 +313,72 @@ impl Renderer {
         }
         let qr = qr_svg(&data.url)?;
         self.render("certificate", &CertificateInputs { data: &data, qr })
+    }
+}
+
+/// One recorded step of an admission form: its heading, when it was
+/// recorded, and its fields as (label, value).
+#[derive(Debug, Clone, Serialize)]
+pub struct FormSection {
+    pub heading: String,
+    pub recorded: String,
+    pub rows: Vec<(String, String)>,
+}
+
+/// An admission form (issue 8, "fill once"): generated from the admission
+/// record, never typed again.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdmissionFormData {
+    /// e.g. 入党积极分子登记表.
+    pub title: String,
+    /// The English name.
+    pub subtitle: String,
+    pub org: String,
+    /// The applicant's data as (label, value).
+    pub person: Vec<(String, String)>,
+    pub sections: Vec<FormSection>,
+    /// Printed in the footer, e.g. the admission number.
+    pub reference: String,
+    pub generated: String,
+    /// A visible note when characters could not be shown, else empty.
+    pub note: String,
+}
+
+impl Renderer {
+    /// An admission form PDF; characters no font can show are logged and
+    /// named in a visible note.
+    pub fn admission_form(&self, data: &AdmissionFormData) -> Result<Vec<u8>, DocsError> {
+        let mut data = data.clone();
+        let mut all = format!("{}{}", data.org, data.title);
+        for (k, v) in &data.person {
+            all.push_str(k);
+            all.push_str(v);
+        }
+        for s in &data.sections {
+            all.push_str(&s.heading);
+            for (k, v) in &s.rows {
+                all.push_str(k);
+                all.push_str(v);
+            }
+        }
+        let missing = self.missing(&all);
+        if !missing.is_empty() {
+            let codes: Vec<String> = missing
+                .iter()
+                .map(|c| format!("U+{:04X}", *c as u32))
+                .collect();
+            tracing::warn!(
+                reference = %data.reference,
+                chars = %codes.join(" "),
+                "admission form: characters outside the embedded font and no fallback font covers them (set docs_fallback_font)"
+            );
+            data.note = format!(
+                "注：本表中有{}个字符（{}）无法以内嵌字体显示，请以系统记录为准。",
+                missing.len(),
+                codes.join("、")
+            );
+        }
+        self.render("admission_form", &data)
     }
 }
 

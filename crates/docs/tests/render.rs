@@ -121,3 +121,46 @@ fn a_configured_full_font_covers_what_the_subset_lacks() {
     assert!(text.contains("刘䶮"), "{text}");
     assert!(!text.contains("U+4DAE"), "{text}");
 }
+
+#[test]
+fn admission_form_pdf_carries_the_record() {
+    use dangjian_docs::{AdmissionFormData, FormSection};
+    let r = Renderer::new(&RenderOptions::default()).unwrap();
+    let data = AdmissionFormData {
+        title: "入党积极分子登记表".into(),
+        subtitle: "Activist registration".into(),
+        org: "青松村党支部".into(),
+        person: vec![
+            ("姓名".into(), "李晓梅".into()),
+            ("民族".into(), "汉族".into()),
+        ],
+        sections: vec![FormSection {
+            heading: "3. 确定入党积极分子".into(),
+            recorded: "2026-03-01 09:00".into(),
+            rows: vec![
+                ("支委会决定日期".into(), "2026-03-01".into()),
+                ("推荐方式".into(), "群团组织推优".into()),
+            ],
+        }],
+        reference: "发展党员档案 12".into(),
+        generated: "2026-11-28 10:00".into(),
+        note: String::new(),
+    };
+    let text: String = text_of(&r.admission_form(&data).unwrap())
+        .split_whitespace()
+        .collect();
+    for want in [
+        "入党积极分子登记表",
+        "李晓梅",
+        "青松村党支部",
+        "群团组织推优",
+        "2026-03-01",
+    ] {
+        assert!(text.contains(want), "{want} missing from: {text}");
+    }
+    // Every character of the embedded templates is in the subset.
+    for name in dangjian_docs::template_names() {
+        let t = r.template(name).unwrap();
+        assert!(r.missing(&t).is_empty(), "{name}: {:?}", r.missing(&t));
+    }
+}
