@@ -111,14 +111,15 @@ pub fn attachment(utf8_name: &str, ascii_fallback: &str) -> String {
     format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{enc}")
 }
 
-/// The certificate PDF response: `application/pdf`, UTF-8 file name.
-pub fn pdf_response(name: &str, number: &str, pdf: Vec<u8>) -> impl IntoResponse + use<> {
+/// A PDF response (certificates, admission forms): `application/pdf`,
+/// UTF-8 file name, ASCII fallback `certificate-<number>.pdf` style.
+pub fn pdf_response(name: &str, ascii_stem: &str, pdf: Vec<u8>) -> impl IntoResponse + use<> {
     (
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                attachment(name, &format!("certificate-{number}.pdf")),
+                attachment(name, &format!("{ascii_stem}.pdf")),
             ),
             (header::CACHE_CONTROL, "private, no-store".to_string()),
         ],
@@ -149,7 +150,7 @@ pub async fn pdf(
 ) -> ApiResult<impl IntoResponse> {
     let origin = crate::pages::meetings::origin(&st, &headers);
     let (name, bytes) = st.app.certificate_pdf(&a, &number, &origin).await?;
-    Ok(pdf_response(&name, &number, bytes))
+    Ok(pdf_response(&name, &format!("certificate-{number}"), bytes))
 }
 
 /// Revokes a certificate (the secretary found the attendance wrong).

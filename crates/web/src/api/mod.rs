@@ -39,7 +39,7 @@ use types::HealthOut;
         members::list, members::register, members::detail, members::search, members::import, members::export,
         warnings::list, warnings::rules, warnings::summary, warnings::detail, warnings::acknowledge, warnings::correct, warnings::close, warnings::reopen, warnings::thresholds, warnings::set_thresholds,
         decisions::create, decisions::list, decisions::detail, decisions::report,
-        admissions::process, admissions::start, admissions::pipeline, admissions::detail, admissions::act, admissions::cancel, admissions::of_member,
+        admissions::process, admissions::start, admissions::pipeline, admissions::detail, admissions::act, admissions::cancel, admissions::of_member, admissions::forms, admissions::form_pdf,
         certificates::mine, certificates::pdf, certificates::revoke, certificates::verify,
         meetings::create, meetings::list, meetings::compliance, meetings::detail, meetings::sign_in, meetings::status, meetings::minutes, meetings::offline, meetings::leave, meetings::decide_leave, meetings::mine,
         dues::set_base, dues::member, dues::statement, dues::pay, dues::reverse, dues::generate, dues::sheet, dues::report, dues::report_xlsx,
@@ -124,6 +124,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/admissions/{id}", get(admissions::detail))
         .route("/api/v1/admissions/{id}/cancel", post(admissions::cancel))
+        .route("/api/v1/admissions/{id}/forms", get(admissions::forms))
+        .route(
+            "/api/v1/admissions/{id}/forms/{form}",
+            get(admissions::form_pdf),
+        )
         .route(
             "/api/v1/admissions/{id}/steps/{step}",
             post(admissions::act),

@@ -33,7 +33,9 @@ async fn download(
 ) -> Response {
     let origin = super::meetings::origin(&st, &headers);
     match st.app.certificate_pdf(&p.actor, &number, &origin).await {
-        Ok((name, pdf)) => pdf_response(&name, &number, pdf).into_response(),
+        Ok((name, pdf)) => {
+            pdf_response(&name, &format!("certificate-{number}"), pdf).into_response()
+        }
         Err(e) => error_page(lang, &p, e),
     }
 }
