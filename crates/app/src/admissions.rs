@@ -1144,7 +1144,7 @@ impl App {
             .collect()
     }
 
-    async fn load_instance<C: ConnectionTrait>(
+    pub(crate) async fn load_instance<C: ConnectionTrait>(
         &self,
         c: &C,
         row: &workflow_instance::Model,
@@ -1286,7 +1286,7 @@ impl App {
     }
 
     /// The instance, its member and branch, when the actor may see them.
-    async fn visible_admission(
+    pub(crate) async fn visible_admission(
         &self,
         actor: &Actor,
         id: i64,

@@ -4,8 +4,10 @@
 //! one transaction, and records the audit trail.
 
 pub mod access;
+pub mod admission_forms;
 pub mod admissions;
 pub mod audit;
+pub mod certificates;
 pub mod clock;
 pub mod decisions;
 pub mod demo;
@@ -67,6 +69,13 @@ pub struct AppConfig {
     /// new rule with its effective date: sheets of later months recompute
     /// the bases fixed before it (see `dues::App::generate_dues`).
     pub dues_schedule: dangjian_domain::dues::DuesSchedule,
+    /// A directory whose `<name>.typ` files replace the embedded document
+    /// templates (`dangjian_docs`), so an administrator can adjust them.
+    pub docs_template_dir: Option<std::path::PathBuf>,
+    /// A full CJK font file used for characters outside the embedded
+    /// subset (e.g. NotoSansCJK-Regular.ttc); without it such characters
+    /// are logged and named on the document.
+    pub docs_fallback_font: Option<std::path::PathBuf>,
 }
 
 impl Default for AppConfig {
@@ -82,6 +91,8 @@ impl Default for AppConfig {
             require_totp_for_staff: false,
             transfer_trusted_keys: Vec::new(),
             dues_schedule: dangjian_domain::dues::DuesSchedule::national_2008(),
+            docs_template_dir: None,
+            docs_fallback_font: None,
         }
     }
 }
@@ -95,6 +106,8 @@ pub struct App {
     pub config: AppConfig,
     /// The ledger's signing key once loaded (see [`ledger`]).
     ledger_key: Arc<std::sync::OnceLock<ed25519_dalek::SigningKey>>,
+    /// The certificate key and the PDF renderer once loaded (see [`certificates`]).
+    docs: Arc<certificates::DocsState>,
     /// SQLite has one writer: write transactions queue here instead of
     /// failing with "database is locked" when a deferred transaction that
     /// has read tries to upgrade to a write lock.
@@ -109,6 +122,7 @@ impl App {
             clock,
             config: AppConfig::default(),
             ledger_key: Arc::default(),
+            docs: Arc::default(),
             write_gate: Arc::default(),
         }
     }

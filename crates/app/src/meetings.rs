@@ -856,6 +856,8 @@ impl App {
                 }),
             });
         }
+        self.issue_certificates_in(&tx, actor, &m, &o, Some(member_id), now)
+            .await?;
         tx.commit().await?;
         Ok(AttendanceView {
             member_id,
@@ -1012,6 +1014,9 @@ impl App {
         if self.config.evaluate_rules_on_write && m.status == MeetingStatus::Held.as_str() {
             crate::participation::evaluate_meeting_members(&tx, m.id, self.today(), now).await?;
         }
+        // Recorded after the meeting was marked held: certificates now.
+        self.issue_certificates_in(&tx, actor, &m, &o, None, now)
+            .await?;
         tx.commit().await?;
         Ok(report)
     }
@@ -1168,6 +1173,10 @@ impl App {
         am.status = Set(to.as_str().into());
         am.updated_at = Set(now);
         let row = repo::update(&tx, am).await?;
+        // Certificates of organizational life for everyone present (issue 6).
+        let issued = self
+            .issue_certificates_in(&tx, actor, &row, &o, None, now)
+            .await?;
         if self.config.evaluate_rules_on_write {
             let overrides = load_overrides(&tx, Some(&path_ids(&o.path))).await?;
             evaluate_frequency(&tx, std::slice::from_ref(&o), &overrides, self.today(), now)
@@ -1183,7 +1192,7 @@ impl App {
                 target_id: Some(m.id),
                 org_id: Some(o.id),
                 remote_addr: actor.remote_addr.clone(),
-                detail: serde_json::json!({"from": from.as_str(), "to": to.as_str()}),
+                detail: serde_json::json!({"from": from.as_str(), "to": to.as_str(), "certificates_issued": issued}),
             },
             now,
         )

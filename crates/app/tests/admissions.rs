@@ -695,6 +695,58 @@ async fn full_admission_from_application_to_conversion() {
             .expect("pipeline")
             .is_empty()
     );
+    forms_carry_the_record(&fx, &c, id).await;
+}
+
+/// Issue 8 scope 3, "fill once": every form of the finished admission is a
+/// PDF that parses and carries the record's data (names for member ids);
+/// the sibling branch gets NotFound; each download is audited.
+async fn forms_carry_the_record(fx: &Fixture, c: &Cast, id: i64) {
+    let app = &fx.app;
+    let forms = app.admission_forms(&c.secretary, id).await.expect("forms");
+    assert_eq!(forms.len(), dangjian_app::admission_forms::FORMS.len());
+    assert!(forms.len() >= 7);
+    assert!(forms.iter().all(|f| f.recorded > 0), "{forms:?}");
+    let name = person_name(10);
+    let contact = app
+        .member_detail(&fx.sys, c.full[0])
+        .await
+        .expect("contact")
+        .summary
+        .name;
+    let text_of = |pdf: &[u8]| -> String {
+        pdf_extract::extract_text_from_mem(pdf)
+            .expect("the PDF parses")
+            .split_whitespace()
+            .collect()
+    };
+    for f in &forms {
+        let (file, pdf) = app
+            .admission_form_pdf(&c.secretary, id, f.key)
+            .await
+            .expect("form");
+        assert!(file.ends_with(".pdf") && file.contains(&name), "{file}");
+        let text = text_of(&pdf);
+        assert!(text.contains(&name), "{}: {text}", f.key);
+        assert!(text.contains(f.title_zh), "{}: {text}", f.key);
+        match f.key {
+            "political_review" => assert!(text.contains("政治合格"), "{text}"),
+            "activist_registration" => assert!(text.contains(&contact), "{text}"),
+            "public_notice" => assert!(text.contains("2025-04-21"), "{text}"),
+            _ => {}
+        }
+    }
+    assert_eq!(fx.audit_rows("admission.form").await.len(), forms.len());
+    assert!(matches!(
+        app.admission_form_pdf(&c.sibling, id, "political_review")
+            .await,
+        Err(AppError::NotFound(_))
+    ));
+    assert!(matches!(
+        app.admission_form_pdf(&c.secretary, id, "no_such_form")
+            .await,
+        Err(AppError::NotFound(_))
+    ));
 }
 
 #[tokio::test]

@@ -734,3 +734,245 @@ async fn group_meetings_show_on_the_branch_calendar() {
         Requirement::Kind(MeetingKind::GroupMeeting)
     );
 }
+
+/// A held meeting of branch A: member 1 signed in online, member 2 on the
+/// paper list, member 3 on approved leave. Returns the meeting id.
+async fn held_meeting(b: &Branch) -> i64 {
+    let (app, now) = (&b.f.app, fixture_now());
+    let id = app
+        .schedule_meeting(
+            &b.secretary,
+            BRANCH_A,
+            input(
+                MeetingKind::BranchAssembly,
+                "第四季度支部党员大会",
+                now + Duration::minutes(20),
+            ),
+        )
+        .await
+        .expect("schedule")[0]
+        .id;
+    let code = app
+        .meeting_detail(&b.secretary, id)
+        .await
+        .unwrap()
+        .signin_code
+        .unwrap();
+    app.sign_in(&b.members[0].1, id, &code)
+        .await
+        .expect("sign in");
+    app.request_leave(&b.members[2].1, id, "外出务工")
+        .await
+        .expect("leave");
+    app.decide_leave(&b.secretary, id, b.members[2].0, true)
+        .await
+        .expect("approve");
+    b.f.clock.advance(Duration::minutes(30));
+    app.record_offline(
+        &b.secretary,
+        id,
+        vec![OfflineEntry {
+            member_id: b.members[1].0,
+            state: AttendanceState::Present,
+            leave_reason: None,
+        }],
+    )
+    .await
+    .expect("paper list");
+    // Before the meeting is held nobody has a certificate.
+    assert!(
+        app.my_certificates(&b.members[0].1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    app.set_meeting_status(&b.secretary, id, MeetingStatus::Held)
+        .await
+        .expect("held");
+    id
+}
+
+// Issue 6 scope 5: each attendee (online or offline) of a held meeting
+// gets a signed certificate recorded in the archive ledger; leave does not.
+#[tokio::test]
+async fn certificates_for_the_attendees_of_a_held_meeting() {
+    use dangjian_app::certificates::{CertificateStatus, EVENT_KIND};
+    let b = branch().await;
+    let app = &b.f.app;
+    let id = held_meeting(&b).await;
+    assert_eq!(
+        app.meeting_certificate_count(&b.secretary, id)
+            .await
+            .unwrap(),
+        2
+    );
+    let c1 = app.my_certificates(&b.members[0].1).await.unwrap();
+    let c2 = app.my_certificates(&b.members[1].1).await.unwrap();
+    assert_eq!((c1.len(), c2.len()), (1, 1));
+    assert!(
+        app.my_certificates(&b.members[2].1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_ne!(c1[0].number, c2[0].number);
+    assert_eq!(c1[0].title, "第四季度支部党员大会");
+    assert_eq!(c1[0].org, BRANCH_A_NAME);
+    assert_eq!(c1[0].date, "2026-11-28");
+
+    // The PDF carries the member's name, the organization and the number.
+    let (file, pdf) = app
+        .certificate_pdf(&b.members[0].1, &c1[0].number, "https://dj.example.cn")
+        .await
+        .expect("pdf");
+    assert!(file.ends_with(".pdf") && file.contains(&c1[0].number));
+    let text: String = pdf_extract::extract_text_from_mem(&pdf)
+        .expect("parses")
+        .split_whitespace()
+        .collect();
+    assert!(text.contains(&c1[0].member), "{text}");
+    assert!(text.contains(BRANCH_A_NAME), "{text}");
+    assert!(text.contains(&c1[0].number), "{text}");
+    assert!(text.contains("/verify/certificate/"), "{text}");
+
+    // Recorded in the archive ledger, and the ledger still verifies.
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let events = dangjian_store::entities::member_event::Entity::find()
+        .filter(dangjian_store::entities::member_event::Column::Kind.eq(EVENT_KIND))
+        .all(&app.db.conn)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 2);
+    let report = app.ledger_verify().await.expect("verify");
+    assert!(report.ok, "{:?}", report.problems);
+    let leaves = dangjian_store::repo::ledger::leaves(&app.db.conn, 0, report.size)
+        .await
+        .unwrap();
+    let kinds: Vec<String> = leaves
+        .iter()
+        .map(|l| {
+            dangjian_ledger::ArchiveLeaf::decode(&l.leaf)
+                .unwrap()
+                .event_type()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| *k == "member.certificate_issued")
+            .count(),
+        2
+    );
+
+    // Public verification: valid shows the name and the meeting only.
+    let v = app.verify_certificate(&c1[0].number).await.unwrap();
+    assert_eq!(v.status, CertificateStatus::Valid);
+    assert_eq!(v.member.as_deref(), Some(c1[0].member.as_str()));
+    assert_eq!(v.title.as_deref(), Some("第四季度支部党员大会"));
+    let lower = c1[0].number.to_lowercase().replace('-', "");
+    assert_eq!(
+        app.verify_certificate(&lower).await.unwrap().status,
+        CertificateStatus::Valid
+    );
+    let unknown = app.verify_certificate("0000-0000-0000-0000").await.unwrap();
+    assert_eq!(unknown.status, CertificateStatus::Unknown);
+    assert!(unknown.member.is_none());
+    assert_eq!(
+        app.verify_certificate("<script>").await.unwrap().status,
+        CertificateStatus::Unknown
+    );
+
+    // Tampered row (another name written behind the application's back).
+    use dangjian_store::entities::certificate;
+    let row = certificate::Entity::find()
+        .filter(certificate::Column::Number.eq(c2[0].number.clone()))
+        .one(&app.db.conn)
+        .await
+        .unwrap()
+        .unwrap();
+    let forged = row.payload.replace(&c2[0].member, "冒名顶替");
+    assert_ne!(forged, row.payload);
+    let mut am: certificate::ActiveModel = row.into();
+    am.payload = sea_orm::Set(forged);
+    sea_orm::ActiveModelTrait::update(am, &app.db.conn)
+        .await
+        .unwrap();
+    let t = app.verify_certificate(&c2[0].number).await.unwrap();
+    assert_eq!(t.status, CertificateStatus::BadSignature);
+    assert!(t.member.is_none() && t.title.is_none());
+
+    // Revoked by the secretary, with a reason; a member may not revoke.
+    assert!(matches!(
+        app.revoke_certificate(&b.members[0].1, &c1[0].number, "错误")
+            .await,
+        Err(AppError::Forbidden)
+    ));
+    app.revoke_certificate(&b.secretary, &c1[0].number, "出席记录有误")
+        .await
+        .expect("revoke");
+    let r = app.verify_certificate(&c1[0].number).await.unwrap();
+    assert_eq!(r.status, CertificateStatus::Revoked);
+    assert!(!r.valid && r.member.is_none());
+    assert_eq!(b.f.audit_rows("certificate.revoke").await.len(), 1);
+}
+
+// Attendance recorded on the paper list after the meeting was marked held
+// gets its certificate in the same transaction.
+#[tokio::test]
+async fn late_paper_list_entries_get_their_certificate() {
+    let b = branch().await;
+    let app = &b.f.app;
+    let id = held_meeting(&b).await;
+    // Member 3 had leave; the secretary corrects: present after all.
+    app.record_offline(
+        &b.secretary,
+        id,
+        vec![OfflineEntry {
+            member_id: b.members[2].0,
+            state: AttendanceState::Present,
+            leave_reason: None,
+        }],
+    )
+    .await
+    .expect("late entry");
+    assert_eq!(app.my_certificates(&b.members[2].1).await.unwrap().len(), 1);
+    assert_eq!(
+        app.meeting_certificate_count(&b.secretary, id)
+            .await
+            .unwrap(),
+        3
+    );
+    assert!(app.ledger_verify().await.unwrap().ok);
+}
+
+// A member or secretary of branch B cannot download branch A's
+// certificates (NotFound, no existence leak); A's secretary can, audited.
+#[tokio::test]
+async fn certificates_stay_inside_their_subtree() {
+    let b = branch().await;
+    let app = &b.f.app;
+    let id = held_meeting(&b).await;
+    let number = app.my_certificates(&b.members[0].1).await.unwrap()[0]
+        .number
+        .clone();
+    let other = b.f.register(BRANCH_B, draft(9)).await;
+    let member_b =
+        b.f.user_for_member(Role::Member, BRANCH_B, Some(other.id))
+            .await;
+    let secretary_b = b.f.user(Role::Secretary, BRANCH_B).await;
+    for who in [&member_b, &secretary_b, &b.members[1].1] {
+        assert!(matches!(
+            app.certificate_pdf(who, &number, "http://x").await,
+            Err(AppError::NotFound(_))
+        ));
+    }
+    assert!(matches!(
+        app.meeting_certificate_count(&secretary_b, id).await,
+        Err(AppError::NotFound(_))
+    ));
+    app.certificate_pdf(&b.secretary, &number, "http://x")
+        .await
+        .expect("the branch secretary downloads");
+    assert_eq!(b.f.audit_rows("certificate.download").await.len(), 1);
+}

@@ -61,6 +61,15 @@ pub struct FileConfig {
     /// server accepts (DOMAIN.md §12); also `DANGJIAN_TRANSFER_TRUSTED_KEYS`,
     /// comma-separated. The logs this server witnesses are trusted too.
     pub transfer_trusted_keys: Option<Vec<String>>,
+    /// A full CJK font file (OTF/TTF/TTC) for characters of names outside
+    /// the embedded font subset, e.g.
+    /// `/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc`; also
+    /// `DANGJIAN_DOCS_FALLBACK_FONT`. Without it such characters are logged
+    /// and named on the document.
+    pub docs_fallback_font: Option<PathBuf>,
+    /// A directory of adjusted document templates (`certificate.typ`, …)
+    /// that replace the embedded ones; also `DANGJIAN_DOCS_TEMPLATE_DIR`.
+    pub docs_template_dir: Option<PathBuf>,
 }
 
 /// Settings after layering.

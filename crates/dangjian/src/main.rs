@@ -410,6 +410,12 @@ pub(crate) async fn open(data: &DataArgs) -> Result<(App, config::Settings), Fai
             .collect(),
         None => s.file.transfer_trusted_keys.clone().unwrap_or_default(),
     };
+    app.config.docs_fallback_font = env("DANGJIAN_DOCS_FALLBACK_FONT")
+        .map(std::path::PathBuf::from)
+        .or_else(|| s.file.docs_fallback_font.clone());
+    app.config.docs_template_dir = env("DANGJIAN_DOCS_TEMPLATE_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|| s.file.docs_template_dir.clone());
     Ok((app, s))
 }
 

@@ -2,7 +2,9 @@
 //! branch secretary schedules a meeting on the branch calendar, the meeting
 //! page shows the sign-in code and its QR code; the member opens the QR
 //! link on a phone-sized window and signs in with one tap; the secretary's
-//! page then counts one online sign-in and the member's own page lists it.
+//! page then counts one online sign-in and the member's own page lists it;
+//! once the meeting is held the member downloads the certificate and its
+//! public verification page says valid.
 //! Needs `chromium` and `chromium-driver`; run with `--ignored` like
 //! `tests/browser.rs`.
 
@@ -184,6 +186,7 @@ async fn secretary_schedules_member_signs_in_by_qr_link() {
     c.goto(meeting_url.as_str()).await.expect("reload");
     let att = text_of(&c, Locator::Id("attendance")).await;
     assert!(att.contains("线上 1"), "got: {att}");
+    certificate_steps(&c, driver.1, &server.base, &password(&d, "member_a")).await;
     duplicate_minutes_warned_and_confirmed(&c, &server.base, &calendar, meeting_url.as_str()).await;
     c.close().await.expect("close browser");
 }
@@ -255,4 +258,79 @@ async fn duplicate_minutes_warned_and_confirmed(
     .expect("confirm");
     let confirmed = text_of(c, Locator::Id("minutes-confirmed")).await;
     assert!(confirmed.contains("统一格式"), "got: {confirmed}");
+}
+
+/// Issue 6 scope 5: the secretary marks the meeting held and sees one
+/// certificate issued; the member downloads it from their own page (a PDF
+/// with a UTF-8 file name) and opens its public verification page, which
+/// says valid without a login.
+async fn certificate_steps(
+    c: &fantoccini::Client,
+    driver_port: u16,
+    base: &str,
+    member_password: &str,
+) {
+    c.execute(
+        "document.querySelector('#status-actions input[value=held]').form.submit();",
+        vec![],
+    )
+    .await
+    .expect("mark held");
+    let issued = text_of(c, Locator::Id("certificates-issued")).await;
+    assert!(issued.contains('1'), "got: {issued}");
+
+    let profile = TempDir::new("chrome-member-cert");
+    let m = client(driver_port, profile.path()).await;
+    log_in(&m, base, "member_a", member_password, "/me/meetings").await;
+    let link = m
+        .wait()
+        .for_element(Locator::Css("#certificates a.certificate-pdf"))
+        .await
+        .expect("certificate link");
+    let href = link
+        .attr("href")
+        .await
+        .expect("href")
+        .expect("link has an href");
+    // Fetch it as the page would download it (same session cookie).
+    let got = m
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch(arguments[0]).then(async r => {
+               const b = new Uint8Array(await r.arrayBuffer());
+               done([r.status, r.headers.get('content-type'),
+                     r.headers.get('content-disposition'),
+                     String.fromCharCode(...b.slice(0, 5)), b.length]);
+             }).catch(e => done([0, String(e)]));",
+            vec![serde_json::json!(href)],
+        )
+        .await
+        .expect("download");
+    assert_eq!(got[0], 200, "got: {got}");
+    assert_eq!(got[1], "application/pdf", "got: {got}");
+    assert!(
+        got[2]
+            .as_str()
+            .is_some_and(|d| d.contains("filename*=UTF-8''")),
+        "got: {got}"
+    );
+    assert_eq!(got[3], "%PDF-", "got: {got}");
+
+    // The verification link (what the QR code on the PDF holds), signed out.
+    let number = href
+        .trim_start_matches("/certificates/")
+        .trim_end_matches("/pdf")
+        .to_string();
+    m.close().await.expect("close member browser");
+    let profile_p = TempDir::new("chrome-public");
+    let p = client(driver_port, profile_p.path()).await;
+    p.goto(&format!("{base}/verify/certificate/{number}"))
+        .await
+        .expect("open verification");
+    let verdict = text_of(&p, Locator::Id("verdict")).await;
+    assert!(verdict.contains("证明有效"), "got: {verdict}");
+    let shot =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-certificate-verify.png");
+    std::fs::write(&shot, p.screenshot().await.expect("screenshot")).expect("write screenshot");
+    p.close().await.expect("close public browser");
 }

@@ -22,10 +22,11 @@ impl MigratorTrait for Migrator {
             Box::new(M0006Security),
             Box::new(M0007Workflow),
             Box::new(M0008Federation),
-            Box::new(M0009Transfers),
+            Box::new(M0009Certificates),
             Box::new(M0009CommitteeTerm),
             Box::new(M0009DuesRemittances),
             Box::new(M0009MinutesSignatures),
+            Box::new(M0009Transfers),
         ]
     }
 }
@@ -1237,6 +1238,64 @@ impl MigrationTrait for M0009DuesRemittances {
                 .to_owned(),
         )
         .await
+    }
+}
+
+/// Certificates of organizational life (issue 6): one per attendee present at
+/// a held meeting, signed with the certificate key and recorded in the
+/// archive ledger through a `certificate_issued` member event.
+pub struct M0009Certificates;
+
+impl MigrationName for M0009Certificates {
+    fn name(&self) -> &str {
+        "m0009_certificates"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0009Certificates {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // Certificates [internal]: number [public] is random (unguessable, it
+        // is the key of the public verification page); payload [internal] is
+        // the signed canonical text (member name, organization, meeting
+        // kind, title and date, number, issue time); signature is Ed25519
+        // over the payload; revoked_at and revoked_reason [internal].
+        m.create_table(
+            Table::create()
+                .table("certificates")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(string_len_uniq("number", 32))
+                .col(big_integer("meeting_id"))
+                .col(big_integer("member_id"))
+                .col(big_integer("org_id"))
+                .col(text("payload"))
+                .col(blob("signature"))
+                .col(timestamp_with_time_zone("issued_at"))
+                .col(timestamp_with_time_zone_null("revoked_at"))
+                .col(string_len_null("revoked_reason", 500))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("uq_certificates_meeting_member")
+                .table("certificates")
+                .col("meeting_id")
+                .col("member_id")
+                .unique()
+                .if_not_exists()
+                .to_owned(),
+        )
+        .await?;
+        index(m, "certificates", "idx_certificates_member", &["member_id"]).await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table("certificates").if_exists().to_owned())
+            .await?;
+        Ok(())
     }
 }
 

@@ -1,4 +1,5 @@
-//! Static assets embedded in the binary (no CDN, no build step).
+//! Static assets embedded in the binary (no CDN, no build step), and the
+//! licence of the CJK font embedded in generated PDFs (SIL OFL 1.1).
 
 use axum::Router;
 use axum::http::header;
@@ -34,6 +35,19 @@ pub fn routes() -> Router<AppState> {
                         (header::CACHE_CONTROL, "public, max-age=3600"),
                     ],
                     JS,
+                )
+                    .into_response()
+            }),
+        )
+        .route(
+            "/assets/licenses/font-ofl.txt",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                        (header::CACHE_CONTROL, "public, max-age=86400"),
+                    ],
+                    dangjian_docs::FONT_LICENSE,
                 )
                     .into_response()
             }),

@@ -1,7 +1,7 @@
 //! Rate limits per remote address (issue 5, item 4): a token bucket for the
 //! sign-in endpoints and one for the public endpoints (fee calculator,
-//! ledger, OpenAPI document). Past the limit the answer is 429 problem
-//! details with `Retry-After`. Requests without a known address (in-process
+//! ledger, OpenAPI document, certificate verification). Past the limit the
+//! answer is 429 problem details with `Retry-After`. Requests without a known address (in-process
 //! tests) are not limited; behind a reverse proxy every client shares the
 //! proxy's address, so set the limits there instead (see SECURITY.md).
 
@@ -96,7 +96,9 @@ fn bucket<'a>(limits: &'a RateLimits, method: &Method, path: &str) -> Option<&'a
     let public = path == "/api/v1/fees/calculate"
         || path == "/api/v1/openapi.json"
         || path.starts_with("/ledger/")
-        || path.starts_with("/api/v1/ledger/");
+        || path.starts_with("/api/v1/ledger/")
+        || path.starts_with("/verify/")
+        || path.starts_with("/api/v1/verify/");
     if login {
         Some(&limits.login)
     } else if public {
@@ -145,6 +147,8 @@ mod tests {
         assert!(bucket(&l, &Method::GET, "/login").is_none());
         assert!(bucket(&l, &Method::POST, "/api/v1/auth/login").is_some());
         assert!(bucket(&l, &Method::GET, "/ledger/checkpoint").is_some());
+        assert!(bucket(&l, &Method::GET, "/verify/certificate/X").is_some());
+        assert!(bucket(&l, &Method::GET, "/api/v1/verify/certificate/X").is_some());
         assert!(bucket(&l, &Method::GET, "/api/v1/members/1").is_none());
         assert!(bucket(&l, &Method::GET, "/healthz").is_none());
     }

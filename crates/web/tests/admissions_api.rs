@@ -360,3 +360,84 @@ async fn admission_pages_show_the_pipeline_and_record_steps() {
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+// Issue 8 scope 3, fill once: the forms of an admission over the API and
+// the page — PDFs generated from the record, 404 for the sibling branch.
+#[tokio::test]
+async fn admission_forms_are_generated_pdfs() {
+    let e = env("adm-forms").await;
+    let (sec_a, sec_b) = (e.token("secretary_a").await, e.token("secretary_b").await);
+    let branch_a = e.org_of("secretary_a").await;
+    let (s, d) = e
+        .call(
+            "POST",
+            &format!("/api/v1/orgs/{branch_a}/admissions"),
+            &sec_a,
+            Some(person("2026-11-20")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let id = d["admission"]["id"].as_i64().expect("id");
+    let (s, forms) = e
+        .call(
+            "GET",
+            &format!("/api/v1/admissions/{id}/forms"),
+            &sec_a,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let forms = forms.as_array().expect("list").clone();
+    assert!(forms.len() >= 7);
+    assert_eq!(forms[0]["key"], "application_record");
+    assert_eq!(forms[0]["recorded"], 1);
+
+    let req = axum::http::Request::builder()
+        .uri(format!("/api/v1/admissions/{id}/forms/application_record"))
+        .header(axum::http::header::AUTHORIZATION, format!("Bearer {sec_a}"))
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let r = common::send_raw(&e.router, req).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.content_type.as_deref(), Some("application/pdf"));
+    assert!(r.body.starts_with("%PDF-"));
+
+    let (s, _) = e
+        .call(
+            "GET",
+            &format!("/api/v1/admissions/{id}/forms/application_record"),
+            &sec_b,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = e
+        .call(
+            "GET",
+            &format!("/api/v1/admissions/{id}/forms/nope"),
+            &sec_a,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // The candidate timeline links every form; the page route serves it.
+    let (cookie, _) = e.session("secretary_a").await;
+    let (s, html) = e
+        .page("GET", &format!("/admissions/{id}"), &cookie, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains(&format!("/admissions/{id}/forms/political_review")),
+        "{html}"
+    );
+    let (s, _) = e
+        .page(
+            "GET",
+            &format!("/admissions/{id}/forms/application_record"),
+            &cookie,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+}

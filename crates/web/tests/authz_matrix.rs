@@ -25,7 +25,9 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use dangjian_app::{Actor, App};
 use dangjian_domain::identity::Role;
-use dangjian_store::entities::{decision, meeting, member, org, transfer_letter, warning};
+use dangjian_store::entities::{
+    certificate, decision, meeting, member, org, transfer_letter, warning,
+};
 use dangjian_store::sea_orm::{EntityTrait, QueryOrder};
 use serde::Deserialize;
 
@@ -77,6 +79,7 @@ struct World {
     decisions: Vec<decision::Model>,
     meetings: Vec<meeting::Model>,
     letters: Vec<transfer_letter::Model>,
+    certificates: Vec<certificate::Model>,
 }
 
 impl World {
@@ -133,6 +136,11 @@ impl World {
                         .is_some_and(|o| self.in_scope(o, target, exact))
                 })
                 .map(|l| l.id)
+        } else if path.contains("/certificate") && path.contains("{number}") {
+            self.certificates
+                .iter()
+                .find(|c| self.in_scope(c.org_id, target, exact))
+                .map(|c| c.id)
         } else {
             None
         }
@@ -172,6 +180,7 @@ fn probe_path(p: &str) -> String {
         .replace("{month}", "2026-11")
         .replace("{member_id}", "1")
         .replace("{login}", "admin")
+        .replace("{number}", "0000-0000-0000-0000")
         .replace("{*path}", "0/000.p/1")
 }
 
@@ -202,7 +211,12 @@ async fn router_routes(router: &axum::Router) -> BTreeSet<String> {
 
 fn org_relative(e: &Entry) -> bool {
     let (_, path) = e.route.split_once(' ').expect("METHOD PATH");
-    let uses = |s: &str| s.contains("{code}") || s.contains("{id}") || s.contains("/{login}");
+    let uses = |s: &str| {
+        s.contains("{code}")
+            || s.contains("{id}")
+            || s.contains("{number}")
+            || s.contains("/{login}")
+    };
     !path.starts_with("/lang/")
         && (uses(path)
             || e.query.as_deref().is_some_and(uses)
@@ -373,6 +387,46 @@ async fn seed_meetings(app: &App) {
             .await
             .expect("meeting");
     }
+    // Earlier meetings of the two branches, held, with every expected
+    // member present: their certificates (issue 6). Scheduled after the
+    // open ones, so the meeting routes still find those first.
+    for code in [BRANCH, "GD-C01-X01-W01-B02"] {
+        let input = MeetingInput {
+            kind: MeetingKind::PartyLecture,
+            title: "矩阵测试党课".into(),
+            agenda: String::new(),
+            place: Some("村部".into()),
+            online_link: None,
+            lecturer: None,
+            by_secretary: false,
+            starts_at: now - chrono::Duration::hours(3),
+            ends_at: now - chrono::Duration::hours(2),
+            repeat: None,
+            repeat_count: 1,
+            attendee_ids: None,
+        };
+        let m = app
+            .schedule_meeting(&root, code, input)
+            .await
+            .expect("meeting")
+            .remove(0);
+        let d = app.meeting_detail(&root, m.id).await.expect("detail");
+        let entries = d
+            .attendance
+            .iter()
+            .map(|a| dangjian_app::meetings::OfflineEntry {
+                member_id: a.member_id,
+                state: dangjian_domain::meetings::AttendanceState::Present,
+                leave_reason: None,
+            })
+            .collect();
+        app.record_offline(&root, m.id, entries)
+            .await
+            .expect("paper list");
+        app.set_meeting_status(&root, m.id, dangjian_domain::meetings::MeetingStatus::Held)
+            .await
+            .expect("held");
+    }
 }
 
 /// At each of the two branches, an open letter to the other branch and
@@ -438,6 +492,11 @@ async fn world(app: &App) -> World {
             .all(c)
             .await
             .expect("letters"),
+        certificates: certificate::Entity::find()
+            .order_by_asc(certificate::Column::Id)
+            .all(c)
+            .await
+            .expect("certificates"),
     }
 }
 
@@ -485,11 +544,20 @@ async fn send_cell(
 ) -> Option<common::Sent> {
     let (method, path) = e.route.split_once(' ').expect("METHOD PATH");
     let target = &s.orgs[relation];
-    let id = if path.contains("{id}") {
+    let id = if path.contains("{id}") || path.contains("{number}") {
         Some(w.resource(path, target, RELATIONS[relation])?)
     } else {
         None
     };
+    // A certificate route aims at the certificate's number.
+    let path = match (path.contains("{number}"), id) {
+        (true, Some(id)) => {
+            let c = w.certificates.iter().find(|c| c.id == id).expect("cert");
+            path.replace("{number}", &c.number)
+        }
+        _ => path.to_string(),
+    };
+    let path = path.as_str();
     let path = if path.starts_with("/lang/") {
         path.replace("{code}", "en")
     } else {

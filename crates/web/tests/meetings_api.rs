@@ -363,3 +363,143 @@ async fn pages_secretary_qr_member_one_tap_paper_list() {
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+/// GET without credentials (the public verification).
+async fn public_get(e: &common::Env, uri: &str) -> common::Sent {
+    let req = axum::http::Request::builder()
+        .uri(uri)
+        .body(axum::body::Body::empty())
+        .expect("request");
+    common::send_raw(&e.router, req).await
+}
+
+// Issue 6 scope 5: the member's certificate over the API (PDF with its
+// UTF-8 file name), another branch gets 404, and the public verification
+// (JSON and page) says valid without a login.
+#[tokio::test]
+async fn certificates_download_and_public_verification() {
+    let e = env("certificates-api").await;
+    let branch_a = e.org_of("secretary_a").await;
+    let sec = e.token("secretary_a").await;
+    let member = e.token("member_a").await;
+    let sec_b = e.token("secretary_b").await;
+    let (_, v) = e
+        .call(
+            "POST",
+            &format!("/api/v1/orgs/{branch_a}/meetings"),
+            &sec,
+            Some(assembly("2026-11-28T01:50:00Z", "2026-11-28T03:50:00Z")),
+        )
+        .await;
+    let id = v[0]["id"].as_i64().expect("id");
+    let (_, d) = e
+        .call("GET", &format!("/api/v1/meetings/{id}"), &sec, None)
+        .await;
+    let code = d["signin_code"].as_str().expect("code").to_string();
+    let (s, _) = e
+        .call(
+            "POST",
+            &format!("/api/v1/meetings/{id}/signin"),
+            &member,
+            Some(json!({"code": code})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, none) = e
+        .call("GET", "/api/v1/me/certificates", &member, None)
+        .await;
+    assert_eq!(none.as_array().map(Vec::len), Some(0));
+    let (s, _) = e
+        .call(
+            "POST",
+            &format!("/api/v1/meetings/{id}/status"),
+            &sec,
+            Some(json!({"status": "held"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let (s, certs) = e
+        .call("GET", "/api/v1/me/certificates", &member, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(certs.as_array().map(Vec::len), Some(1), "{certs}");
+    let number = certs[0]["number"].as_str().expect("number").to_string();
+    assert_eq!(certs[0]["title"], "第四季度支部党员大会");
+
+    let req = axum::http::Request::builder()
+        .uri(format!("/api/v1/certificates/{number}/pdf"))
+        .header(
+            axum::http::header::AUTHORIZATION,
+            format!("Bearer {member}"),
+        )
+        .body(axum::body::Body::empty())
+        .expect("request");
+    use tower::ServiceExt;
+    let res = e.router.clone().oneshot(req).await.expect("response");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    let disp = res.headers()["content-disposition"]
+        .to_str()
+        .expect("ascii");
+    assert!(
+        disp.starts_with("attachment; filename=\"certificate-")
+            && disp.contains("filename*=UTF-8''%E7%BB%84%E7%BB%87"),
+        "{disp}"
+    );
+    use http_body_util::BodyExt;
+    let pdf = res.into_body().collect().await.expect("body").to_bytes();
+    assert!(pdf.starts_with(b"%PDF-"));
+
+    let (s, p) = e
+        .call(
+            "GET",
+            &format!("/api/v1/certificates/{number}/pdf"),
+            &sec_b,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{p}");
+
+    let r = public_get(&e, &format!("/api/v1/verify/certificate/{number}")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let v: Value = serde_json::from_str(&r.body).expect("json");
+    assert_eq!(
+        (v["status"].as_str(), v["valid"].as_bool()),
+        (Some("valid"), Some(true))
+    );
+    assert_eq!(v["title"], "第四季度支部党员大会");
+    assert!(v["member"].as_str().is_some_and(|m| !m.is_empty()));
+    let r = public_get(&e, "/api/v1/verify/certificate/0000-0000-0000-0000").await;
+    let v: Value = serde_json::from_str(&r.body).expect("json");
+    assert_eq!(
+        (v["status"].as_str(), v["valid"].as_bool()),
+        (Some("unknown"), Some(false))
+    );
+    assert!(v["member"].is_null());
+
+    let page = public_get(&e, &format!("/verify/certificate/{number}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("证明有效"), "{}", page.body);
+    let page = public_get(&e, "/verify/certificate/nope").await;
+    assert!(page.body.contains("无效"), "{}", page.body);
+
+    // The member's own page lists it with a download link; the secretary's
+    // meeting page counts it.
+    let (cookie, _) = e.session("member_a").await;
+    let (s, html) = e.page("GET", "/me/meetings", &cookie, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains(&format!("/certificates/{number}/pdf")),
+        "{html}"
+    );
+    let (s, _) = e
+        .page("GET", &format!("/certificates/{number}/pdf"), &cookie, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (cookie, _) = e.session("secretary_a").await;
+    let (_, html) = e
+        .page("GET", &format!("/meetings/{id}"), &cookie, None)
+        .await;
+    assert!(html.contains("id=\"certificates-issued\""), "{html}");
+}

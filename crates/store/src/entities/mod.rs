@@ -2,6 +2,7 @@
 
 pub mod api_token;
 pub mod audit;
+pub mod certificate;
 pub mod decision;
 pub mod dues_base;
 pub mod dues_charge;

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod bulk;
+pub mod certificates;
 pub mod decisions;
 pub mod dues;
 pub mod federation;

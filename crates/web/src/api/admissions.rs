@@ -506,3 +506,59 @@ pub async fn of_member(
         items: items.iter().map(AdmissionOut::from).collect(),
     }))
 }
+
+/// A generated form of the admission (issue 8, fill once).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdmissionFormOut {
+    pub key: String,
+    pub title_zh: String,
+    pub title_en: String,
+    /// How many of its steps are recorded.
+    pub recorded: usize,
+    /// Where to download the PDF.
+    pub pdf: String,
+}
+
+/// The forms generated from the admission record, with how much of each
+/// is recorded.
+#[utoipa::path(get, path = "/api/v1/admissions/{id}/forms", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Vec<AdmissionFormOut>), (status = 404, body = Problem)))]
+pub async fn forms(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<AdmissionFormOut>>> {
+    let id = parse_id(&id)?;
+    let v = st.app.admission_forms(&a, id).await?;
+    Ok(Json(
+        v.iter()
+            .map(|f| AdmissionFormOut {
+                key: f.key.into(),
+                title_zh: f.title_zh.into(),
+                title_en: f.title_en.into(),
+                recorded: f.recorded,
+                pdf: format!("/api/v1/admissions/{id}/forms/{}", f.key),
+            })
+            .collect(),
+    ))
+}
+
+/// One form as a PDF generated from the record (audited).
+#[utoipa::path(get, path = "/api/v1/admissions/{id}/forms/{form}", params(("id" = i64, Path), ("form" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, content_type = "application/pdf"), (status = 404, body = Problem)))]
+pub async fn form_pdf(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path((id, form)): Path<(String, String)>,
+) -> ApiResult<impl axum::response::IntoResponse> {
+    let id = parse_id(&id)?;
+    let (name, pdf) = st.app.admission_form_pdf(&a, id, &form).await?;
+    Ok(crate::api::certificates::pdf_response(
+        &name,
+        &format!(
+            "admission-{id}-{}",
+            form.replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', "")
+        ),
+        pdf,
+    ))
+}

@@ -4,6 +4,7 @@
 
 pub mod admissions;
 pub mod auth;
+pub mod certificates;
 pub mod decisions;
 pub mod dues;
 pub mod dues_remit;
@@ -41,7 +42,8 @@ use types::HealthOut;
         members::list, members::register, members::detail, members::search, members::import, members::export,
         warnings::list, warnings::rules, warnings::summary, warnings::detail, warnings::acknowledge, warnings::correct, warnings::close, warnings::reopen, warnings::thresholds, warnings::set_thresholds,
         decisions::create, decisions::list, decisions::detail, decisions::report,
-        admissions::process, admissions::start, admissions::pipeline, admissions::detail, admissions::act, admissions::cancel, admissions::of_member,
+        admissions::process, admissions::start, admissions::pipeline, admissions::detail, admissions::act, admissions::cancel, admissions::of_member, admissions::forms, admissions::form_pdf,
+        certificates::mine, certificates::pdf, certificates::revoke, certificates::verify,
         meetings::create, meetings::list, meetings::compliance, meetings::detail, meetings::sign_in, meetings::status, meetings::minutes, meetings::offline, meetings::leave, meetings::decide_leave, meetings::mine,
         participation::branch, participation::member, participation::mine, participation::duplicates, participation::confirm,
         dues::set_base, dues::member, dues::statement, dues::pay, dues::reverse, dues::generate, dues::sheet, dues::report, dues::report_xlsx,
@@ -186,6 +188,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/admissions/{id}", get(admissions::detail))
         .route("/api/v1/admissions/{id}/cancel", post(admissions::cancel))
+        .route("/api/v1/admissions/{id}/forms", get(admissions::forms))
+        .route(
+            "/api/v1/admissions/{id}/forms/{form}",
+            get(admissions::form_pdf),
+        )
         .route(
             "/api/v1/admissions/{id}/steps/{step}",
             post(admissions::act),
@@ -232,6 +239,16 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/meetings/{id}/minutes/confirm",
             post(participation::confirm),
+        )
+        .route("/api/v1/me/certificates", get(certificates::mine))
+        .route("/api/v1/certificates/{number}/pdf", get(certificates::pdf))
+        .route(
+            "/api/v1/certificates/{number}/revoke",
+            post(certificates::revoke),
+        )
+        .route(
+            "/api/v1/verify/certificate/{number}",
+            get(certificates::verify),
         )
         .route("/api/v1/dues/members/{id}", get(dues::member))
         .route("/api/v1/dues/members/{id}/base", post(dues::set_base))

@@ -38,6 +38,26 @@ pub fn routes() -> Router<AppState> {
         .route("/admissions/{id}", get(timeline_page))
         .route("/members/{id}/admission", get(member_admission))
         .route("/admissions/{id}/steps/{step}", post(step_submit))
+        .route("/admissions/{id}/forms/{form}", get(form_download))
+}
+
+/// A generated admission form as a PDF (fill once, issue 8).
+async fn form_download(
+    State(st): State<AppState>,
+    lang: Lang,
+    p: PageActor,
+    Path((id, form)): Path<(String, String)>,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return error_page(lang, &p, AppError::NotFound("admission"));
+    };
+    match st.app.admission_form_pdf(&p.actor, id, &form).await {
+        Ok((name, pdf)) => {
+            crate::api::certificates::pdf_response(&name, &format!("admission-{id}-{form}"), pdf)
+                .into_response()
+        }
+        Err(e) => error_page(lang, &p, e),
+    }
 }
 
 fn state_label(s: TimerState, lang: Lang) -> &'static str {
@@ -276,6 +296,8 @@ struct TimelinePage {
     timers: Vec<TimerRow>,
     history: Vec<HistRow>,
     forms: Vec<FormView>,
+    /// The generated PDF forms (fill once): key and name.
+    documents: Vec<(&'static str, &'static str)>,
     errors: Vec<String>,
 }
 
@@ -423,6 +445,10 @@ fn timeline_view(
             .into(),
             stage: s.stage.label(l).into(),
             progress: format!("{}/{}", s.steps_done, s.steps_total),
+            documents: dangjian_app::admission_forms::FORMS
+                .iter()
+                .map(|f| (f.key, if lang.is_en() { f.title_en } else { f.title_zh }))
+                .collect(),
             timers: s
                 .timers
                 .iter()

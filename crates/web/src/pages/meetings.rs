@@ -512,6 +512,8 @@ struct MeetingPage {
     qr: String,
     signin_url: String,
     counts: dangjian_app::meetings::AttendanceCounts,
+    /// Certificates issued for this meeting (held), for those who manage it.
+    certificates_issued: Option<u64>,
     rows: Vec<AttRow>,
     mine: String,
     can_sign_in: bool,
@@ -575,7 +577,8 @@ fn qr_svg(url: &str) -> String {
     }
 }
 
-fn origin(st: &AppState, headers: &HeaderMap) -> String {
+/// The server's origin as the browser reached it (`https://host`).
+pub(crate) fn origin(st: &AppState, headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -628,6 +631,14 @@ async fn show_meeting(
         None => String::new(),
     };
     let scheduled = m.status == MeetingStatus::Scheduled;
+    let certificates_issued = if d.can_manage && m.status == MeetingStatus::Held {
+        match st.app.meeting_certificate_count(&p.actor, id).await {
+            Ok(n) => Some(n),
+            Err(e) => return error_page(lang, p, e),
+        }
+    } else {
+        None
+    };
     let now = st.app.clock.now();
     let (duplicates, confirmed) = if d.can_manage {
         duplicate_lines(st, p, lang, id).await
@@ -671,6 +682,7 @@ async fn show_meeting(
             qr,
             signin_url: url,
             counts: d.counts,
+            certificates_issued,
             rows: d
                 .attendance
                 .iter()
@@ -1104,11 +1116,25 @@ struct MinePage {
     points: u32,
     rule: String,
     chart: String,
+    certs: Vec<CertRow>,
+}
+
+/// One certificate of organizational life in the member's own record.
+struct CertRow {
+    number: String,
+    date: String,
+    title: String,
+    kind: &'static str,
+    revoked: bool,
 }
 
 async fn my_meetings(State(st): State<AppState>, lang: Lang, p: PageActor) -> Response {
     let rows = match st.app.my_attendance(&p.actor).await {
         Ok(r) => r,
+        Err(e) => return error_page(lang, &p, e),
+    };
+    let certs = match st.app.my_certificates(&p.actor).await {
+        Ok(c) => c,
         Err(e) => return error_page(lang, &p, e),
     };
     let l = lang.code();
@@ -1210,6 +1236,16 @@ async fn my_meetings(State(st): State<AppState>, lang: Lang, p: PageActor) -> Re
             points,
             rule,
             chart,
+            certs: certs
+                .iter()
+                .map(|c| CertRow {
+                    number: c.number.clone(),
+                    date: c.date.clone(),
+                    title: c.title.clone(),
+                    kind: c.kind.label(l),
+                    revoked: c.revoked,
+                })
+                .collect(),
         },
     )
 }

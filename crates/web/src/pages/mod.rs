@@ -4,9 +4,10 @@
 //! the session's CSRF token.
 
 mod admissions;
+mod certificates;
 mod chart;
 mod dues;
-mod meetings;
+pub(crate) mod meetings;
 mod org_manage;
 mod participation;
 mod supervision;
@@ -49,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admissions::routes())
         .merge(meetings::routes())
         .merge(participation::routes())
+        .merge(certificates::routes())
         .merge(dues::routes())
         .merge(transfers::routes())
 }
