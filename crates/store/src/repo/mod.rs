@@ -13,7 +13,7 @@ pub mod meetings;
 pub mod members;
 pub mod minutes;
 pub mod orgs;
-pub mod transfers;
 pub mod participation;
+pub mod transfers;
 pub mod warnings;
 pub mod workflow;
