@@ -210,7 +210,7 @@ pub struct FindingOut {
 
 /// One recorded action of the timeline.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct EntryOut {
+pub struct AdmissionEntryOut {
     pub seq: u32,
     /// step, side or cancel
     pub kind: String,
@@ -229,7 +229,7 @@ pub struct EntryOut {
     pub overrides: Vec<OverrideIo>,
 }
 
-impl From<&EntryView> for EntryOut {
+impl From<&EntryView> for AdmissionEntryOut {
     fn from(e: &EntryView) -> Self {
         Self {
             seq: e.seq,
@@ -270,7 +270,7 @@ impl From<&EntryView> for EntryOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AdmissionDetailOut {
     pub admission: AdmissionOut,
-    pub history: Vec<EntryOut>,
+    pub history: Vec<AdmissionEntryOut>,
     /// Side actions open now that the caller may take (half-yearly
     /// assessment, probation extension).
     pub side_actions: Vec<StepOut>,
@@ -282,7 +282,7 @@ impl From<&AdmissionDetail> for AdmissionDetailOut {
     fn from(d: &AdmissionDetail) -> Self {
         Self {
             admission: AdmissionOut::from(&d.summary),
-            history: d.history.iter().map(EntryOut::from).collect(),
+            history: d.history.iter().map(AdmissionEntryOut::from).collect(),
             side_actions: d.side_actions.iter().map(StepOut::from).collect(),
             can_act: d.can_act,
         }

@@ -25,7 +25,7 @@ pub struct ProofOut {
 
 /// A leaf of the log and, for a reader who may see the member, its event.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct EntryOut {
+pub struct LedgerEntryOut {
     pub index: u64,
     /// The canonical leaf bytes, base64.
     pub leaf: String,
@@ -165,16 +165,16 @@ pub async fn consistency(
 
 /// Leaf `index` (base64) and, to a reader who may see the member, its event.
 #[utoipa::path(get, path = "/api/v1/ledger/entries/{index}", params(("index" = u64, Path)), security(("bearer" = [])),
-    responses((status = 200, body = EntryOut), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = LedgerEntryOut), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn entry(
     State(st): State<AppState>,
     actor: Result<ApiActor, ApiError>,
     Path(index): Path<String>,
-) -> ApiResult<Json<EntryOut>> {
+) -> ApiResult<Json<LedgerEntryOut>> {
     let a = reader(&st, actor)?;
     let index = number("index", Some(&index))?;
     let e = st.app.ledger_entry(&a, index).await?;
-    Ok(Json(EntryOut {
+    Ok(Json(LedgerEntryOut {
         index: e.index,
         leaf: e.leaf,
         event_type: e.event_type,

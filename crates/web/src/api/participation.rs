@@ -275,19 +275,19 @@ pub async fn duplicates(
 
 /// The branch's confirmation that flagged minutes are genuine.
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct ConfirmIn {
+pub struct ParticipationConfirmIn {
     pub reason: String,
 }
 
 /// Confirms, with a reason, that minutes flagged as nearly identical to
 /// another meeting's are genuine; stored and audited.
-#[utoipa::path(post, path = "/api/v1/meetings/{id}/minutes/confirm", params(("id" = i64, Path)), request_body = ConfirmIn, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/minutes/confirm", params(("id" = i64, Path)), request_body = ParticipationConfirmIn, security(("bearer" = [])),
     responses((status = 200, body = MinutesCheckOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn confirm(
     State(st): State<AppState>,
     ApiActor(a): ApiActor,
     Path(id): Path<String>,
-    b: Result<Json<ConfirmIn>, JsonRejection>,
+    b: Result<Json<ParticipationConfirmIn>, JsonRejection>,
 ) -> ApiResult<Json<MinutesCheckOut>> {
     let id = parse_id(&id)?;
     let b = body(b)?;

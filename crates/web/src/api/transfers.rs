@@ -120,7 +120,7 @@ pub struct IssueIn {
 
 /// The day of arrival (default today).
 #[derive(Debug, Default, Deserialize, ToSchema)]
-pub struct ConfirmIn {
+pub struct TransferConfirmIn {
     pub arrived_on: Option<NaiveDate>,
 }
 
@@ -139,7 +139,7 @@ pub struct ImportIn {
 
 /// The outcome of an import.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ImportOut {
+pub struct TransferImportOut {
     pub letter: LetterOut,
     pub member_id: i64,
     /// The signed receipt to send back to the issuing server.
@@ -213,13 +213,13 @@ pub async fn detail(
 }
 
 /// The receiving branch confirms the member's arrival; the member moves.
-#[utoipa::path(post, path = "/api/v1/transfers/{id}/confirm", params(("id" = i64, Path)), request_body = ConfirmIn, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/transfers/{id}/confirm", params(("id" = i64, Path)), request_body = TransferConfirmIn, security(("bearer" = [])),
     responses((status = 200, body = LetterOut), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn confirm(
     State(st): State<AppState>,
     ApiActor(a): ApiActor,
     Path(id): Path<String>,
-    b: Result<Json<ConfirmIn>, JsonRejection>,
+    b: Result<Json<TransferConfirmIn>, JsonRejection>,
 ) -> ApiResult<Json<LetterOut>> {
     let b = body(b)?;
     let l = st
@@ -274,17 +274,17 @@ pub async fn letter(
 /// the signature must verify with a trusted key; a letter imported before
 /// answers 409 and nothing is imported again.
 #[utoipa::path(post, path = "/api/v1/transfers/import", request_body = ImportIn, security(("bearer" = [])),
-    responses((status = 201, body = ImportOut), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = TransferImportOut), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn import(
     State(st): State<AppState>,
     ApiActor(a): ApiActor,
     b: Result<Json<ImportIn>, JsonRejection>,
-) -> ApiResult<(StatusCode, Json<ImportOut>)> {
+) -> ApiResult<(StatusCode, Json<TransferImportOut>)> {
     let b = body(b)?;
     let r = st.app.import_letter(&a, &b.letter).await?;
     Ok((
         StatusCode::CREATED,
-        Json(ImportOut {
+        Json(TransferImportOut {
             letter: LetterOut::from(&r.letter),
             member_id: r.member_id,
             receipt: r.receipt,
