@@ -18,6 +18,7 @@ pub mod members;
 pub mod orgs;
 pub mod resident_id;
 pub mod security;
+pub mod votes;
 pub mod warnings;
 
 pub use error::{FieldError, ValidationErrors};
