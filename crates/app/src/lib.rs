@@ -19,6 +19,7 @@ pub mod members;
 pub mod orgs;
 pub mod roster;
 pub mod totp;
+pub mod votes;
 pub mod warnings;
 
 use std::sync::Arc;

@@ -185,9 +185,9 @@ pub struct MyAttendance {
 
 /// What the viewer may do with a meeting.
 #[derive(Debug, Clone, Copy)]
-struct Access {
-    manage: bool,
-    oversee: bool,
+pub(crate) struct Access {
+    pub(crate) manage: bool,
+    pub(crate) oversee: bool,
 }
 
 impl Actor {
@@ -229,7 +229,7 @@ fn corrupt(id: i64) -> AppError {
     AppError::Internal(format!("meeting {id} has unreadable stored fields"))
 }
 
-fn view(m: &meeting::Model, o: &org::Model) -> Result<MeetingView, AppError> {
+pub(crate) fn view(m: &meeting::Model, o: &org::Model) -> Result<MeetingView, AppError> {
     Ok(MeetingView {
         id: m.id,
         org: OrgView::from_model(o),
@@ -381,7 +381,7 @@ fn new_code() -> Result<String, AppError> {
 
 impl App {
     /// An organization that holds meetings, if the actor manages it.
-    async fn managed_org(&self, actor: &Actor, code: &str) -> Result<org::Model, AppError> {
+    pub(crate) async fn managed_org(&self, actor: &Actor, code: &str) -> Result<org::Model, AppError> {
         let o = orepo::by_code(&self.db.conn, code)
             .await?
             .ok_or(AppError::NotFound("organization"))?;
@@ -395,7 +395,7 @@ impl App {
     }
 
     /// An organization whose calendar the actor may read.
-    async fn calendar_org(&self, actor: &Actor, code: &str) -> Result<org::Model, AppError> {
+    pub(crate) async fn calendar_org(&self, actor: &Actor, code: &str) -> Result<org::Model, AppError> {
         let o = orepo::by_code(&self.db.conn, code)
             .await?
             .ok_or(AppError::NotFound("organization"))?;
@@ -408,7 +408,7 @@ impl App {
 
     /// A meeting, its organization and what the actor may do; 404 when the
     /// actor may not see it.
-    async fn visible_meeting(
+    pub(crate) async fn visible_meeting(
         &self,
         actor: &Actor,
         id: i64,

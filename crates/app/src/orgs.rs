@@ -441,7 +441,7 @@ impl App {
 }
 
 /// Records a change of an organization in its history and in the audit log.
-async fn record_change<C: sea_orm::ConnectionTrait>(
+pub(crate) async fn record_change<C: sea_orm::ConnectionTrait>(
     tx: &C,
     actor: &Actor,
     org_id: i64,

@@ -13,3 +13,4 @@ pub mod members;
 pub mod orgs;
 pub mod warnings;
 pub mod workflow;
+pub mod votes;
