@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod admissions;
+pub mod attachments;
 pub mod audit;
 pub mod clock;
 pub mod decisions;
@@ -56,6 +57,9 @@ pub struct AppConfig {
     /// to sign in (issue 5). Off by default so the demo signs in with
     /// passwords; enroll them with `dangjian user totp --login`.
     pub require_totp_for_staff: bool,
+    /// Largest meeting attachment accepted, in bytes (the web layer's body
+    /// limit follows it).
+    pub attachment_max_bytes: usize,
 }
 
 impl Default for AppConfig {
@@ -69,6 +73,7 @@ impl Default for AppConfig {
             parent_vkey: None,
             federation_key: None,
             require_totp_for_staff: false,
+            attachment_max_bytes: crate::attachments::DEFAULT_MAX_BYTES,
         }
     }
 }

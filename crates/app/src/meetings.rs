@@ -78,8 +78,9 @@ pub struct MeetingInput {
     pub repeat: Option<Repeat>,
     /// Instances in all, the first included (1 when not repeated).
     pub repeat_count: u32,
-    /// Expected attendees, when not the whole roster (required for a
-    /// committee meeting: the platform has no committee membership yet).
+    /// Expected attendees, when not the whole roster (a party group's
+    /// members for a group meeting, the committee in office for a
+    /// committee meeting).
     pub attendee_ids: Option<Vec<i64>>,
 }
 
@@ -480,7 +481,15 @@ impl App {
                 "Organizational life is held by grassroots organizations",
             ));
         }
+        // A committee meeting expects the committee in office (DOMAIN.md §2,
+        // §5); a list given by the secretary is used as given.
+        let mut committee = Vec::new();
         if input.kind == MeetingKind::CommitteeMeeting {
+            committee = dangjian_store::repo::votes::committee_now(&self.db.conn, o.id)
+                .await?
+                .into_iter()
+                .map(|s| s.member_id)
+                .collect::<Vec<i64>>();
             if !o.has_committee {
                 errs.push(FieldError::new(
                     "kind",
@@ -488,12 +497,14 @@ impl App {
                     "该支部未设支部委员会",
                     "This branch has no committee",
                 ));
-            } else if input.attendee_ids.as_ref().is_none_or(|v| v.is_empty()) {
+            } else if committee.is_empty()
+                && input.attendee_ids.as_ref().is_none_or(|v| v.is_empty())
+            {
                 errs.push(FieldError::new(
                     "attendee_ids",
                     "required",
-                    "支部委员会会议请选择参会的支委（平台尚未登记支委名单）",
-                    "Name the committee members attending (the platform does not record committee membership yet)",
+                    "支部委员会会议请选择参会的支委，或先登记支委名单",
+                    "Name the committee members attending, or record the committee first",
                 ));
             }
         }
@@ -518,6 +529,10 @@ impl App {
                     ));
                 }
                 ids
+            }
+            _ if input.kind == MeetingKind::CommitteeMeeting => {
+                committee.sort_unstable();
+                committee
             }
             _ => roster,
         };
