@@ -87,7 +87,7 @@ impl App {
         if bytes.len() > max {
             return Err(AppError::field(
                 "file",
-                "too_large",
+                "payload_too_large",
                 format!("文件不得超过{}字节", max),
                 format!("the file exceeds {max} bytes"),
             ));

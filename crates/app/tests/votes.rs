@@ -399,7 +399,7 @@ async fn attachments_are_checked_by_content_and_size() {
     let r = app
         .upload_attachment(&sec, m, AttachmentPurpose::Minutes, "big.pdf", big)
         .await;
-    assert_eq!(code_of(&r), "too_large");
+    assert_eq!(code_of(&r), "payload_too_large");
     let list = app.meeting_attachments(&sec, m).await.expect("list");
     assert_eq!(list.len(), 1);
     let (v, bytes) = app

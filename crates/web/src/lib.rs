@@ -47,6 +47,9 @@ pub fn router(state: AppState) -> Router {
                frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
     let router = Router::new()
         .merge(api::routes())
+        .merge(api::votes::upload_routes(
+            state.app.config.attachment_max_bytes,
+        ))
         .merge(pages::routes())
         .merge(assets::routes())
         .layer(axum::middleware::from_fn_with_state(

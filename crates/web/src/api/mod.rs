@@ -13,6 +13,7 @@ pub mod members;
 pub mod orgs;
 pub mod security;
 pub mod types;
+pub mod votes;
 pub mod warnings;
 pub mod witness;
 
@@ -40,6 +41,7 @@ use types::HealthOut;
         decisions::create, decisions::list, decisions::detail, decisions::report,
         admissions::process, admissions::start, admissions::pipeline, admissions::detail, admissions::act, admissions::cancel, admissions::of_member,
         meetings::create, meetings::list, meetings::compliance, meetings::detail, meetings::sign_in, meetings::status, meetings::minutes, meetings::offline, meetings::leave, meetings::decide_leave, meetings::mine,
+        votes::seats, votes::set_seats, votes::assembly_vote, votes::election, votes::votes, votes::attachments, votes::upload, votes::download,
         dues::set_base, dues::member, dues::statement, dues::pay, dues::reverse, dues::generate, dues::sheet, dues::report, dues::report_xlsx,
         ledger::checkpoint, ledger::key, ledger::tile, ledger::inclusion, ledger::consistency, ledger::entry, ledger::member_status,
         witness::add_checkpoint, witness::digests, witness::key, witness::logs,
@@ -152,6 +154,20 @@ pub fn routes() -> Router<AppState> {
             post(meetings::decide_leave),
         )
         .route("/api/v1/me/attendance", get(meetings::mine))
+        .route(
+            "/api/v1/orgs/{code}/committee/seats",
+            get(votes::seats).put(votes::set_seats),
+        )
+        .route(
+            "/api/v1/meetings/{id}/assembly-votes",
+            post(votes::assembly_vote),
+        )
+        .route("/api/v1/meetings/{id}/elections", post(votes::election))
+        .route("/api/v1/meetings/{id}/votes", get(votes::votes))
+        .route(
+            "/api/v1/meetings/{id}/attachments/{attachment_id}",
+            get(votes::download),
+        )
         .route("/api/v1/dues/members/{id}", get(dues::member))
         .route("/api/v1/dues/members/{id}/base", post(dues::set_base))
         .route("/api/v1/dues/members/{id}/statement", get(dues::statement))
