@@ -50,6 +50,9 @@ pub fn router(state: AppState) -> Router {
         .merge(api::votes::upload_routes(
             state.app.config.attachment_max_bytes,
         ))
+        .merge(pages::votes::upload_routes(
+            state.app.config.attachment_max_bytes,
+        ))
         .merge(pages::routes())
         .merge(assets::routes())
         .layer(axum::middleware::from_fn_with_state(

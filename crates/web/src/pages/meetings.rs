@@ -518,6 +518,19 @@ struct MeetingPage {
     prefill: String,
     errors: Vec<String>,
     notice: String,
+    /// A branch assembly: its votes page is linked.
+    is_assembly: bool,
+    attachments: Vec<AttachmentRow>,
+}
+
+/// A meeting attachment as listed on the meeting page.
+struct AttachmentRow {
+    id: i64,
+    purpose: &'static str,
+    filename: String,
+    content_type: String,
+    size: String,
+    sha256: String,
 }
 
 /// The QR code of `url` as inline SVG (the XML prolog dropped).
@@ -595,6 +608,20 @@ async fn show_meeting(
     };
     let scheduled = m.status == MeetingStatus::Scheduled;
     let now = st.app.clock.now();
+    let attachments = match st.app.meeting_attachments(&p.actor, id).await {
+        Ok(v) => v
+            .iter()
+            .map(|a| AttachmentRow {
+                id: a.id,
+                purpose: a.purpose.label(l),
+                filename: a.filename.clone(),
+                content_type: a.content_type.clone(),
+                size: format!("{:.1} KB", a.size as f64 / 1024.0),
+                sha256: a.sha256.clone(),
+            })
+            .collect(),
+        Err(e) => return error_page(lang, p, e),
+    };
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -659,6 +686,8 @@ async fn show_meeting(
             prefill: prefill.to_string(),
             errors,
             notice: notice.to_string(),
+            is_assembly: m.kind == MeetingKind::BranchAssembly,
+            attachments,
         },
     )
 }
@@ -677,6 +706,7 @@ fn notice(lang: Lang, done: Option<&str>) -> &'static str {
         Some("minutes") => lang.t("会议记录已保存。", "Minutes saved."),
         Some("attendance") => lang.t("出席情况已登记。", "Attendance recorded."),
         Some("decided") => lang.t("已处理请假申请。", "Leave request decided."),
+        Some("attachment") => lang.t("附件已上传。", "Attachment uploaded."),
         _ => "",
     }
 }

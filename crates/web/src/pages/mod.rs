@@ -7,6 +7,7 @@ mod admissions;
 mod chart;
 mod dues;
 mod meetings;
+pub mod votes;
 mod org_manage;
 mod supervision;
 
@@ -46,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .merge(supervision::routes())
         .merge(admissions::routes())
         .merge(meetings::routes())
+        .merge(votes::routes())
         .merge(dues::routes())
 }
 
