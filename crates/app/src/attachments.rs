@@ -93,7 +93,12 @@ impl App {
             ));
         }
         if bytes.is_empty() {
-            return Err(AppError::field("file", "required", "请选择文件", "choose a file"));
+            return Err(AppError::field(
+                "file",
+                "required",
+                "请选择文件",
+                "choose a file",
+            ));
         }
         let Some(content_type) = detect_type(&bytes) else {
             return Err(AppError::field(
@@ -167,20 +172,22 @@ impl App {
         repo::attachments(&self.db.conn, m.id)
             .await?
             .into_iter()
-            .map(|(id, purpose, filename, content_type, size, sha256, created_at)| {
-                Ok(AttachmentView {
-                    id,
-                    meeting_id: m.id,
-                    purpose: AttachmentPurpose::parse(&purpose).ok_or_else(|| {
-                        AppError::Internal(format!("attachment {id} has an unknown purpose"))
-                    })?,
-                    filename,
-                    content_type,
-                    size,
-                    sha256,
-                    created_at,
-                })
-            })
+            .map(
+                |(id, purpose, filename, content_type, size, sha256, created_at)| {
+                    Ok(AttachmentView {
+                        id,
+                        meeting_id: m.id,
+                        purpose: AttachmentPurpose::parse(&purpose).ok_or_else(|| {
+                            AppError::Internal(format!("attachment {id} has an unknown purpose"))
+                        })?,
+                        filename,
+                        content_type,
+                        size,
+                        sha256,
+                        created_at,
+                    })
+                },
+            )
             .collect()
     }
 
@@ -233,7 +240,10 @@ mod tests {
 
     #[test]
     fn types_by_content_not_name() {
-        assert_eq!(detect_type(b"\xFF\xD8\xFF\xE0\0\x10JFIF\0"), Some("image/jpeg"));
+        assert_eq!(
+            detect_type(b"\xFF\xD8\xFF\xE0\0\x10JFIF\0"),
+            Some("image/jpeg")
+        );
         assert_eq!(
             detect_type(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"),
             Some("image/png")

@@ -382,7 +382,11 @@ fn new_code() -> Result<String, AppError> {
 
 impl App {
     /// An organization that holds meetings, if the actor manages it.
-    pub(crate) async fn managed_org(&self, actor: &Actor, code: &str) -> Result<org::Model, AppError> {
+    pub(crate) async fn managed_org(
+        &self,
+        actor: &Actor,
+        code: &str,
+    ) -> Result<org::Model, AppError> {
         let o = orepo::by_code(&self.db.conn, code)
             .await?
             .ok_or(AppError::NotFound("organization"))?;
@@ -396,7 +400,11 @@ impl App {
     }
 
     /// An organization whose calendar the actor may read.
-    pub(crate) async fn calendar_org(&self, actor: &Actor, code: &str) -> Result<org::Model, AppError> {
+    pub(crate) async fn calendar_org(
+        &self,
+        actor: &Actor,
+        code: &str,
+    ) -> Result<org::Model, AppError> {
         let o = orepo::by_code(&self.db.conn, code)
             .await?
             .ok_or(AppError::NotFound("organization"))?;

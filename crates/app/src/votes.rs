@@ -703,7 +703,11 @@ impl App {
 
     /// The assembly votes and election rounds of a meeting and the
     /// branch's committee in office.
-    pub async fn meeting_votes(&self, actor: &Actor, meeting_id: i64) -> Result<MeetingVotes, AppError> {
+    pub async fn meeting_votes(
+        &self,
+        actor: &Actor,
+        meeting_id: i64,
+    ) -> Result<MeetingVotes, AppError> {
         let (m, o, access) = self.visible_meeting(actor, meeting_id).await?;
         let c = &self.db.conn;
         Ok(MeetingVotes {

@@ -137,20 +137,104 @@ async fn admission_at_assembly(fx: &Fixture, sec: &Actor, staff: &Actor, full: &
         .summary
         .id;
     let steps: Vec<((i32, u32, u32), &Actor, &str, Value, &[&str])> = vec![
-        ((2024, 1, 20), sec, "talk", json!({"talked_on": "2024-01-20", "talker": "王伟"}), &[]),
-        ((2024, 3, 1), sec, "activist", json!({"decided_on": "2024-03-01"}), &[]),
-        ((2024, 3, 5), staff, "activist_filing", json!({"filed_on": "2024-03-05"}), &[]),
-        ((2024, 3, 6), sec, "contacts", json!({"assigned_on": "2024-03-06", "contact_ids": [full[0]]}), &[]),
-        ((2024, 9, 1), sec, "activist_education", json!({"assessed_on": "2024-09-01", "assessment": "表现良好"}), &[]),
-        ((2025, 2, 20), sec, "assessment", json!({"assessed_on": "2025-02-20", "assessment": "积极上进"}), &[]),
-        ((2025, 3, 1), sec, "development_target", json!({"decided_on": "2025-03-01"}), &[]),
-        ((2025, 3, 3), staff, "target_filing", json!({"filed_on": "2025-03-03"}), &[]),
-        ((2025, 3, 4), sec, "introducers", json!({"assigned_on": "2025-03-04", "introducer_ids": [full[0], full[1]]}), &[]),
-        ((2025, 4, 1), sec, "political_review", json!({"concluded_on": "2025-04-01", "conclusion": "政治合格"}), &["political_review_report"]),
-        ((2025, 4, 10), sec, "training", json!({"completed_on": "2025-04-10", "days": 3, "hours": 24}), &["training_certificate"]),
-        ((2025, 4, 15), sec, "branch_review", json!({"reviewed_on": "2025-04-15"}), &[]),
-        ((2025, 4, 20), staff, "pre_review", json!({"pre_reviewed_on": "2025-04-20", "notice_from": "2025-04-21", "notice_to": "2025-04-25"}), &[]),
-        ((2025, 4, 25), sec, "volunteer_form", json!({"filled_on": "2025-04-25"}), &["volunteer_form"]),
+        (
+            (2024, 1, 20),
+            sec,
+            "talk",
+            json!({"talked_on": "2024-01-20", "talker": "王伟"}),
+            &[],
+        ),
+        (
+            (2024, 3, 1),
+            sec,
+            "activist",
+            json!({"decided_on": "2024-03-01"}),
+            &[],
+        ),
+        (
+            (2024, 3, 5),
+            staff,
+            "activist_filing",
+            json!({"filed_on": "2024-03-05"}),
+            &[],
+        ),
+        (
+            (2024, 3, 6),
+            sec,
+            "contacts",
+            json!({"assigned_on": "2024-03-06", "contact_ids": [full[0]]}),
+            &[],
+        ),
+        (
+            (2024, 9, 1),
+            sec,
+            "activist_education",
+            json!({"assessed_on": "2024-09-01", "assessment": "表现良好"}),
+            &[],
+        ),
+        (
+            (2025, 2, 20),
+            sec,
+            "assessment",
+            json!({"assessed_on": "2025-02-20", "assessment": "积极上进"}),
+            &[],
+        ),
+        (
+            (2025, 3, 1),
+            sec,
+            "development_target",
+            json!({"decided_on": "2025-03-01"}),
+            &[],
+        ),
+        (
+            (2025, 3, 3),
+            staff,
+            "target_filing",
+            json!({"filed_on": "2025-03-03"}),
+            &[],
+        ),
+        (
+            (2025, 3, 4),
+            sec,
+            "introducers",
+            json!({"assigned_on": "2025-03-04", "introducer_ids": [full[0], full[1]]}),
+            &[],
+        ),
+        (
+            (2025, 4, 1),
+            sec,
+            "political_review",
+            json!({"concluded_on": "2025-04-01", "conclusion": "政治合格"}),
+            &["political_review_report"],
+        ),
+        (
+            (2025, 4, 10),
+            sec,
+            "training",
+            json!({"completed_on": "2025-04-10", "days": 3, "hours": 24}),
+            &["training_certificate"],
+        ),
+        (
+            (2025, 4, 15),
+            sec,
+            "branch_review",
+            json!({"reviewed_on": "2025-04-15"}),
+            &[],
+        ),
+        (
+            (2025, 4, 20),
+            staff,
+            "pre_review",
+            json!({"pre_reviewed_on": "2025-04-20", "notice_from": "2025-04-21", "notice_to": "2025-04-25"}),
+            &[],
+        ),
+        (
+            (2025, 4, 25),
+            sec,
+            "volunteer_form",
+            json!({"filled_on": "2025-04-25"}),
+            &["volunteer_form"],
+        ),
     ];
     for ((y, m, d), who, key, form, att) in steps {
         on(fx, y, m, d);
@@ -200,7 +284,10 @@ async fn assembly_vote_is_tallied_per_voter_and_moves_the_admission() {
         .record_assembly_vote(
             &sec,
             m,
-            vote(vec![vc(full[0], Choice::Yes), vc(full[1], Choice::No)], vec![]),
+            vote(
+                vec![vc(full[0], Choice::Yes), vc(full[1], Choice::No)],
+                vec![],
+            ),
         )
         .await
         .expect("failed vote is recorded");
@@ -315,7 +402,10 @@ async fn election_by_secret_ballot_seats_the_committee() {
     // The elected are the committee; the committee elects its secretary.
     let c = app.committee(&sec, BRANCH_A).await.expect("committee");
     assert_eq!(c.len(), 3);
-    assert!(c.iter().all(|s| s.election_id == Some(e.id) && s.from_on == date(2026, 3, 11)));
+    assert!(
+        c.iter()
+            .all(|s| s.election_id == Some(e.id) && s.from_on == date(2026, 3, 11))
+    );
     let o = app.visible_org(&sec, BRANCH_A).await.expect("org");
     assert_eq!(o.committee_elected_on, Some(date(2026, 3, 11)));
     let c = app
@@ -324,9 +414,18 @@ async fn election_by_secret_ballot_seats_the_committee() {
             BRANCH_A,
             date(2026, 3, 11),
             vec![
-                SeatInput { member_id: full[0], role: CommitteeRole::Secretary },
-                SeatInput { member_id: full[1], role: CommitteeRole::Deputy },
-                SeatInput { member_id: full[2], role: CommitteeRole::Member },
+                SeatInput {
+                    member_id: full[0],
+                    role: CommitteeRole::Secretary,
+                },
+                SeatInput {
+                    member_id: full[1],
+                    role: CommitteeRole::Deputy,
+                },
+                SeatInput {
+                    member_id: full[2],
+                    role: CommitteeRole::Member,
+                },
             ],
         )
         .await
@@ -362,11 +461,19 @@ async fn election_by_secret_ballot_seats_the_committee() {
     // Ballots returned exceed ballots issued: the round is void and seats no one.
     let mut void = input(&full[1..5], vec![b(&[1]), b(&[1]), b(&[1])]);
     void.issued = 2;
-    let e = app.record_election(&sec, m, void).await.expect("void round");
+    let e = app
+        .record_election(&sec, m, void)
+        .await
+        .expect("void round");
     assert_eq!(e.outcome, ElectionOutcome::Void);
-    assert_eq!(app.committee(&sec, BRANCH_A).await.expect("c")[0].member_id, full[0]);
+    assert_eq!(
+        app.committee(&sec, BRANCH_A).await.expect("c")[0].member_id,
+        full[0]
+    );
     // Only who manages the branch records.
-    let member = fx.user_for_member(Role::Member, BRANCH_A, Some(full[4])).await;
+    let member = fx
+        .user_for_member(Role::Member, BRANCH_A, Some(full[4]))
+        .await;
     let r = app
         .record_election(&member, m, input(&full[..4], vec![]))
         .await;
@@ -384,14 +491,26 @@ async fn attachments_are_checked_by_content_and_size() {
     let app = &fx.app;
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0".to_vec();
     let a = app
-        .upload_attachment(&sec, m, AttachmentPurpose::AttendanceList, "签到表.png", png.clone())
+        .upload_attachment(
+            &sec,
+            m,
+            AttachmentPurpose::AttendanceList,
+            "签到表.png",
+            png.clone(),
+        )
         .await
         .expect("png");
     assert_eq!(a.content_type, "image/png");
     assert_eq!(a.sha256.len(), 64);
     // A GIF renamed .pdf is refused by its content.
     let r = app
-        .upload_attachment(&sec, m, AttachmentPurpose::Minutes, "记录.pdf", b"GIF89a\x01\0".to_vec())
+        .upload_attachment(
+            &sec,
+            m,
+            AttachmentPurpose::Minutes,
+            "记录.pdf",
+            b"GIF89a\x01\0".to_vec(),
+        )
         .await;
     assert_eq!(code_of(&r), "unsupported_type");
     let mut big = b"%PDF-1.7\n".to_vec();

@@ -46,6 +46,9 @@ pub struct FileConfig {
     /// Administrators and committee staff need a second factor (TOTP) to
     /// sign in (issue 5); enroll them with `dangjian user totp`. Default false.
     pub require_totp_for_staff: Option<bool>,
+    /// Largest meeting attachment in bytes (default 10 MiB); also
+    /// `DANGJIAN_ATTACHMENT_MAX_BYTES`. Larger uploads are answered 413.
+    pub attachment_max_bytes: Option<usize>,
 }
 
 /// Settings after layering.

@@ -386,6 +386,19 @@ pub(crate) async fn open(data: &DataArgs) -> Result<(App, config::Settings), Fai
     app.config.federation_key =
         env("DANGJIAN_FEDERATION_KEY").or_else(|| s.file.federation_key.clone());
     app.config.require_totp_for_staff = s.file.require_totp_for_staff.unwrap_or(false);
+    match env("DANGJIAN_ATTACHMENT_MAX_BYTES").map(|v| v.trim().parse::<usize>()) {
+        Some(Ok(n)) if n > 0 => app.config.attachment_max_bytes = n,
+        Some(_) => {
+            return Err(Failure(
+                "DANGJIAN_ATTACHMENT_MAX_BYTES must be a positive number of bytes".into(),
+            ));
+        }
+        None => {
+            if let Some(n) = s.file.attachment_max_bytes.filter(|n| *n > 0) {
+                app.config.attachment_max_bytes = n;
+            }
+        }
+    }
     Ok((app, s))
 }
 

@@ -94,7 +94,10 @@ pub fn tally_assembly(
                 errs.push(FieldError::new(
                     field,
                     "not_entitled",
-                    format!("党员{}没有表决权（只有正式党员表决，DOMAIN.md §4）", c.member_id),
+                    format!(
+                        "党员{}没有表决权（只有正式党员表决，DOMAIN.md §4）",
+                        c.member_id
+                    ),
                     format!(
                         "member {} has no vote (only full members vote, DOMAIN.md §4)",
                         c.member_id
@@ -104,7 +107,10 @@ pub fn tally_assembly(
             }
             if present.contains(&c.member_id) != at_meeting {
                 let (zh, en) = if at_meeting {
-                    ("未到会，只能提交书面意见", "is not present; only a written opinion counts")
+                    (
+                        "未到会，只能提交书面意见",
+                        "is not present; only a written opinion counts",
+                    )
                 } else {
                     ("已到会，应当场表决", "is present and votes at the meeting")
                 };
@@ -251,11 +257,13 @@ pub fn check_election(r: &ElectionRound) -> Vec<FieldError> {
             "issued",
             "invalid_value",
             format!("发出选票{}张多于到会{}人", r.issued, r.present),
-            format!("{} ballots issued to {} voters present", r.issued, r.present),
+            format!(
+                "{} ballots issued to {} voters present",
+                r.issued, r.present
+            ),
         ));
     }
-    if r
-        .ballots
+    if r.ballots
         .iter()
         .flat_map(|b| &b.yes)
         .any(|id| !distinct.contains(id))
@@ -414,7 +422,12 @@ mod tests {
         let written = [vc(7, Choice::Yes), vc(8, Choice::Yes)];
         let t = tally_assembly(&eligible, &present, &cast, &written).unwrap();
         assert_eq!(
-            (t.vote.eligible, t.vote.present, t.vote.yes, t.vote.written_yes),
+            (
+                t.vote.eligible,
+                t.vote.present,
+                t.vote.yes,
+                t.vote.written_yes
+            ),
             (10, 6, 4, 2)
         );
         assert!(t.passed());
@@ -482,12 +495,12 @@ mod tests {
     fn election_needs_four_fifths_present_and_twenty_percent_margin() {
         // Table: (seats, entitled, present, candidates, codes)
         let cases: &[(u32, u32, u32, usize, &[&str])] = &[
-            (5, 10, 8, 6, &[]),                 // 8/10 = 4/5, 6 ≥ 5×1.2
-            (5, 10, 7, 6, &["quorum_not_met"]), // 7/10 < 4/5
+            (5, 10, 8, 6, &[]),                  // 8/10 = 4/5, 6 ≥ 5×1.2
+            (5, 10, 7, 6, &["quorum_not_met"]),  // 7/10 < 4/5
             (5, 10, 8, 5, &["not_competitive"]), // equal: no margin
-            (3, 10, 10, 4, &[]),                // 4 ≥ 3.6
+            (3, 10, 10, 4, &[]),                 // 4 ≥ 3.6
             (4, 10, 10, 4, &["not_competitive"]),
-            (4, 10, 10, 5, &[]), // 5 ≥ 4.8
+            (4, 10, 10, 5, &[]),                  // 5 ≥ 4.8
             (7, 20, 16, 8, &["not_competitive"]), // 8 < 8.4
             (7, 20, 16, 9, &[]),
             (0, 10, 10, 2, &["invalid_value"]),
@@ -589,7 +602,10 @@ mod tests {
             check_committee(&[(1, Secretary), (2, Secretary)])[0].code,
             "one_secretary"
         );
-        assert_eq!(check_committee(&[(1, Member), (1, Deputy)])[0].code, "duplicate");
+        assert_eq!(
+            check_committee(&[(1, Member), (1, Deputy)])[0].code,
+            "duplicate"
+        );
         let eight: Vec<_> = (1..=8).map(|i| (i, Member)).collect();
         assert_eq!(check_committee(&eight)[0].code, "invalid_value");
     }

@@ -483,8 +483,8 @@ async fn send_cell(
         .iter()
         .find(|a| Some(a.1) == id)
         .map_or(0, |a| a.0);
-    let mut uri = fill(&path, target, id, &csrf, s.role)
-        .replace("{attachment_id}", &attachment.to_string());
+    let mut uri =
+        fill(&path, target, id, &csrf, s.role).replace("{attachment_id}", &attachment.to_string());
     if let Some(q) = &e.query {
         uri = format!("{uri}?{}", fill(q, target, id, &csrf, s.role));
     }

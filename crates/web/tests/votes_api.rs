@@ -79,14 +79,26 @@ async fn attachments_votes_and_pages_over_http() {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let id = v[0]["id"].as_i64().expect("id");
 
-    let (s, a, _) = upload(&e, &sec, id, multipart("attendance_list", "签到表.png", PNG)).await;
+    let (s, a, _) = upload(
+        &e,
+        &sec,
+        id,
+        multipart("attendance_list", "签到表.png", PNG),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{a}");
     assert_eq!(a["content_type"], "image/png");
     assert_eq!(a["purpose"], "attendance_list");
     assert_eq!(a["sha256"].as_str().map(str::len), Some(64));
 
     // A GIF named .pdf: refused by its content.
-    let (s, p, ct) = upload(&e, &sec, id, multipart("minutes", "记录.pdf", b"GIF89a\x01\0\x01\0")).await;
+    let (s, p, ct) = upload(
+        &e,
+        &sec,
+        id,
+        multipart("minutes", "记录.pdf", b"GIF89a\x01\0\x01\0"),
+    )
+    .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
     assert_eq!(p["field"], "file");
     assert_eq!(ct.as_deref(), Some("application/problem+json"));
@@ -103,7 +115,12 @@ async fn attachments_votes_and_pages_over_http() {
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
 
     let (s, list) = e
-        .call("GET", &format!("/api/v1/meetings/{id}/attachments"), &sec, None)
+        .call(
+            "GET",
+            &format!("/api/v1/meetings/{id}/attachments"),
+            &sec,
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(list.as_array().map(Vec::len), Some(1));
@@ -155,13 +172,20 @@ async fn attachments_votes_and_pages_over_http() {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
     assert_eq!(p["field"], "admission_id");
     let (s, seats) = e
-        .call("GET", &format!("/api/v1/orgs/{branch_a}/committee/seats"), &sec, None)
+        .call(
+            "GET",
+            &format!("/api/v1/orgs/{branch_a}/committee/seats"),
+            &sec,
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{seats}");
 
     // Pages: the meeting page lists the attachment and links the votes page.
     let (cookie, _) = e.session("secretary_a").await;
-    let (s, html) = e.page("GET", &format!("/meetings/{id}"), &cookie, None).await;
+    let (s, html) = e
+        .page("GET", &format!("/meetings/{id}"), &cookie, None)
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("签到表.png") && html.contains(&format!("/meetings/{id}/votes")));
     let (s, html) = e
@@ -169,4 +193,47 @@ async fn attachments_votes_and_pages_over_http() {
         .await;
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("/votes/election") && html.contains("/votes/assembly"));
+
+    // County staff record the committee's seats from the org manage page;
+    // the seats answer on the API and show on the manage page.
+    let o = dangjian_store::repo::orgs::by_code(&e.app.db.conn, &branch_a)
+        .await
+        .expect("db")
+        .expect("org");
+    let full = dangjian_store::repo::meetings::roster_ids(&e.app.db.conn, o.id, false, &["full"])
+        .await
+        .expect("roster");
+    assert!(full.len() >= 3);
+    let (staff_cookie, staff_csrf) = e.session("county_staff").await;
+    let lines = format!("{} 书记\n{} 副书记\n{} member", full[0], full[1], full[2]);
+    let form = format!(
+        "csrf={staff_csrf}&elected_on=2026-11-01&seats={}",
+        lines.replace(' ', "+").replace('\n', "%0A")
+    );
+    let (s, to) = e
+        .page("POST", &format!("/orgs/{branch_a}/committee"), &staff_cookie, Some(&form))
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{to}");
+    let (s, seats) = e
+        .call("GET", &format!("/api/v1/orgs/{branch_a}/committee/seats"), &sec, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(seats.as_array().map(Vec::len), Some(3), "{seats}");
+    assert_eq!(seats[0]["role"], "secretary");
+    assert_eq!(seats[0]["from_on"], "2026-11-01");
+    let (s, html) = e
+        .page("GET", &format!("/orgs/{branch_a}/manage"), &staff_cookie, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("seats-now"));
+    // A line that is not a seat names the field.
+    let (s, _) = e
+        .page(
+            "POST",
+            &format!("/orgs/{branch_a}/committee"),
+            &staff_cookie,
+            Some(&format!("csrf={staff_csrf}&elected_on=2026-11-01&seats=abc")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -11,6 +11,6 @@ pub mod ledger;
 pub mod meetings;
 pub mod members;
 pub mod orgs;
+pub mod votes;
 pub mod warnings;
 pub mod workflow;
-pub mod votes;

@@ -40,7 +40,9 @@ pub fn upload_routes(max_bytes: usize) -> Router<AppState> {
             "/api/v1/meetings/{id}/attachments",
             get(attachments).post(upload),
         )
-        .layer(DefaultBodyLimit::max(max_bytes.saturating_add(MULTIPART_SLACK)))
+        .layer(DefaultBodyLimit::max(
+            max_bytes.saturating_add(MULTIPART_SLACK),
+        ))
 }
 
 /// A seat on a committee.
@@ -123,7 +125,8 @@ pub async fn set_seats(
         .map(|s| {
             Ok(SeatInput {
                 member_id: s.member_id,
-                role: CommitteeRole::parse(&s.role).ok_or_else(|| bad_enum("seats.role", &s.role))?,
+                role: CommitteeRole::parse(&s.role)
+                    .ok_or_else(|| bad_enum("seats.role", &s.role))?,
             })
         })
         .collect::<ApiResult<Vec<_>>>()?;
@@ -503,7 +506,12 @@ fn upload_error(status: StatusCode) -> AppError {
             "the file is too large",
         )
     } else {
-        AppError::field("file", "bad_request", "上传内容无效", "the upload is malformed")
+        AppError::field(
+            "file",
+            "bad_request",
+            "上传内容无效",
+            "the upload is malformed",
+        )
     }
 }
 
@@ -555,7 +563,13 @@ pub fn download_response(v: &AttachmentView, bytes: Vec<u8>) -> Response {
     let ascii: String = v
         .filename
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let encoded: String = v
         .filename

@@ -7,9 +7,9 @@ mod admissions;
 mod chart;
 mod dues;
 mod meetings;
-pub mod votes;
 mod org_manage;
 mod supervision;
+pub mod votes;
 
 use askama::Template;
 use axum::Form;

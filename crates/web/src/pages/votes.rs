@@ -31,22 +31,20 @@ pub fn routes() -> Router<AppState> {
         .route("/meetings/{id}/votes", get(votes_page))
         .route("/meetings/{id}/votes/assembly", post(assembly_submit))
         .route("/meetings/{id}/votes/election", post(election_submit))
-        .route(
-            "/meetings/{id}/attachments/{attachment_id}",
-            get(download),
-        )
+        .route("/meetings/{id}/attachments/{attachment_id}", get(download))
 }
 
 /// The upload route, with the body limit of the configured largest attachment.
 pub fn upload_routes(max_bytes: usize) -> Router<AppState> {
     Router::new()
         .route("/meetings/{id}/attachments", post(upload_submit))
-        .layer(DefaultBodyLimit::max(max_bytes.saturating_add(MULTIPART_SLACK)))
+        .layer(DefaultBodyLimit::max(
+            max_bytes.saturating_add(MULTIPART_SLACK),
+        ))
 }
 
 fn parse_id(id: &str) -> Result<i64, AppError> {
-    id.parse()
-        .map_err(|_| AppError::NotFound("meeting"))
+    id.parse().map_err(|_| AppError::NotFound("meeting"))
 }
 
 struct VoterRow {
@@ -102,7 +100,14 @@ struct VotesPage {
     notice: String,
 }
 
-async fn show(st: &AppState, lang: Lang, p: &PageActor, id: i64, errors: Vec<String>, notice: &str) -> Response {
+async fn show(
+    st: &AppState,
+    lang: Lang,
+    p: &PageActor,
+    id: i64,
+    errors: Vec<String>,
+    notice: &str,
+) -> Response {
     let d = match st.app.meeting_detail(&p.actor, id).await {
         Ok(d) => d,
         Err(e) => return error_page(lang, p, e),
@@ -266,7 +271,14 @@ async fn votes_page(
     show(&st, lang, &p, id, Vec::new(), n).await
 }
 
-async fn after<T>(st: &AppState, lang: Lang, p: &PageActor, id: i64, r: Result<T, AppError>, done: &str) -> Response {
+async fn after<T>(
+    st: &AppState,
+    lang: Lang,
+    p: &PageActor,
+    id: i64,
+    r: Result<T, AppError>,
+    done: &str,
+) -> Response {
     match r {
         Ok(_) => Redirect::to(&format!("/meetings/{id}/votes?done={done}")).into_response(),
         Err(e) => match error_messages(&e, lang) {
@@ -301,7 +313,13 @@ async fn assembly_submit(
         let admission_id: i64 = fields
             .get("admission_id")
             .and_then(|s| s.trim().parse().ok())
-            .ok_or_else(|| field_error("admission_id", "请填写发展党员流程编号", "enter the admission number"))?;
+            .ok_or_else(|| {
+                field_error(
+                    "admission_id",
+                    "请填写发展党员流程编号",
+                    "enter the admission number",
+                )
+            })?;
         let mut input = AssemblyVoteInput {
             admission_id,
             ..AssemblyVoteInput::default()
@@ -352,7 +370,11 @@ async fn election_submit(
         Ok(i) => i,
         Err(e) => return error_page(lang, &p, e),
     };
-    let get = |k: &str| f.iter().find(|(x, _)| x == k).map(|(_, v)| v.trim().to_string());
+    let get = |k: &str| {
+        f.iter()
+            .find(|(x, _)| x == k)
+            .map(|(_, v)| v.trim().to_string())
+    };
     let r = async {
         let num = |k: &str, zh: &str, en: &str| -> Result<u32, AppError> {
             get(k)
@@ -370,7 +392,10 @@ async fn election_submit(
         for line in get("ballots").unwrap_or_default().lines() {
             let line = line.trim();
             if line == "作废" || line.eq_ignore_ascii_case("x") {
-                ballots.push(Ballot { yes: vec![], spoiled: true });
+                ballots.push(Ballot {
+                    yes: vec![],
+                    spoiled: true,
+                });
                 continue;
             }
             let yes = line
@@ -378,11 +403,29 @@ async fn election_submit(
                 .filter(|s| !s.is_empty())
                 .map(|s| s.parse::<i64>())
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|_| field_error("ballots", "每行填写一张选票上划赞成的候选人编号", "one paper per line: the ids marked YES"))?;
-            ballots.push(Ballot { yes, spoiled: false });
+                .map_err(|_| {
+                    field_error(
+                        "ballots",
+                        "每行填写一张选票上划赞成的候选人编号",
+                        "one paper per line: the ids marked YES",
+                    )
+                })?;
+            ballots.push(Ballot {
+                yes,
+                spoiled: false,
+            });
         }
         st.app
-            .record_election(&p.actor, id, ElectionInput { seats, issued, candidates, ballots })
+            .record_election(
+                &p.actor,
+                id,
+                ElectionInput {
+                    seats,
+                    issued,
+                    candidates,
+                    ballots,
+                },
+            )
             .await
     }
     .await;
@@ -409,12 +452,17 @@ async fn upload_submit(
     }
     let r = async {
         let purpose = purpose_of(purpose.as_deref())?;
-        let (name, bytes) = file.ok_or_else(|| AppError::field("file", "required", "请选择文件", "choose a file"))?;
-        st.app.upload_attachment(&p.actor, id, purpose, &name, bytes).await
+        let (name, bytes) =
+            file.ok_or_else(|| AppError::field("file", "required", "请选择文件", "choose a file"))?;
+        st.app
+            .upload_attachment(&p.actor, id, purpose, &name, bytes)
+            .await
     }
     .await;
     match r {
-        Ok(_) => Redirect::to(&format!("/meetings/{id}?done=attachment#attachments")).into_response(),
+        Ok(_) => {
+            Redirect::to(&format!("/meetings/{id}?done=attachment#attachments")).into_response()
+        }
         Err(e) => upload_refused(lang, &p, e),
     }
 }
@@ -423,9 +471,16 @@ async fn upload_submit(
 fn upload_refused(lang: Lang, p: &PageActor, e: AppError) -> Response {
     let status = crate::error::ApiError(e).status();
     match status {
-        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => {
-            (status, lang.t("文件未上传：只接受不超过大小限制的JPEG、PNG或PDF文件。", "Not uploaded: only JPEG, PNG or PDF files within the size limit are accepted.")).into_response()
-        }
+        StatusCode::PAYLOAD_TOO_LARGE
+        | StatusCode::UNPROCESSABLE_ENTITY
+        | StatusCode::BAD_REQUEST => (
+            status,
+            lang.t(
+                "文件未上传：只接受不超过大小限制的JPEG、PNG或PDF文件。",
+                "Not uploaded: only JPEG, PNG or PDF files within the size limit are accepted.",
+            ),
+        )
+            .into_response(),
         _ => error_page(lang, p, AppError::NotFound("meeting")),
     }
 }
