@@ -114,6 +114,9 @@ async fn assembly(fx: &Fixture, sec: &Actor, present: &[i64]) -> i64 {
     m
 }
 
+/// One step to take: (day, who, step key, form, attachments).
+type StepAt<'a> = ((i32, u32, u32), &'a Actor, &'a str, Value, &'a [&'a str]);
+
 /// Runs an admission in branch A up to its assembly vote (step 15).
 async fn admission_at_assembly(fx: &Fixture, sec: &Actor, staff: &Actor, full: &[i64]) -> i64 {
     let app = &fx.app;
@@ -136,7 +139,7 @@ async fn admission_at_assembly(fx: &Fixture, sec: &Actor, staff: &Actor, full: &
         .expect("start")
         .summary
         .id;
-    let steps: Vec<((i32, u32, u32), &Actor, &str, Value, &[&str])> = vec![
+    let steps: Vec<StepAt> = vec![
         (
             (2024, 1, 20),
             sec,

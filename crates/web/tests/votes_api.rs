@@ -211,18 +211,33 @@ async fn attachments_votes_and_pages_over_http() {
         lines.replace(' ', "+").replace('\n', "%0A")
     );
     let (s, to) = e
-        .page("POST", &format!("/orgs/{branch_a}/committee"), &staff_cookie, Some(&form))
+        .page(
+            "POST",
+            &format!("/orgs/{branch_a}/committee"),
+            &staff_cookie,
+            Some(&form),
+        )
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{to}");
     let (s, seats) = e
-        .call("GET", &format!("/api/v1/orgs/{branch_a}/committee/seats"), &sec, None)
+        .call(
+            "GET",
+            &format!("/api/v1/orgs/{branch_a}/committee/seats"),
+            &sec,
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(seats.as_array().map(Vec::len), Some(3), "{seats}");
     assert_eq!(seats[0]["role"], "secretary");
     assert_eq!(seats[0]["from_on"], "2026-11-01");
     let (s, html) = e
-        .page("GET", &format!("/orgs/{branch_a}/manage"), &staff_cookie, None)
+        .page(
+            "GET",
+            &format!("/orgs/{branch_a}/manage"),
+            &staff_cookie,
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("seats-now"));
@@ -232,7 +247,9 @@ async fn attachments_votes_and_pages_over_http() {
             "POST",
             &format!("/orgs/{branch_a}/committee"),
             &staff_cookie,
-            Some(&format!("csrf={staff_csrf}&elected_on=2026-11-01&seats=abc")),
+            Some(&format!(
+                "csrf={staff_csrf}&elected_on=2026-11-01&seats=abc"
+            )),
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);

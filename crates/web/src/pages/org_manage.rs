@@ -361,7 +361,18 @@ async fn committee(
         .await;
         return match r {
             Ok(_) => Redirect::to(&format!("/orgs/{code}")).into_response(),
-            Err(e) => respond(&st, lang, &p, &code, "committee", ChildForm::default(), Err(e)).await,
+            Err(e) => {
+                respond(
+                    &st,
+                    lang,
+                    &p,
+                    &code,
+                    "committee",
+                    ChildForm::default(),
+                    Err(e),
+                )
+                .await
+            }
         };
     }
     let r = match parse_date(&f.elected_on, "elected_on") {
