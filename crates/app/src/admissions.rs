@@ -1071,7 +1071,7 @@ struct StoredDetail {
 
 /// What someone who may not manage the organization's members is told: they
 /// learn the admission exists only if they may see the roster.
-fn refusal(actor: &Actor, path: &str, what: &'static str) -> AppError {
+pub(crate) fn refusal(actor: &Actor, path: &str, what: &'static str) -> AppError {
     if actor.can_list_members(path) {
         AppError::Forbidden
     } else {
@@ -1339,7 +1339,7 @@ impl App {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn detail_of(
+    pub(crate) fn detail_of(
         &self,
         actor: &Actor,
         def: &ProcessDef,
@@ -1461,7 +1461,7 @@ impl App {
     /// Runs one action through the engine and the §4 rules, writes it and
     /// its stage change in `tx`. Returns the updated instance row.
     #[allow(clippy::too_many_arguments)]
-    async fn apply_action<C: ConnectionTrait>(
+    pub(crate) async fn apply_action<C: ConnectionTrait>(
         &self,
         tx: &C,
         actor: &Actor,

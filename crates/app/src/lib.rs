@@ -6,6 +6,7 @@
 pub mod access;
 pub mod admission_forms;
 pub mod admissions;
+pub mod attachments;
 pub mod audit;
 pub mod certificates;
 pub mod clock;
@@ -25,6 +26,7 @@ pub mod participation;
 pub mod roster;
 pub mod totp;
 pub mod transfers;
+pub mod votes;
 pub mod warnings;
 
 use std::sync::Arc;
@@ -76,6 +78,9 @@ pub struct AppConfig {
     /// subset (e.g. NotoSansCJK-Regular.ttc); without it such characters
     /// are logged and named on the document.
     pub docs_fallback_font: Option<std::path::PathBuf>,
+    /// Largest meeting attachment accepted, in bytes (the web layer's body
+    /// limit follows it).
+    pub attachment_max_bytes: usize,
 }
 
 impl Default for AppConfig {
@@ -93,6 +98,7 @@ impl Default for AppConfig {
             dues_schedule: dangjian_domain::dues::DuesSchedule::national_2008(),
             docs_template_dir: None,
             docs_fallback_font: None,
+            attachment_max_bytes: crate::attachments::DEFAULT_MAX_BYTES,
         }
     }
 }

@@ -78,8 +78,9 @@ pub struct MeetingInput {
     pub repeat: Option<Repeat>,
     /// Instances in all, the first included (1 when not repeated).
     pub repeat_count: u32,
-    /// Expected attendees, when not the whole roster (required for a
-    /// committee meeting: the platform has no committee membership yet).
+    /// Expected attendees, when not the whole roster (a party group's
+    /// members for a group meeting, the committee in office for a
+    /// committee meeting).
     pub attendee_ids: Option<Vec<i64>>,
 }
 
@@ -185,9 +186,9 @@ pub struct MyAttendance {
 
 /// What the viewer may do with a meeting.
 #[derive(Debug, Clone, Copy)]
-struct Access {
-    manage: bool,
-    oversee: bool,
+pub(crate) struct Access {
+    pub(crate) manage: bool,
+    pub(crate) oversee: bool,
 }
 
 impl Actor {
@@ -229,7 +230,7 @@ fn corrupt(id: i64) -> AppError {
     AppError::Internal(format!("meeting {id} has unreadable stored fields"))
 }
 
-fn view(m: &meeting::Model, o: &org::Model) -> Result<MeetingView, AppError> {
+pub(crate) fn view(m: &meeting::Model, o: &org::Model) -> Result<MeetingView, AppError> {
     Ok(MeetingView {
         id: m.id,
         org: OrgView::from_model(o),
@@ -381,7 +382,11 @@ fn new_code() -> Result<String, AppError> {
 
 impl App {
     /// An organization that holds meetings, if the actor manages it.
-    async fn managed_org(&self, actor: &Actor, code: &str) -> Result<org::Model, AppError> {
+    pub(crate) async fn managed_org(
+        &self,
+        actor: &Actor,
+        code: &str,
+    ) -> Result<org::Model, AppError> {
         let o = orepo::by_code(&self.db.conn, code)
             .await?
             .ok_or(AppError::NotFound("organization"))?;
@@ -395,7 +400,11 @@ impl App {
     }
 
     /// An organization whose calendar the actor may read.
-    async fn calendar_org(&self, actor: &Actor, code: &str) -> Result<org::Model, AppError> {
+    pub(crate) async fn calendar_org(
+        &self,
+        actor: &Actor,
+        code: &str,
+    ) -> Result<org::Model, AppError> {
         let o = orepo::by_code(&self.db.conn, code)
             .await?
             .ok_or(AppError::NotFound("organization"))?;
@@ -408,7 +417,7 @@ impl App {
 
     /// A meeting, its organization and what the actor may do; 404 when the
     /// actor may not see it.
-    async fn visible_meeting(
+    pub(crate) async fn visible_meeting(
         &self,
         actor: &Actor,
         id: i64,
@@ -480,7 +489,15 @@ impl App {
                 "Organizational life is held by grassroots organizations",
             ));
         }
+        // A committee meeting expects the committee in office (DOMAIN.md §2,
+        // §5); a list given by the secretary is used as given.
+        let mut committee = Vec::new();
         if input.kind == MeetingKind::CommitteeMeeting {
+            committee = dangjian_store::repo::votes::committee_now(&self.db.conn, o.id)
+                .await?
+                .into_iter()
+                .map(|s| s.member_id)
+                .collect::<Vec<i64>>();
             if !o.has_committee {
                 errs.push(FieldError::new(
                     "kind",
@@ -488,12 +505,14 @@ impl App {
                     "该支部未设支部委员会",
                     "This branch has no committee",
                 ));
-            } else if input.attendee_ids.as_ref().is_none_or(|v| v.is_empty()) {
+            } else if committee.is_empty()
+                && input.attendee_ids.as_ref().is_none_or(|v| v.is_empty())
+            {
                 errs.push(FieldError::new(
                     "attendee_ids",
                     "required",
-                    "支部委员会会议请选择参会的支委（平台尚未登记支委名单）",
-                    "Name the committee members attending (the platform does not record committee membership yet)",
+                    "支部委员会会议请选择参会的支委，或先登记支委名单",
+                    "Name the committee members attending, or record the committee first",
                 ));
             }
         }
@@ -518,6 +537,10 @@ impl App {
                     ));
                 }
                 ids
+            }
+            _ if input.kind == MeetingKind::CommitteeMeeting => {
+                committee.sort_unstable();
+                committee
             }
             _ => roster,
         };

@@ -346,25 +346,7 @@ impl App {
         if !actor.can_manage_orgs(&o.path) {
             return Err(AppError::Forbidden);
         }
-        // The term chosen at the election (DOMAIN.md §2: 3–5 years for a
-        // grassroots committee); none given: the longest allowed.
-        let term_years = match (elected_on, term_years) {
-            (Some(_), Some(y)) => {
-                let kind = OrgKind::parse(&o.kind).unwrap_or(OrgKind::Branch);
-                let setting = OrgSetting::parse(&o.setting).unwrap_or(OrgSetting::Other);
-                if !term_years_allowed(kind, setting, y) {
-                    let (min, max) = term_years_range(kind, setting);
-                    return Err(AppError::field(
-                        "committee_term_years",
-                        "out_of_range",
-                        format!("该组织的任期应为 {min}–{max} 年"),
-                        format!("this organization's term is {min}–{max} years"),
-                    ));
-                }
-                i32::try_from(y).ok()
-            }
-            _ => None,
-        };
+        let term_years = chosen_term(&o, elected_on, term_years)?;
         if elected_on.is_some_and(|d| d > self.today()) {
             return Err(AppError::field(
                 "committee_elected_on",
@@ -466,7 +448,7 @@ impl App {
 }
 
 /// Records a change of an organization in its history and in the audit log.
-async fn record_change<C: sea_orm::ConnectionTrait>(
+pub(crate) async fn record_change<C: sea_orm::ConnectionTrait>(
     tx: &C,
     actor: &Actor,
     org_id: i64,
@@ -490,4 +472,36 @@ async fn record_change<C: sea_orm::ConnectionTrait>(
     )
     .await?;
     Ok(())
+}
+
+/// The term chosen at an election, checked against what the organization
+/// may have (DOMAIN.md §2: 3–5 years for a grassroots committee); none
+/// given, or no committee: `None`, the longest allowed.
+pub(crate) fn chosen_term(
+    o: &org::Model,
+    elected_on: Option<NaiveDate>,
+    term_years: Option<u32>,
+) -> Result<Option<i32>, AppError> {
+    match (elected_on, term_years) {
+        (Some(_), Some(y)) => {
+            let kind = OrgKind::parse(&o.kind).unwrap_or(OrgKind::Branch);
+            let setting = OrgSetting::parse(&o.setting).unwrap_or(OrgSetting::Other);
+            if !term_years_allowed(kind, setting, y) {
+                let (min, max) = term_years_range(kind, setting);
+                let (zh, en) = if min == max {
+                    (format!("{min}"), format!("{min}"))
+                } else {
+                    (format!("{min}–{max}"), format!("{min}–{max}"))
+                };
+                return Err(AppError::field(
+                    "committee_term_years",
+                    "out_of_range",
+                    format!("该组织的任期为 {zh} 年"),
+                    format!("this organization's term is {en} years"),
+                ));
+            }
+            Ok(i32::try_from(y).ok())
+        }
+        _ => Ok(None),
+    }
 }

@@ -70,6 +70,9 @@ pub struct FileConfig {
     /// A directory of adjusted document templates (`certificate.typ`, …)
     /// that replace the embedded ones; also `DANGJIAN_DOCS_TEMPLATE_DIR`.
     pub docs_template_dir: Option<PathBuf>,
+    /// Largest meeting attachment in bytes (default 10 MiB); also
+    /// `DANGJIAN_ATTACHMENT_MAX_BYTES`. Larger uploads are answered 413.
+    pub attachment_max_bytes: Option<usize>,
 }
 
 /// Settings after layering.

@@ -416,6 +416,19 @@ pub(crate) async fn open(data: &DataArgs) -> Result<(App, config::Settings), Fai
     app.config.docs_template_dir = env("DANGJIAN_DOCS_TEMPLATE_DIR")
         .map(std::path::PathBuf::from)
         .or_else(|| s.file.docs_template_dir.clone());
+    match env("DANGJIAN_ATTACHMENT_MAX_BYTES").map(|v| v.trim().parse::<usize>()) {
+        Some(Ok(n)) if n > 0 => app.config.attachment_max_bytes = n,
+        Some(_) => {
+            return Err(Failure(
+                "DANGJIAN_ATTACHMENT_MAX_BYTES must be a positive number of bytes".into(),
+            ));
+        }
+        None => {
+            if let Some(n) = s.file.attachment_max_bytes.filter(|n| *n > 0) {
+                app.config.attachment_max_bytes = n;
+            }
+        }
+    }
     Ok((app, s))
 }
 

@@ -20,6 +20,7 @@ pub mod participation;
 pub mod resident_id;
 pub mod security;
 pub mod transfers;
+pub mod votes;
 pub mod warnings;
 
 pub use error::{FieldError, ValidationErrors};

@@ -61,6 +61,15 @@ code_enum! {
 }
 
 code_enum! {
+    /// What a meeting attachment is (DOMAIN.md §5: minutes with photos and
+    /// scans; the optional photo of the paper attendance list).
+    pub enum AttachmentPurpose {
+        Minutes = ("minutes", "会议记录附件", "Minutes attachment"),
+        AttendanceList = ("attendance_list", "纸质签到表照片", "Photo of the paper attendance list"),
+    }
+}
+
+code_enum! {
     /// How often a scheduled meeting repeats.
     pub enum Repeat {
         Monthly = ("monthly", "每月", "Monthly"),

@@ -27,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0009DuesRemittances),
             Box::new(M0009MinutesSignatures),
             Box::new(M0009Transfers),
+            Box::new(M0009Votes),
         ]
     }
 }
@@ -1295,6 +1296,152 @@ impl MigrationTrait for M0009Certificates {
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.drop_table(Table::drop().table("certificates").if_exists().to_owned())
             .await?;
+        Ok(())
+    }
+}
+
+/// Votes and meeting records (DOMAIN.md §2, §4, §5): who sits on a branch
+/// committee (dated), branch assembly votes on admission and conversion,
+/// committee elections by secret ballot, meeting attachments.
+pub struct M0009Votes;
+
+impl MigrationName for M0009Votes {
+    fn name(&self) -> &str {
+        "m0009_votes"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0009Votes {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // Committee seats [internal]: member_id sits on org_id's committee as
+        // secretary, deputy or member from from_on until until_on (null while
+        // in office); election_id when the seat came from a recorded election.
+        m.create_table(
+            Table::create()
+                .table("committee_members")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(big_integer("org_id"))
+                .col(big_integer("member_id"))
+                .col(string_len("role", 16))
+                .col(date("from_on"))
+                .col(date_null("until_on"))
+                .col(big_integer_null("election_id"))
+                .col(big_integer_null("recorded_by"))
+                .col(timestamp_with_time_zone("created_at"))
+                .to_owned(),
+        )
+        .await?;
+        index(
+            m,
+            "committee_members",
+            "idx_committee_members_org",
+            &["org_id", "until_on"],
+        )
+        .await?;
+
+        // Assembly votes [internal]: one vote of a branch assembly (meeting_id)
+        // on an admission step (admission_id, step); the counts as §4 needs
+        // them, passed or the reason it did not, and ballots [internal]: the
+        // per-voter choices of an open vote, present or written.
+        m.create_table(
+            Table::create()
+                .table("assembly_votes")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(big_integer("meeting_id"))
+                .col(big_integer("org_id"))
+                .col(big_integer("admission_id"))
+                .col(string_len("step", 32))
+                .col(integer("eligible"))
+                .col(integer("present"))
+                .col(integer("yes"))
+                .col(integer("no"))
+                .col(integer("abstain"))
+                .col(integer("written_yes"))
+                .col(integer("written_no"))
+                .col(integer("written_abstain"))
+                .col(string_len("outcome", 32))
+                .col(json("ballots"))
+                .col(big_integer_null("recorded_by"))
+                .col(timestamp_with_time_zone("created_at"))
+                .to_owned(),
+        )
+        .await?;
+        index(
+            m,
+            "assembly_votes",
+            "idx_assembly_votes_meeting",
+            &["meeting_id"],
+        )
+        .await?;
+
+        // Committee elections [internal]: a round of secret ballot at a
+        // branch assembly; counts only — no ballot is linked to a voter.
+        // candidates [internal]: member ids, names, votes and elected flags.
+        m.create_table(
+            Table::create()
+                .table("elections")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(big_integer("meeting_id"))
+                .col(big_integer("org_id"))
+                .col(integer("seats"))
+                .col(integer("entitled"))
+                .col(integer("present"))
+                .col(integer("issued"))
+                .col(integer("returned"))
+                .col(integer("invalid"))
+                .col(string_len("outcome", 32))
+                .col(json("candidates"))
+                .col(big_integer_null("recorded_by"))
+                .col(timestamp_with_time_zone("created_at"))
+                .to_owned(),
+        )
+        .await?;
+        index(m, "elections", "idx_elections_org", &["org_id"]).await?;
+
+        // Meeting attachments [internal]: minutes photos and scans, the photo
+        // of the paper attendance list; content checked by its magic bytes,
+        // sha256 of the bytes kept for integrity.
+        m.create_table(
+            Table::create()
+                .table("meeting_attachments")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(big_integer("meeting_id"))
+                .col(string_len("purpose", 16))
+                .col(string_len("filename", 200))
+                .col(string_len("content_type", 64))
+                .col(big_integer("size"))
+                .col(string_len("sha256", 64))
+                .col(blob("data"))
+                .col(big_integer_null("uploaded_by"))
+                .col(timestamp_with_time_zone("created_at"))
+                .to_owned(),
+        )
+        .await?;
+        index(
+            m,
+            "meeting_attachments",
+            "idx_meeting_attachments_meeting",
+            &["meeting_id"],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for t in [
+            "meeting_attachments",
+            "elections",
+            "assembly_votes",
+            "committee_members",
+        ] {
+            m.drop_table(Table::drop().table(t).if_exists().to_owned())
+                .await?;
+        }
         Ok(())
     }
 }

@@ -64,6 +64,9 @@ impl ApiError {
             AppError::Validation(v) if v.0.iter().any(|e| e.code == "bad_request") => {
                 StatusCode::BAD_REQUEST
             }
+            AppError::Validation(v) if v.0.iter().any(|e| e.code == "payload_too_large") => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,

@@ -51,6 +51,12 @@ pub fn router(state: AppState) -> Router {
                frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
     let router = Router::new()
         .merge(api::routes())
+        .merge(api::votes::upload_routes(
+            state.app.config.attachment_max_bytes,
+        ))
+        .merge(pages::votes::upload_routes(
+            state.app.config.attachment_max_bytes,
+        ))
         .merge(pages::routes())
         .merge(assets::routes())
         .layer(axum::middleware::from_fn(

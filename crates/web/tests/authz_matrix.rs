@@ -26,7 +26,7 @@ use axum::http::{Method, Request, StatusCode, header};
 use dangjian_app::{Actor, App};
 use dangjian_domain::identity::Role;
 use dangjian_store::entities::{
-    certificate, decision, meeting, member, org, transfer_letter, warning,
+    certificate, decision, meeting, meeting_attachment, member, org, transfer_letter, warning,
 };
 use dangjian_store::sea_orm::{EntityTrait, QueryOrder};
 use serde::Deserialize;
@@ -80,6 +80,8 @@ struct World {
     meetings: Vec<meeting::Model>,
     letters: Vec<transfer_letter::Model>,
     certificates: Vec<certificate::Model>,
+    /// (attachment id, meeting id)
+    attachments: Vec<(i64, i64)>,
 }
 
 impl World {
@@ -179,6 +181,7 @@ fn probe_path(p: &str) -> String {
         .replace("{ext}", "csv")
         .replace("{month}", "2026-11")
         .replace("{member_id}", "1")
+        .replace("{attachment_id}", "1")
         .replace("{login}", "admin")
         .replace("{number}", "0000-0000-0000-0000")
         .replace("{*path}", "0/000.p/1")
@@ -427,6 +430,23 @@ async fn seed_meetings(app: &App) {
             .await
             .expect("held");
     }
+    // One attachment on every meeting, so the attachment routes have one
+    // to find at the meeting each cell aims at.
+    for m in meeting::Entity::find()
+        .all(&app.db.conn)
+        .await
+        .expect("meetings")
+    {
+        app.upload_attachment(
+            &root,
+            m.id,
+            dangjian_domain::meetings::AttachmentPurpose::Minutes,
+            "minutes.pdf",
+            b"%PDF-1.7\n".to_vec(),
+        )
+        .await
+        .expect("attachment");
+    }
 }
 
 /// At each of the two branches, an open letter to the other branch and
@@ -497,6 +517,13 @@ async fn world(app: &App) -> World {
             .all(c)
             .await
             .expect("certificates"),
+        attachments: meeting_attachment::Entity::find()
+            .all(c)
+            .await
+            .expect("attachments")
+            .into_iter()
+            .map(|a| (a.id, a.meeting_id))
+            .collect(),
     }
 }
 
@@ -575,7 +602,13 @@ async fn send_cell(
         Csrf::Right => session.as_ref().map(|x| x.1.clone()).unwrap_or_default(),
         Csrf::Missing => "wrong".to_string(),
     };
-    let mut uri = fill(&path, target, id, &csrf, s.role);
+    let attachment = w
+        .attachments
+        .iter()
+        .find(|a| Some(a.1) == id)
+        .map_or(0, |a| a.0);
+    let mut uri =
+        fill(&path, target, id, &csrf, s.role).replace("{attachment_id}", &attachment.to_string());
     if let Some(q) = &e.query {
         uri = format!("{uri}?{}", fill(q, target, id, &csrf, s.role));
     }

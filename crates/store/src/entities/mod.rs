@@ -1,19 +1,23 @@
 //! SeaORM entities, one module per table.
 
 pub mod api_token;
+pub mod assembly_vote;
 pub mod audit;
 pub mod certificate;
+pub mod committee_member;
 pub mod decision;
 pub mod dues_base;
 pub mod dues_charge;
 pub mod dues_payment;
 pub mod dues_remittance;
+pub mod election;
 pub mod ledger_checkpoint;
 pub mod ledger_cosignature;
 pub mod ledger_leaf;
 pub mod ledger_node;
 pub mod login_throttle;
 pub mod meeting;
+pub mod meeting_attachment;
 pub mod meeting_attendance;
 pub mod member;
 pub mod member_event;

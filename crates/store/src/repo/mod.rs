@@ -15,5 +15,6 @@ pub mod minutes;
 pub mod orgs;
 pub mod participation;
 pub mod transfers;
+pub mod votes;
 pub mod warnings;
 pub mod workflow;

@@ -17,6 +17,7 @@ pub mod participation;
 pub mod security;
 pub mod transfers;
 pub mod types;
+pub mod votes;
 pub mod warnings;
 pub mod witness;
 
@@ -46,6 +47,7 @@ use types::HealthOut;
         certificates::mine, certificates::pdf, certificates::revoke, certificates::verify,
         meetings::create, meetings::list, meetings::compliance, meetings::detail, meetings::sign_in, meetings::status, meetings::minutes, meetings::offline, meetings::leave, meetings::decide_leave, meetings::mine,
         participation::branch, participation::member, participation::mine, participation::duplicates, participation::confirm,
+        votes::seats, votes::set_seats, votes::assembly_vote, votes::election, votes::votes, votes::attachments, votes::upload, votes::download,
         dues::set_base, dues::member, dues::statement, dues::pay, dues::reverse, dues::generate, dues::sheet, dues::report, dues::report_xlsx,
         dues_remit::list, dues_remit::record, dues_remit::reverse,
         ledger::checkpoint, ledger::key, ledger::tile, ledger::inclusion, ledger::consistency, ledger::entry, ledger::member_status,
@@ -249,6 +251,20 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/verify/certificate/{number}",
             get(certificates::verify),
+        )
+        .route(
+            "/api/v1/orgs/{code}/committee/seats",
+            get(votes::seats).put(votes::set_seats),
+        )
+        .route(
+            "/api/v1/meetings/{id}/assembly-votes",
+            post(votes::assembly_vote),
+        )
+        .route("/api/v1/meetings/{id}/elections", post(votes::election))
+        .route("/api/v1/meetings/{id}/votes", get(votes::votes))
+        .route(
+            "/api/v1/meetings/{id}/attachments/{attachment_id}",
+            get(votes::download),
         )
         .route("/api/v1/dues/members/{id}", get(dues::member))
         .route("/api/v1/dues/members/{id}/base", post(dues::set_base))

@@ -525,6 +525,19 @@ struct MeetingPage {
     duplicates: Vec<String>,
     /// The branch's recorded confirmation, if any.
     confirmed: String,
+    /// A branch assembly: its votes page is linked.
+    is_assembly: bool,
+    attachments: Vec<AttachmentRow>,
+}
+
+/// A meeting attachment as listed on the meeting page.
+struct AttachmentRow {
+    id: i64,
+    purpose: &'static str,
+    filename: String,
+    content_type: String,
+    size: String,
+    sha256: String,
 }
 
 /// The near-duplicate warnings of a meeting's minutes, and the branch's
@@ -645,6 +658,20 @@ async fn show_meeting(
     } else {
         Default::default()
     };
+    let attachments = match st.app.meeting_attachments(&p.actor, id).await {
+        Ok(v) => v
+            .iter()
+            .map(|a| AttachmentRow {
+                id: a.id,
+                purpose: a.purpose.label(l),
+                filename: a.filename.clone(),
+                content_type: a.content_type.clone(),
+                size: format!("{:.1} KB", a.size as f64 / 1024.0),
+                sha256: a.sha256.clone(),
+            })
+            .collect(),
+        Err(e) => return error_page(lang, p, e),
+    };
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -712,6 +739,8 @@ async fn show_meeting(
             confirmed,
             errors,
             notice: notice.to_string(),
+            is_assembly: m.kind == MeetingKind::BranchAssembly,
+            attachments,
         },
     )
 }
@@ -731,6 +760,7 @@ fn notice(lang: Lang, done: Option<&str>) -> &'static str {
         Some("attendance") => lang.t("出席情况已登记。", "Attendance recorded."),
         Some("decided") => lang.t("已处理请假申请。", "Leave request decided."),
         Some("minutes_confirmed") => lang.t("已确认会议记录属实。", "Minutes confirmed."),
+        Some("attachment") => lang.t("附件已上传。", "Attachment uploaded."),
         _ => "",
     }
 }

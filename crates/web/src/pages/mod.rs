@@ -12,6 +12,7 @@ mod org_manage;
 mod participation;
 mod supervision;
 mod transfers;
+pub mod votes;
 
 use askama::Template;
 use axum::Form;
@@ -51,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .merge(meetings::routes())
         .merge(participation::routes())
         .merge(certificates::routes())
+        .merge(votes::routes())
         .merge(dues::routes())
         .merge(transfers::routes())
 }

@@ -1,6 +1,7 @@
 //! Organization management page (DOMAIN.md §2): one screen per organization
 //! with forms to set up a child organization, rename, move under another
-//! parent, record a committee election (换届) and dissolve, plus the
+//! parent, record a committee election (换届) with the seats of the committee
+//! elected (DOMAIN.md §2) and dissolve, plus the
 //! organization's history. Only users who may manage the organization see
 //! it; each form posts back here and shows what was wrong, field by field.
 
@@ -15,7 +16,9 @@ use chrono::NaiveDate;
 use dangjian_app::AppError;
 use dangjian_app::clock::to_local;
 use dangjian_app::orgs::{NewOrgInput, OrgView};
+use dangjian_app::votes::SeatInput;
 use dangjian_domain::orgs::{OrgKind, OrgSetting, allowed_child, effective_term_years, term_years};
+use dangjian_domain::votes::CommitteeRole;
 use serde::Deserialize;
 
 use super::{error_page, form_errors, render};
@@ -66,6 +69,8 @@ struct ManagePage {
     committee_term_years: u32,
     /// Terms an election may choose (DOMAIN.md §2), when there is a choice.
     term_choices: Vec<u32>,
+    /// The committee in office: (name, role, since).
+    seats: Vec<(String, &'static str, String)>,
     /// Kinds this organization may contain: (code, label).
     child_kinds: Vec<(&'static str, &'static str)>,
     settings: Vec<(&'static str, &'static str)>,
@@ -108,6 +113,14 @@ async fn show(
         Ok(h) => h,
         Err(e) => return error_page(lang, p, e),
     };
+    let seats = st
+        .app
+        .committee(a, code)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| (s.name, s.role.label(lang.code()), s.from_on.to_string()))
+        .collect();
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -116,6 +129,7 @@ async fn show(
     render(
         status,
         ManagePage {
+            seats,
             lang,
             user: Some(a.display_name.clone()),
             csrf: p.csrf.clone(),
@@ -307,6 +321,39 @@ struct CommitteeForm {
     /// Term chosen at the election, in years (empty: the longest allowed).
     #[serde(default)]
     term_years: String,
+    /// The committee elected, one seat per line: member id and role
+    /// (书记/副书记/委员 or secretary/deputy/member); empty: the date only.
+    #[serde(default)]
+    seats: String,
+}
+
+/// Parses the seat lines of the committee form.
+fn parse_seats(text: &str) -> Result<Vec<SeatInput>, AppError> {
+    let bad = |line: &str| {
+        AppError::field(
+            "seats",
+            "invalid_value",
+            format!("无法识别：{line}（每行：党员编号 书记/副书记/委员）"),
+            format!("cannot read: {line} (one per line: member id, secretary/deputy/member)"),
+        )
+    };
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let mut parts = line.split(|c: char| c.is_whitespace() || c == ',' || c == '，');
+        let id = parts.next().and_then(|x| x.parse::<i64>().ok());
+        let role = parts.find(|x| !x.is_empty()).unwrap_or("委员");
+        let role = match role {
+            "书记" => Some(CommitteeRole::Secretary),
+            "副书记" => Some(CommitteeRole::Deputy),
+            "委员" => Some(CommitteeRole::Member),
+            other => CommitteeRole::parse(other),
+        };
+        match (id, role) {
+            (Some(member_id), Some(role)) => out.push(SeatInput { member_id, role }),
+            _ => return Err(bad(line)),
+        }
+    }
+    Ok(out)
 }
 
 async fn committee(
@@ -330,6 +377,40 @@ async fn committee(
             )
         }),
     };
+    if !f.seats.trim().is_empty() {
+        // The seats of the committee elected (DOMAIN.md §2): they start its term.
+        let r = async {
+            let on = parse_date(&f.elected_on, "elected_on")?.ok_or_else(|| {
+                AppError::field(
+                    "elected_on",
+                    "required",
+                    "登记支委名单须填写选举日期",
+                    "the committee's seats need the election date",
+                )
+            })?;
+            let years = years?;
+            let seats = parse_seats(&f.seats)?;
+            st.app
+                .record_committee(&p.actor, &code, on, years, seats)
+                .await
+        }
+        .await;
+        return match r {
+            Ok(_) => Redirect::to(&format!("/orgs/{code}")).into_response(),
+            Err(e) => {
+                respond(
+                    &st,
+                    lang,
+                    &p,
+                    &code,
+                    "committee",
+                    ChildForm::default(),
+                    Err(e),
+                )
+                .await
+            }
+        };
+    }
     let r = match (parse_date(&f.elected_on, "elected_on"), years) {
         (Ok(d), Ok(y)) => st.app.set_committee(&p.actor, &code, d, y).await,
         (Err(e), _) | (_, Err(e)) => Err(e),
