@@ -881,6 +881,7 @@ impl App {
         }
         self.issue_certificates_in(&tx, actor, &m, &o, Some(member_id), now)
             .await?;
+        crate::participation::evaluate_after_presence(&tx, member_id, self.today(), now).await?;
         tx.commit().await?;
         Ok(AttendanceView {
             member_id,

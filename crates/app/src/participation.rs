@@ -16,7 +16,7 @@ use dangjian_domain::meetings::{AttendanceState, LeaveStatus, MeetingKind};
 use dangjian_domain::participation::{
     self as dp, Expected, PARTICIPATION_RULES, Participation, outcome,
 };
-use dangjian_domain::warnings::SubjectKind;
+use dangjian_domain::warnings::{SubjectKind, WarningState};
 use dangjian_store::entities::org;
 use dangjian_store::repo::meetings as mrepo;
 use dangjian_store::repo::orgs as orepo;
@@ -142,6 +142,41 @@ pub(crate) async fn evaluate_participation<C: ConnectionTrait>(
         now,
     )
     .await
+}
+
+/// After a member's online sign-in (DOMAIN.md §5–§6). A presence can only
+/// end a run of unexcused absences or a stretch without organizational
+/// life, never start one, so the member's participation rules are evaluated
+/// only when one of their warnings is live: one indexed read for everyone
+/// else, which keeps the sign-in surge cheap.
+pub(crate) async fn evaluate_after_presence<C: ConnectionTrait>(
+    c: &C,
+    member_id: i64,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<EngineCounts, AppError> {
+    let codes: Vec<&str> = PARTICIPATION_RULES.iter().map(|r| r.as_str()).collect();
+    let live = dangjian_store::repo::warnings::of_subjects(
+        c,
+        SubjectKind::Member.as_str(),
+        member_id,
+        member_id,
+        &codes,
+    )
+    .await?
+    .iter()
+    .any(|w| {
+        matches!(
+            WarningState::parse(&w.state),
+            Some(WarningState::Open | WarningState::Acknowledged)
+        )
+    });
+    if !live {
+        return Ok(EngineCounts::default());
+    }
+    let members = repo::member_orgs(c, &[member_id]).await?;
+    let all = load_overrides(c, None).await?;
+    evaluate_participation(c, &members, &all, today, now).await
 }
 
 /// [`evaluate_participation`] for the expected members of one meeting.

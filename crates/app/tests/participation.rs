@@ -194,6 +194,79 @@ async fn three_absences_in_a_row_raise_cost_points_and_clear_on_attending() {
 }
 
 #[tokio::test]
+async fn an_online_sign_in_ends_the_run_at_once() {
+    // DOMAIN.md §5–§6: attending ends a run of unexcused absences, whichever
+    // track records it. Presence counts once the meeting is held; a late
+    // online sign-in to a meeting already marked held clears the warning in
+    // its own transaction, without waiting for the sweep.
+    let b = branch().await;
+    let app = &b.f.app;
+    let (m1, m2) = (b.members[0].0, b.members[1].0);
+    for month in 1..=3 {
+        hold(&b, at(2027, month, 10), &[m1]).await;
+    }
+    let open = warnings(&b.f, "consecutive_absences", m2).await;
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].2, "open");
+
+    let day = at(2027, 4, 10);
+    b.f.clock.set(day - Duration::days(1));
+    let id = app
+        .schedule_meeting(
+            &b.secretary,
+            BRANCH_A,
+            MeetingInput {
+                kind: MeetingKind::ThemeDay,
+                title: "2027-04 主题党日".into(),
+                agenda: "学习".into(),
+                place: Some("党员活动室".into()),
+                online_link: None,
+                lecturer: None,
+                by_secretary: false,
+                starts_at: day,
+                ends_at: day + Duration::hours(1),
+                repeat: None,
+                repeat_count: 1,
+                attendee_ids: None,
+            },
+        )
+        .await
+        .expect("schedule")[0]
+        .id;
+    let code = app
+        .meeting_detail(&b.secretary, id)
+        .await
+        .expect("detail")
+        .signin_code
+        .expect("the secretary sees the code");
+    b.f.clock.set(day + Duration::minutes(10));
+    // A member without a live warning signs in: nothing changes for them.
+    app.sign_in(&b.members[0].1, id, &code)
+        .await
+        .expect("m1 signs in");
+    assert!(warnings(&b.f, "consecutive_absences", m1).await.is_empty());
+    // The secretary marks the meeting held while sign-in is still open; m2,
+    // not yet signed in, counts absent, so the run goes on.
+    b.f.clock.set(day + Duration::minutes(40));
+    app.set_meeting_status(&b.secretary, id, MeetingStatus::Held)
+        .await
+        .expect("held");
+    assert_eq!(
+        warnings(&b.f, "consecutive_absences", m2).await[0].2,
+        "open"
+    );
+    // m2 arrives late and signs in inside the window: present at a held
+    // meeting, the run is over.
+    b.f.clock.set(day + Duration::minutes(55));
+    app.sign_in(&b.members[1].1, id, &code)
+        .await
+        .expect("m2 signs in");
+    let after = warnings(&b.f, "consecutive_absences", m2).await;
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].2, "corrected", "cleared by the sign-in: {after:?}");
+}
+
+#[tokio::test]
 async fn six_months_without_life_escalate_on_one_warning_and_clear_on_attending() {
     let b = branch().await;
     let app = &b.f.app;
