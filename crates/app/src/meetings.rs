@@ -1272,6 +1272,7 @@ impl App {
         am.updated_at = Set(now);
         let row = repo::update(&tx, am).await?;
         crate::minutes::store_signature(&tx, m.id, o.id, text, now).await?;
+        crate::minutes::reconcile_duplicate_warning(&tx, m.id, o.id, self.today(), now).await?;
         audit::append(
             &tx,
             audit::Entry {

@@ -6,9 +6,13 @@
 //! organization); any other is "another organization's minutes", with no
 //! detail. The branch may confirm that its minutes are genuine, with a
 //! reason; the confirmation is stored and audited, and dropped when the
-//! minutes change.
+//! minutes change. Flagged minutes are also a yellow `minutes_near_duplicate`
+//! warning on the meeting, through the warning engine, closed by the
+//! confirmation or by minutes that are no longer similar.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use dangjian_domain::meetings::minutes_duplicate_finding;
+use dangjian_domain::warnings::{RuleId, SubjectKind};
 use dangjian_store::repo::minutes as repo;
 use dangjian_store::repo::{audit, meetings as mrepo, orgs as orepo};
 use dangjian_text::{SCHEME, Signature};
@@ -99,6 +103,48 @@ pub async fn near_duplicates<C: ConnectionTrait>(
         .collect();
     out.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
     Ok(out)
+}
+
+/// Raises, keeps or clears the meeting's `minutes_near_duplicate` warning
+/// (DOMAIN.md §5) from its stored signature and confirmation, in `c`: in the
+/// transaction that saves the minutes and in the one that confirms them.
+pub(crate) async fn reconcile_duplicate_warning<C: ConnectionTrait>(
+    c: &C,
+    meeting_id: i64,
+    org_id: i64,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let (similar, confirmed) = match repo::get(c, meeting_id).await? {
+        Some(stored) => match Signature::from_bytes(&stored.signature) {
+            Some(sig) => (
+                near_duplicates(c, &sig, meeting_id)
+                    .await?
+                    .iter()
+                    .map(|(_, _, sim)| (sim * 100.0).round() as u32)
+                    .collect::<Vec<_>>(),
+                stored.confirmed_at.is_some(),
+            ),
+            None => (Vec::new(), false),
+        },
+        // No minutes, or too short to compare: nothing to flag.
+        None => (Vec::new(), false),
+    };
+    let findings: Vec<_> = minutes_duplicate_finding(meeting_id, &similar, confirmed)
+        .into_iter()
+        .collect();
+    crate::warnings::reconcile_subjects(
+        c,
+        SubjectKind::Meeting,
+        &[meeting_id],
+        &[RuleId::MinutesNearDuplicate],
+        &findings,
+        &move |_| Some(org_id),
+        today,
+        now,
+    )
+    .await?;
+    Ok(())
 }
 
 impl App {
@@ -203,6 +249,7 @@ impl App {
         let now = self.clock.now();
         let (_writer, tx) = self.begin_write().await?;
         repo::confirm(&tx, id, reason, actor.audit_id(), now).await?;
+        reconcile_duplicate_warning(&tx, id, d.meeting.org.id, self.today(), now).await?;
         audit::append(
             &tx,
             audit::Entry {

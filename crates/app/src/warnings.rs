@@ -1257,6 +1257,18 @@ impl App {
                     .map(|l| format!("{}（{}）", l.number, l.member_name))
                     .unwrap_or_default()
             }
+            SubjectKind::Meeting => {
+                dangjian_store::repo::meetings::get(&self.db.conn, view.subject_id)
+                    .await?
+                    .map(|m| {
+                        format!(
+                            "{}（{}）",
+                            m.title,
+                            crate::clock::to_local(m.starts_at).format("%Y-%m-%d")
+                        )
+                    })
+                    .unwrap_or_default()
+            }
             _ => String::new(),
         };
         let history = repo::events(&self.db.conn, id)

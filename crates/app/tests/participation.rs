@@ -109,6 +109,23 @@ async fn warnings(f: &Fixture, rule: &str, member: i64) -> Vec<(String, String, 
         .collect()
 }
 
+/// The `minutes_near_duplicate` warnings of meeting `id`: (period, level, state, detail).
+async fn minutes_warnings(f: &Fixture, id: i64) -> Vec<(String, String, String, String)> {
+    use dangjian_store::entities::warning;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    warning::Entity::find()
+        .filter(warning::Column::Rule.eq("minutes_near_duplicate"))
+        .filter(warning::Column::SubjectKind.eq("meeting"))
+        .filter(warning::Column::SubjectId.eq(id))
+        .order_by_asc(warning::Column::Id)
+        .all(&f.app.db.conn)
+        .await
+        .expect("warnings")
+        .into_iter()
+        .map(|w| (w.period_key, w.level, w.state, w.detail_zh))
+        .collect()
+}
+
 #[tokio::test]
 async fn three_absences_in_a_row_raise_cost_points_and_clear_on_attending() {
     let b = branch().await;
@@ -348,6 +365,14 @@ async fn near_duplicate_minutes_are_flagged_and_confirmed_with_a_reason() {
         .await
         .expect("check");
     assert_eq!(c.duplicates.len(), 1);
+    // Through the warning engine too (issue 6): a yellow warning on the
+    // meeting, raised in the transaction that saved the minutes; none on the
+    // original.
+    let w = minutes_warnings(&b.f, second).await;
+    assert_eq!(w.len(), 1);
+    assert_eq!((w[0].1.as_str(), w[0].2.as_str()), ("yellow", "open"));
+    assert!(w[0].3.contains("1 次"), "{}", w[0].3);
+    assert!(minutes_warnings(&b.f, first).await.is_empty());
     let d = &c.duplicates[0];
     assert!(d.visible);
     assert_eq!(d.meeting_id, Some(first));
@@ -392,6 +417,11 @@ async fn near_duplicate_minutes_are_flagged_and_confirmed_with_a_reason() {
         && d.meeting_id.is_none()
         && d.title.is_none()
         && d.org_name.is_none()));
+    // Branch B's warning counts the two meetings and names neither: the
+    // committee above B reads it, and A's meetings are not theirs to see.
+    let wb = minutes_warnings(&b.f, mb).await;
+    assert_eq!(wb.len(), 1);
+    assert!(wb[0].3.contains("2 次") && !wb[0].3.contains(BRANCH_A_NAME));
     // Branch A now also sees B's copy, without its details.
     let c = app
         .minutes_check(&b.secretary, second)
@@ -421,6 +451,10 @@ async fn near_duplicate_minutes_are_flagged_and_confirmed_with_a_reason() {
         c.confirmation.expect("stored").reason,
         "两次会议议程相同，记录按统一模板填写"
     );
+    // The confirmation closes the warning (kept, never deleted).
+    let w = minutes_warnings(&b.f, second).await;
+    assert_eq!(w.len(), 1);
+    assert_eq!(w[0].2, "corrected");
     let audited = dangjian_store::repo::audit::for_target(&app.db.conn, "meeting", second, 50)
         .await
         .expect("audit");

@@ -231,6 +231,39 @@ pub fn transition(
     }
 }
 
+/// The `minutes_near_duplicate` finding (DOMAIN.md §5: records must be
+/// real; "identical content: minutes copied between meetings or branches")
+/// for meeting `meeting_id`, whose saved minutes are nearly identical to
+/// other meetings' with the similarities `similar` (per cent). None when
+/// nothing is similar, or when the branch has confirmed the minutes with a
+/// reason (the confirmation is stored and audited). The detail names no
+/// other meeting: the warning is read higher up the tree than the other
+/// meeting may be visible.
+pub fn minutes_duplicate_finding(
+    meeting_id: i64,
+    similar: &[u32],
+    confirmed: bool,
+) -> Option<Finding> {
+    let top = similar.iter().copied().max()?;
+    if confirmed {
+        return None;
+    }
+    let n = similar.len();
+    Some(Finding {
+        rule: RuleId::MinutesNearDuplicate,
+        level: Level::Yellow,
+        subject: (SubjectKind::Meeting, meeting_id),
+        period_key: crate::warnings::CURRENT.to_string(),
+        detail_zh: format!(
+            "会议记录与另外 {n} 次会议的记录高度雷同（最高相似度 {top}%），请核实是否照抄"
+        ),
+        detail_en: format!(
+            "The minutes are nearly identical to those of {n} other meeting(s) (up to {top}% similar); check whether they were copied"
+        ),
+        due: None,
+    })
+}
+
 /// DOMAIN.md §5 (records must be real): minutes are dated on or after the
 /// day of their meeting and not after today; a cancelled meeting has none.
 pub fn minutes_error(
@@ -523,6 +556,20 @@ pub fn frequency_findings(
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn copied_minutes_are_a_yellow_meeting_warning_until_confirmed() {
+        // DOMAIN.md §5: identical content is a typical defect of records.
+        assert_eq!(minutes_duplicate_finding(7, &[], false), None);
+        let f = minutes_duplicate_finding(7, &[88, 95], false).expect("finding");
+        assert_eq!(f.rule, RuleId::MinutesNearDuplicate);
+        assert_eq!(f.level, Level::Yellow);
+        assert_eq!(f.subject, (SubjectKind::Meeting, 7));
+        assert!(f.detail_zh.contains("2 次") && f.detail_zh.contains("95%"));
+        // The branch's confirmation with a reason ends it.
+        assert_eq!(minutes_duplicate_finding(7, &[95], true), None);
+        assert_eq!(RuleId::MinutesNearDuplicate.spec().section, "DOMAIN.md §5");
+    }
 
     fn t(h: u32, m: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 28, h, m, 0)

@@ -218,6 +218,7 @@ code_enum! {
         ServiceRequestOverdue = ("service_request_overdue", "群众诉求超期未办结", "Service request overdue"),
         EmergencyDecisionUnreported = ("emergency_decision_unreported", "临机决策未向下次会议报告", "Emergency decision not reported to the next meeting"),
         DuplicateRegistration = ("duplicate_registration", "同一人在另一组织也在册（疑似重复入党）", "Also active in another organization (joined twice?)"),
+        MinutesNearDuplicate = ("minutes_near_duplicate", "会议记录与其他会议雷同", "Minutes nearly identical to another meeting's"),
     }
 }
 
@@ -415,6 +416,15 @@ impl RuleId {
                 Sweep,
                 "与上级组织部门核实此人的组织关系，撤销错误的一处登记。",
                 "Check this person's membership with the higher organization department and end the wrong registration.",
+            ),
+            RuleId::MinutesNearDuplicate => (
+                S::Meeting,
+                &[Yellow],
+                "DOMAIN.md §5",
+                REG_BRANCH,
+                OnWrite,
+                "核实会议记录是否照抄其他会议；如实重写，或确属实的由支部在会议记录页说明理由后确认。",
+                "Check whether the minutes were copied from another meeting; rewrite them truthfully, or, if they are genuine, the branch confirms with a reason on the minutes page.",
             ),
         };
         RuleSpec {
@@ -1380,7 +1390,7 @@ mod tests {
     #[test]
     fn catalogue_is_complete_and_cites_domain() {
         let specs: Vec<RuleSpec> = catalogue().collect();
-        assert_eq!(specs.len(), 17);
+        assert_eq!(specs.len(), 18);
         for s in &specs {
             assert!(s.section.starts_with("DOMAIN.md §"), "{}", s.id);
             assert!(

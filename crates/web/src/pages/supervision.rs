@@ -560,6 +560,7 @@ async fn warning_page(
         SubjectKind::Organization => format!("/supervision/{}", w.org_code),
         SubjectKind::Member => format!("/members/{}", w.subject_id),
         SubjectKind::Decision => format!("/decisions/{}", w.subject_id),
+        SubjectKind::Meeting => format!("/meetings/{}#minutes", w.subject_id),
         _ => String::new(),
     };
     let has = |k| d.allowed.contains(&k);
