@@ -3,8 +3,10 @@
 //! page shows the sign-in code and its QR code; the member opens the QR
 //! link on a phone-sized window and signs in with one tap; the secretary's
 //! page then counts one online sign-in and the member's own page lists it;
-//! once the meeting is held the member downloads the certificate and its
-//! public verification page says valid.
+//! the secretary enters the paper list (a second member present, offline)
+//! and uploads its photo; once the meeting is held the member downloads the
+//! certificate and its public verification page says valid; minutes copied
+//! into a second meeting are warned about and confirmed with a reason.
 //! Needs `chromium` and `chromium-driver`; run with `--ignored` like
 //! `tests/browser.rs`.
 
@@ -95,9 +97,70 @@ async fn secretary_schedules_member_signs_in_by_qr_link() {
     c.goto(meeting_url.as_str()).await.expect("reload");
     let att = text_of(&c, Locator::Id("attendance")).await;
     assert!(att.contains("线上 1"), "got: {att}");
+    paper_list_and_photo(&c, meeting_url.as_str()).await;
     certificate_steps(&c, driver.1, &server.base, &password(&d, "member_a")).await;
     duplicate_minutes_warned_and_confirmed(&c, &server.base, &calendar, meeting_url.as_str()).await;
     c.close().await.expect("close browser");
+}
+
+/// Waits until the browser is on a URL containing `part`.
+async fn wait_for_url(c: &fantoccini::Client, part: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !c.current_url().await.expect("url").as_str().contains(part) {
+        assert!(Instant::now() < deadline, "never reached a URL with {part}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The offline track (DOMAIN.md §5): the secretary enters the paper list
+/// (one more member present, recorded with the offline channel) and uploads
+/// the photo of the list, which the meeting page then lists.
+async fn paper_list_and_photo(c: &fantoccini::Client, meeting: &str) {
+    c.goto(&format!("{meeting}/attendance"))
+        .await
+        .expect("open paper list");
+    c.wait()
+        .for_element(Locator::Css("input[type=radio][value=present]"))
+        .await
+        .expect("a member not yet present")
+        .click()
+        .await
+        .expect("tick present");
+    c.execute(
+        "document.querySelector('input[type=radio][value=present]').form.submit();",
+        vec![],
+    )
+    .await
+    .expect("record paper list");
+    wait_for_url(c, "done=attendance").await;
+    let att = text_of(c, Locator::Id("attendance")).await;
+    assert!(
+        att.contains("线上 1") && att.contains("线下 1"),
+        "got: {att}"
+    );
+
+    // A PNG judged by its content (signature and header), not by its name.
+    let dir = TempDir::new("paper-list-photo");
+    let photo = std::path::Path::new(dir.path()).join("签到表.png");
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
+    png.extend_from_slice(&[0u8; 64]);
+    std::fs::write(&photo, png).expect("write photo");
+    set_value(c, "purpose", "attendance_list").await;
+    c.find(Locator::Id("file"))
+        .await
+        .expect("file input")
+        .send_keys(photo.to_str().expect("utf-8 path"))
+        .await
+        .expect("choose file");
+    c.execute("document.getElementById('file').form.submit();", vec![])
+        .await
+        .expect("upload");
+    wait_for_url(c, "done=attachment").await;
+    let listed = text_of(c, Locator::Id("attachments")).await;
+    assert!(
+        listed.contains("签到表.png") && listed.contains("纸质签到表照片"),
+        "got: {listed}"
+    );
 }
 
 /// Minutes copied into a second meeting (DOMAIN.md §5): the minutes editor
@@ -185,8 +248,9 @@ async fn certificate_steps(
     )
     .await
     .expect("mark held");
+    // One certificate per member present: online and on the paper list.
     let issued = text_of(c, Locator::Id("certificates-issued")).await;
-    assert!(issued.contains('1'), "got: {issued}");
+    assert!(issued.contains('2'), "got: {issued}");
 
     let profile = TempDir::new("chrome-member-cert");
     let m = client(driver_port, profile.path()).await;
