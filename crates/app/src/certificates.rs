@@ -7,8 +7,12 @@
 //! record says present at a held meeting, whether or not anyone downloads it.
 //!
 //! A certificate is a canonical JSON payload (number, member name,
-//! organization, meeting kind, title and date, issue time) signed with
-//! Ed25519 under the certificate key — `certificate.key` next to the
+//! organization, meeting kind, title and date, issue time) signed under the
+//! certificate key: Ed25519 in the international crypto suite, SM2 with SM3
+//! (GB/T 32918, the default distinguishing identifier) in the national
+//! suite (issue 5), the algorithm stored with each signature so both kinds
+//! verify after a change of suite. The key is `certificate.key` (Ed25519)
+//! or `certificate.sm2.key` (SM2) next to the
 //! ledger's `ledger.key` (mode 0600, created at first use), or derived from
 //! the keyring when no key file is configured, like the ledger key but a
 //! separate key so a certificate signature can never pass for a checkpoint.
@@ -38,7 +42,7 @@ use dangjian_store::repo::certificates as repo;
 use dangjian_store::repo::meetings as mrepo;
 use dangjian_store::repo::members as memrepo;
 use dangjian_store::repo::{audit, orgs as orepo};
-use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -50,7 +54,12 @@ use crate::{Actor, App, AppError};
 
 /// Name of the certificate signing key file, next to the ledger's key.
 pub const KEY_FILE_NAME: &str = "certificate.key";
+/// Name of the SM2 certificate key file (national suite), next to it.
+pub const SM2_KEY_FILE_NAME: &str = "certificate.sm2.key";
 const SIGNING_DOMAIN: &str = "certificate.signing";
+const SM2_SIGNING_DOMAIN: &str = "certificate.signing.sm2";
+/// The SM2 distinguishing identifier: the default of GB/T 35276.
+const SM2_DIST_ID: &str = "1234567812345678";
 /// The member event (and archive leaf `member.certificate_issued`) of an issue.
 pub const EVENT_KIND: &str = "certificate_issued";
 const PAYLOAD_VERSION: u8 = 1;
@@ -59,8 +68,86 @@ const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// What the certificate key and the renderer are, once loaded.
 #[derive(Default)]
 pub(crate) struct DocsState {
-    key: OnceLock<SigningKey>,
+    key: OnceLock<Arc<DocKey>>,
     renderer: OnceLock<Arc<Renderer>>,
+}
+
+/// A document signing key of the deployment's crypto suite.
+pub enum DocKey {
+    /// International suite.
+    Ed25519(SigningKey),
+    /// National suite: SM2 with SM3 (GB/T 32918).
+    Sm2(sm2::dsa::SigningKey),
+}
+
+/// Signature algorithm codes, as stored with each signature.
+pub const ALG_ED25519: &str = "ed25519";
+pub const ALG_SM2: &str = "sm2";
+
+impl DocKey {
+    /// The SM2 key whose secret scalar comes from `seed` (32 random or
+    /// derived bytes): a seed that is not a valid scalar (zero or not below
+    /// the group order, about 2^-32 of seeds) is hashed with SM3 again.
+    pub fn sm2_from_seed(seed: [u8; 32]) -> Result<Self, AppError> {
+        let mut bytes = seed;
+        for _ in 0..16 {
+            if let Ok(secret) = sm2::SecretKey::from_slice(&bytes) {
+                let key = sm2::dsa::SigningKey::new(SM2_DIST_ID, &secret).map_err(internal)?;
+                return Ok(DocKey::Sm2(key));
+            }
+            bytes = sm3_of(&bytes);
+        }
+        Err(internal("no valid SM2 scalar from the seed"))
+    }
+
+    /// The algorithm code stored with its signatures.
+    pub fn alg(&self) -> &'static str {
+        match self {
+            DocKey::Ed25519(_) => ALG_ED25519,
+            DocKey::Sm2(_) => ALG_SM2,
+        }
+    }
+
+    /// The signature of `msg`: 64 bytes either way (Ed25519, or SM2's r‖s).
+    pub fn sign(&self, msg: &[u8]) -> Vec<u8> {
+        match self {
+            DocKey::Ed25519(k) => k.sign(msg).to_bytes().to_vec(),
+            DocKey::Sm2(k) => {
+                let s: sm2::dsa::Signature = sm2::dsa::signature::Signer::sign(k, msg);
+                s.to_bytes().to_vec()
+            }
+        }
+    }
+
+    /// Whether `sig`, made with algorithm `alg`, signs `msg` under this key.
+    /// A signature of the other algorithm never verifies.
+    pub fn verify(&self, alg: &str, msg: &[u8], sig: &[u8]) -> bool {
+        match (self, alg) {
+            (DocKey::Ed25519(k), ALG_ED25519) => Signature::from_slice(sig)
+                .ok()
+                .is_some_and(|s| k.verifying_key().verify(msg, &s).is_ok()),
+            (DocKey::Sm2(k), ALG_SM2) => {
+                sm2::dsa::Signature::from_slice(sig).ok().is_some_and(|s| {
+                    sm2::dsa::signature::Verifier::verify(k.verifying_key(), msg, &s).is_ok()
+                })
+            }
+            _ => false,
+        }
+    }
+
+    /// The public key as printed on documents: base64 of the Ed25519 key,
+    /// or `SM2:` and base64 of the uncompressed SEC1 point.
+    pub fn public_key(&self) -> String {
+        match self {
+            DocKey::Ed25519(k) => B64.encode(k.verifying_key().as_bytes()),
+            DocKey::Sm2(k) => format!("SM2:{}", B64.encode(k.verifying_key().to_sec1_bytes())),
+        }
+    }
+}
+
+fn sm3_of(b: &[u8]) -> [u8; 32] {
+    use sm3::Digest as _;
+    sm3::Sm3::digest(b).into()
 }
 
 /// The signed content of a certificate, in this field order.
@@ -198,23 +285,34 @@ fn view_of(c: &certificate::Model) -> Result<CertificateView, AppError> {
 }
 
 impl App {
-    /// The certificate signing key (see the module doc).
-    pub fn certificate_signing_key(&self) -> Result<SigningKey, AppError> {
+    /// The certificate signing key of the deployment's suite (see the
+    /// module doc).
+    pub fn certificate_signing_key(&self) -> Result<Arc<DocKey>, AppError> {
         if let Some(k) = self.docs.key.get() {
             return Ok(k.clone());
         }
-        let key = match &self.config.ledger_key_file {
-            Some(path) => load_or_create_key(&path.with_file_name(KEY_FILE_NAME))?,
-            None => {
-                SigningKey::from_bytes(&hex_seed(&self.keys.blind_index(SIGNING_DOMAIN, "v1"))?)
+        let national = self.keys.suite() == dangjian_store::crypto::Suite::National;
+        let key = match (&self.config.ledger_key_file, national) {
+            (Some(path), false) => {
+                DocKey::Ed25519(load_or_create_key(&path.with_file_name(KEY_FILE_NAME))?)
+            }
+            // The key file holds a base64 32-byte random seed either way.
+            (Some(path), true) => DocKey::sm2_from_seed(
+                load_or_create_key(&path.with_file_name(SM2_KEY_FILE_NAME))?.to_bytes(),
+            )?,
+            (None, false) => DocKey::Ed25519(SigningKey::from_bytes(&hex_seed(
+                &self.keys.blind_index(SIGNING_DOMAIN, "v1"),
+            )?)),
+            (None, true) => {
+                DocKey::sm2_from_seed(hex_seed(&self.keys.blind_index(SM2_SIGNING_DOMAIN, "v1"))?)?
             }
         };
-        Ok(self.docs.key.get_or_init(|| key).clone())
+        Ok(self.docs.key.get_or_init(|| Arc::new(key)).clone())
     }
 
-    /// The certificate verifier key, base64 of the Ed25519 public key.
+    /// The certificate verifier key as printed on the PDF.
     pub fn certificate_public_key(&self) -> Result<String, AppError> {
-        Ok(B64.encode(self.certificate_signing_key()?.verifying_key().as_bytes()))
+        Ok(self.certificate_signing_key()?.public_key())
     }
 
     /// The PDF renderer (embedded font subset, configured fallback font and
@@ -312,7 +410,8 @@ impl App {
                     "number": number,
                     "meeting_id": m.id,
                     "payload_sha256": hex::encode(Sha256::digest(payload.as_bytes())),
-                    "signature": B64.encode(sig.to_bytes()),
+                    "signature": B64.encode(&sig),
+                    "signature_alg": key.alg(),
                 });
                 repo::insert(
                     c,
@@ -322,7 +421,8 @@ impl App {
                         member_id: Set(mb.id),
                         org_id: Set(o.id),
                         payload: Set(payload),
-                        signature: Set(sig.to_bytes().to_vec()),
+                        signature: Set(sig),
+                        signature_alg: Set(key.alg().to_string()),
                         issued_at: Set(now),
                         revoked_at: Set(None),
                         revoked_reason: Set(None),
@@ -484,10 +584,11 @@ impl App {
         let Some(c) = repo::by_number(&self.db.conn, &n).await? else {
             return Ok(nothing(CertificateStatus::Unknown));
         };
-        let key: VerifyingKey = self.certificate_signing_key()?.verifying_key();
-        let signed = Signature::from_slice(&c.signature)
-            .ok()
-            .is_some_and(|s| key.verify(c.payload.as_bytes(), &s).is_ok());
+        let signed = self.certificate_signing_key()?.verify(
+            &c.signature_alg,
+            c.payload.as_bytes(),
+            &c.signature,
+        );
         let payload = serde_json::from_str::<CertificatePayload>(&c.payload).ok();
         let Some(p) = payload.filter(|p| signed && p.number == c.number) else {
             tracing::warn!(number = %c.number, "certificate does not match its signature");
@@ -577,5 +678,35 @@ mod tests {
         assert_eq!(normalize_number("ZS7K-M2QF-8D4N-XW3U"), None);
         assert_eq!(normalize_number("张三"), None);
         assert_ne!(new_number().unwrap(), n);
+    }
+
+    #[test]
+    fn document_keys_sign_and_verify_only_as_their_own_algorithm() {
+        let seed = [7u8; 32];
+        let sm2 = DocKey::sm2_from_seed(seed).expect("sm2 key");
+        let ed = DocKey::Ed25519(SigningKey::from_bytes(&seed));
+        // The same seed gives the same SM2 key (a key file is read again).
+        assert_eq!(
+            sm2.public_key(),
+            DocKey::sm2_from_seed(seed).unwrap().public_key()
+        );
+        assert!(sm2.public_key().starts_with("SM2:"));
+        let msg = "{\"member\":\"张三\"}".as_bytes();
+        for k in [&sm2, &ed] {
+            let sig = k.sign(msg);
+            assert_eq!(sig.len(), 64);
+            assert!(k.verify(k.alg(), msg, &sig));
+            assert!(!k.verify(k.alg(), "{\"member\":\"李四\"}".as_bytes(), &sig));
+            let mut bad = sig.clone();
+            bad[10] ^= 1;
+            assert!(!k.verify(k.alg(), msg, &bad));
+            assert!(!k.verify("rsa", msg, &sig));
+        }
+        // Both signatures are 64 bytes: the stored algorithm decides, and a
+        // signature under one algorithm never passes as the other.
+        assert!(!sm2.verify(ALG_ED25519, msg, &ed.sign(msg)));
+        assert!(!ed.verify(ALG_SM2, msg, &sm2.sign(msg)));
+        // A seed that is not a valid scalar (zero) is re-derived, not refused.
+        assert!(DocKey::sm2_from_seed([0u8; 32]).is_ok());
     }
 }

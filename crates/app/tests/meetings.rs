@@ -43,7 +43,10 @@ struct Branch {
 
 /// Branch A with three full members (each with a user) and a secretary.
 async fn branch() -> Branch {
-    let f = Fixture::new().await;
+    branch_with(Fixture::new().await).await
+}
+
+async fn branch_with(f: Fixture) -> Branch {
     let secretary = f.user(Role::Secretary, BRANCH_A).await;
     let mut members = Vec::new();
     for seq in 1..=3 {
@@ -919,6 +922,51 @@ async fn certificates_for_the_attendees_of_a_held_meeting() {
 
 // Attendance recorded on the paper list after the meeting was marked held
 // gets its certificate in the same transaction.
+#[tokio::test]
+async fn national_suite_certificates_are_signed_with_sm2() {
+    // Issue 5: the national suite signs documents with SM2 (SM3 digest).
+    let keys = dangjian_app::Keyring::generate_with(dangjian_store::crypto::Suite::National)
+        .expect("national keyring");
+    let b = branch_with(Fixture::with_keyring(keys).await).await;
+    let app = &b.f.app;
+    let id = held_meeting(&b).await;
+    let mine = app.my_certificates(&b.members[0].1).await.expect("mine");
+    assert_eq!(mine.len(), 1);
+    let stored = dangjian_store::repo::certificates::by_number(&app.db.conn, &mine[0].number)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(stored.meeting_id, id);
+    assert_eq!(stored.signature_alg, "sm2");
+    assert!(
+        app.certificate_public_key()
+            .expect("key")
+            .starts_with("SM2:")
+    );
+    let v = app
+        .verify_certificate(&stored.number)
+        .await
+        .expect("verify");
+    assert!(v.valid, "{v:?}");
+    // The same bytes claimed as Ed25519 do not verify, nor an edited payload.
+    let mut am: dangjian_store::entities::certificate::ActiveModel = stored.clone().into();
+    am.signature_alg = sea_orm::Set("ed25519".into());
+    sea_orm::ActiveModelTrait::update(am, &app.db.conn)
+        .await
+        .expect("relabel");
+    assert!(!app.verify_certificate(&stored.number).await.unwrap().valid);
+    let mut am: dangjian_store::entities::certificate::ActiveModel = stored.clone().into();
+    am.signature_alg = sea_orm::Set("sm2".into());
+    am.payload = sea_orm::Set(stored.payload.replace(&mine[0].member, "王某某"));
+    sea_orm::ActiveModelTrait::update(am, &app.db.conn)
+        .await
+        .expect("tamper");
+    assert!(!app.verify_certificate(&stored.number).await.unwrap().valid);
+    // The archive records the algorithm with the signature.
+    let report = app.ledger_verify().await.expect("ledger verify");
+    assert!(report.ok, "{:?}", report.problems);
+}
+
 #[tokio::test]
 async fn late_paper_list_entries_get_their_certificate() {
     let b = branch().await;

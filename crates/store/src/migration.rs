@@ -28,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0009MinutesSignatures),
             Box::new(M0009Transfers),
             Box::new(M0009Votes),
+            Box::new(M0010SignatureAlg),
         ]
     }
 }
@@ -50,6 +51,30 @@ impl MigrationTrait for M0009CommitteeTerm {
             Table::alter()
                 .table("orgs")
                 .add_column(integer_null("committee_term_years"))
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// The algorithm of a certificate's signature [public] (issue 5: `ed25519`
+/// in the international suite, `sm2` — SM2 with SM3, GB/T 32918 — in the
+/// national suite); rows written before it are Ed25519.
+pub struct M0010SignatureAlg;
+
+impl MigrationName for M0010SignatureAlg {
+    fn name(&self) -> &str {
+        "m0010_signature_alg"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0010SignatureAlg {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table("certificates")
+                .add_column(string_len("signature_alg", 16).default("ed25519"))
                 .to_owned(),
         )
         .await

@@ -225,13 +225,14 @@ pub fn org_input(
 impl Fixture {
     /// A fresh database, the app and the fixture tree.
     pub async fn new() -> Self {
+        Self::with_keyring(Keyring::generate().expect("keyring")).await
+    }
+
+    /// [`Fixture::new`] with the given keys (e.g. the national suite).
+    pub async fn with_keyring(keys: Keyring) -> Self {
         let tdb = TestDb::new().await;
         let clock = Arc::new(FixedClock::new(fixture_now()));
-        let app = App::new(
-            tdb.db.clone(),
-            Keyring::generate().expect("keyring"),
-            clock.clone(),
-        );
+        let app = App::new(tdb.db.clone(), keys, clock.clone());
         let root_sys = Actor::system(0, "/");
         let province = app
             .create_org(

@@ -15,6 +15,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub payload: String,
     pub signature: Vec<u8>,
+    /// `ed25519` or `sm2`.
+    pub signature_alg: String,
     pub issued_at: DateTimeUtc,
     pub revoked_at: Option<DateTimeUtc>,
     pub revoked_reason: Option<String>,
