@@ -881,7 +881,13 @@ impl App {
         }
         self.issue_certificates_in(&tx, actor, &m, &o, Some(member_id), now)
             .await?;
-        crate::participation::evaluate_after_presence(&tx, member_id, self.today(), now).await?;
+        // Presence counts for participation once the meeting is held: a
+        // sign-in to a meeting still in progress changes no finding (the
+        // closing write evaluates everyone), so it reads nothing more.
+        if m.status == MeetingStatus::Held.as_str() {
+            crate::participation::evaluate_after_presence(&tx, member_id, self.today(), now)
+                .await?;
+        }
         tx.commit().await?;
         Ok(AttendanceView {
             member_id,
