@@ -1677,6 +1677,16 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("admission"))?;
         let mut inst = self.load_instance(&tx, &row).await?;
+        // A required material with a scan on record counts as handed in.
+        let mut input = input;
+        if let Some(step) = def.step(key).filter(|s| !s.attachments.is_empty()) {
+            let on_file = repo::attachment_kinds(&tx, row.id).await?;
+            for k in &step.attachments {
+                if on_file.contains(k) && !input.attachments.contains(k) {
+                    input.attachments.push(k.clone());
+                }
+            }
+        }
         let row = self
             .apply_action(&tx, actor, &def, &row, &mut inst, &m, &o, key, input)
             .await?;

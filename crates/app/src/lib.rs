@@ -4,6 +4,7 @@
 //! one transaction, and records the audit trail.
 
 pub mod access;
+pub mod admission_attachments;
 pub mod admission_forms;
 pub mod admissions;
 pub mod attachments;

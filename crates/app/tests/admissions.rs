@@ -144,6 +144,90 @@ async fn cast(fx: &Fixture) -> Cast {
     }
 }
 
+/// A 1×1 PNG's header: enough for the content check.
+fn tiny_png() -> Vec<u8> {
+    let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
+    b.extend_from_slice(&[0x5a; 64]);
+    b
+}
+
+/// Issue 8: the materials of an admission are files on record — typed by
+/// content, encrypted at rest, read back whole, audited, and out of reach
+/// of another branch.
+async fn materials_are_stored_encrypted_and_scoped(fx: &Fixture, c: &Cast, id: i64) {
+    use dangjian_store::entities::admission_attachment;
+    use sea_orm::EntityTrait;
+    let app = &fx.app;
+    let sec = &c.secretary;
+    let png = tiny_png();
+    let a = app
+        .upload_admission_attachment(
+            sec,
+            id,
+            "political_review_report",
+            "政审材料.png",
+            png.clone(),
+        )
+        .await
+        .expect("upload");
+    assert_eq!(a.kind.code, "political_review_report");
+    assert_eq!(a.kind.label_zh, "政治审查材料");
+    assert_eq!(a.content_type, "image/png");
+    // Stored encrypted: the row does not hold the file's bytes.
+    let row = admission_attachment::Entity::find_by_id(a.id)
+        .one(&app.db.conn)
+        .await
+        .expect("read")
+        .expect("row");
+    assert!(!row.data_enc.windows(16).any(|w| w == &png[8..24]));
+    let (v, bytes) = app
+        .download_admission_attachment(sec, id, a.id)
+        .await
+        .expect("download");
+    assert_eq!((v.filename.as_str(), bytes), ("政审材料.png", png.clone()));
+    let audited = dangjian_store::repo::audit::for_target(&app.db.conn, "admission", id, 50)
+        .await
+        .expect("audit");
+    assert!(
+        audited
+            .iter()
+            .any(|e| e.action == "admission.attachment.download")
+    );
+    assert_eq!(
+        app.admission_attachments(sec, id)
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
+    // Wrong kind, wrong content: refused, naming the field.
+    let e = app
+        .upload_admission_attachment(sec, id, "diary", "x.png", png.clone())
+        .await
+        .expect_err("kind");
+    assert!(format!("{e:?}").contains("\"kind\""), "{e:?}");
+    let e = app
+        .upload_admission_attachment(sec, id, "other", "x.png", b"MZ not an image".to_vec())
+        .await
+        .expect_err("type");
+    assert!(format!("{e:?}").contains("unsupported_type"), "{e:?}");
+    // Another branch's secretary: nothing, not even that it exists.
+    assert!(matches!(
+        app.admission_attachments(&c.sibling, id).await,
+        Err(AppError::NotFound(_))
+    ));
+    assert!(matches!(
+        app.download_admission_attachment(&c.sibling, id, a.id)
+            .await,
+        Err(AppError::NotFound(_))
+    ));
+    assert!(matches!(
+        app.upload_admission_attachment(&c.sibling, id, "other", "x.png", png)
+            .await,
+        Err(AppError::NotFound(_))
+    ));
+}
+
 #[tokio::test]
 async fn full_admission_from_application_to_conversion() {
     let fx = Fixture::new().await;
@@ -420,17 +504,22 @@ async fn full_admission_from_application_to_conversion() {
         b,
         vec![("form.conclusion".to_string(), "review_conclusion_missing")]
     );
-    app.act_on_admission(
-        sec,
-        id,
-        "political_review",
-        with_attachments(
-            json!({"concluded_on": "2025-04-01", "conclusion": "政治合格"}),
-            &["political_review_report"],
-        ),
-    )
-    .await
-    .expect("review");
+    // The scan of the report on record counts as handed in: the material
+    // is stored (encrypted), not only ticked.
+    materials_are_stored_encrypted_and_scoped(&fx, &c, id).await;
+    let d = app
+        .act_on_admission(
+            sec,
+            id,
+            "political_review",
+            input(json!({"concluded_on": "2025-04-01", "conclusion": "政治合格"})),
+        )
+        .await
+        .expect("review with the scan on record");
+    assert_eq!(
+        d.history.last().map(|h| h.attachments.clone()),
+        Some(vec!["political_review_report".to_string()])
+    );
 
     // Training: 3 days or 24 hours.
     on(&fx, 2025, 4, 10);

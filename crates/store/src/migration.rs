@@ -29,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0009Transfers),
             Box::new(M0009Votes),
             Box::new(M0010SignatureAlg),
+            Box::new(M0011AdmissionAttachments),
         ]
     }
 }
@@ -75,6 +76,62 @@ impl MigrationTrait for M0010SignatureAlg {
             Table::alter()
                 .table("certificates")
                 .add_column(string_len("signature_alg", 16).default("ed25519"))
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// Scans of the materials an admission requires (issue 8: the political
+/// review report, the training certificate, the volunteer form, …), one row
+/// per uploaded file of an admission (a `workflow_instances` row).
+pub struct M0011AdmissionAttachments;
+
+impl MigrationName for M0011AdmissionAttachments {
+    fn name(&self) -> &str {
+        "m0011_admission_attachments"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0011AdmissionAttachments {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // Admission attachments [sensitive]: data_enc is the file, encrypted
+        // with the field key (a political review report is personal data);
+        // kind [public] names the material (a step's required attachment);
+        // filename [internal]; content_type [public] is detected from the
+        // bytes; size and sha256 [internal] are of the plain file.
+        m.create_table(
+            Table::create()
+                .table("admission_attachments")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(big_integer("instance_id"))
+                .col(string_len("kind", 64))
+                .col(string_len("filename", 200))
+                .col(string_len("content_type", 64))
+                .col(big_integer("size"))
+                .col(string_len("sha256", 64))
+                .col(blob("data_enc"))
+                .col(big_integer_null("uploaded_by"))
+                .col(timestamp_with_time_zone("created_at"))
+                .to_owned(),
+        )
+        .await?;
+        index(
+            m,
+            "admission_attachments",
+            "idx_admission_attachments_instance",
+            &["instance_id"],
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(
+            Table::drop()
+                .table("admission_attachments")
+                .if_exists()
                 .to_owned(),
         )
         .await

@@ -1,5 +1,6 @@
 //! SeaORM entities, one module per table.
 
+pub mod admission_attachment;
 pub mod api_token;
 pub mod assembly_vote;
 pub mod audit;

@@ -5,10 +5,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use crate::StoreError;
-use crate::entities::{workflow_entry, workflow_instance, workflow_timer};
+use crate::entities::{admission_attachment, workflow_entry, workflow_instance, workflow_timer};
 
 pub async fn insert_instance<C: ConnectionTrait>(
     c: &C,
@@ -156,4 +157,62 @@ pub async fn set_timer_state<C: ConnectionTrait>(
         .exec(c)
         .await?;
     Ok(())
+}
+
+/// Inserts an admission attachment (its file encrypted by the caller).
+pub async fn add_attachment<C: ConnectionTrait>(
+    c: &C,
+    am: admission_attachment::ActiveModel,
+) -> Result<admission_attachment::Model, StoreError> {
+    Ok(am.insert(c).await?)
+}
+
+/// An admission attachment without its bytes: id, kind, file name, type,
+/// size, SHA-256, upload time.
+pub type AttachmentRow = (i64, String, String, String, i64, String, DateTime<Utc>);
+
+/// The attachments of an admission, oldest first, without their bytes.
+pub async fn attachments<C: ConnectionTrait>(
+    c: &C,
+    instance_id: i64,
+) -> Result<Vec<AttachmentRow>, StoreError> {
+    use admission_attachment::Column as A;
+    Ok(admission_attachment::Entity::find()
+        .select_only()
+        .column(A::Id)
+        .column(A::Kind)
+        .column(A::Filename)
+        .column(A::ContentType)
+        .column(A::Size)
+        .column(A::Sha256)
+        .column(A::CreatedAt)
+        .filter(A::InstanceId.eq(instance_id))
+        .order_by_asc(A::Id)
+        .into_tuple()
+        .all(c)
+        .await?)
+}
+
+/// The kinds of material an admission has on file.
+pub async fn attachment_kinds<C: ConnectionTrait>(
+    c: &C,
+    instance_id: i64,
+) -> Result<Vec<String>, StoreError> {
+    use admission_attachment::Column as A;
+    Ok(admission_attachment::Entity::find()
+        .select_only()
+        .column(A::Kind)
+        .distinct()
+        .filter(A::InstanceId.eq(instance_id))
+        .into_tuple()
+        .all(c)
+        .await?)
+}
+
+/// One admission attachment with its (encrypted) bytes.
+pub async fn attachment<C: ConnectionTrait>(
+    c: &C,
+    id: i64,
+) -> Result<Option<admission_attachment::Model>, StoreError> {
+    Ok(admission_attachment::Entity::find_by_id(id).one(c).await?)
 }
