@@ -54,7 +54,13 @@ pub fn router(state: AppState) -> Router {
         .merge(api::votes::upload_routes(
             state.app.config.attachment_max_bytes,
         ))
+        .merge(api::admissions::upload_routes(
+            state.app.config.attachment_max_bytes,
+        ))
         .merge(pages::votes::upload_routes(
+            state.app.config.attachment_max_bytes,
+        ))
+        .merge(pages::admission_materials::upload_routes(
             state.app.config.attachment_max_bytes,
         ))
         .merge(pages::routes())

@@ -441,3 +441,125 @@ async fn admission_forms_are_generated_pdfs() {
         .await;
     assert_eq!(s, StatusCode::OK);
 }
+
+/// Issue 8: the scans of an admission's materials over HTTP — multipart
+/// upload naming the kind (a wrong kind or a non-image is 422 naming the
+/// field), listed with their SHA-256, downloaded whole with the detected
+/// type; another branch's secretary gets 404 for list, upload and download;
+/// the materials page renders with its upload form.
+#[tokio::test]
+async fn admission_materials_upload_list_download_and_scope() {
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0";
+    fn multipart(kind: &str, filename: &str, bytes: &[u8]) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(
+            format!("--XB\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\n{kind}\r\n")
+                .as_bytes(),
+        );
+        b.extend_from_slice(
+            format!(
+                "--XB\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        b.extend_from_slice(bytes);
+        b.extend_from_slice(b"\r\n--XB--\r\n");
+        b
+    }
+    let e = env("adm-materials").await;
+    let (sec_a, sec_b) = (e.token("secretary_a").await, e.token("secretary_b").await);
+    let branch_a = e.org_of("secretary_a").await;
+    let (s, d) = e
+        .call(
+            "POST",
+            &format!("/api/v1/orgs/{branch_a}/admissions"),
+            &sec_a,
+            Some(person("2026-11-20")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let id = d["admission"]["id"].as_i64().expect("id");
+    let upload = |token: String, body: Vec<u8>| {
+        let router = e.router.clone();
+        async move {
+            let req = axum::http::Request::builder()
+                .method("POST")
+                .uri(format!("/api/v1/admissions/{id}/attachments"))
+                .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(
+                    axum::http::header::CONTENT_TYPE,
+                    "multipart/form-data; boundary=XB",
+                )
+                .body(axum::body::Body::from(body))
+                .expect("request");
+            let r = common::send_raw(&router, req).await;
+            (
+                r.status,
+                serde_json::from_str::<Value>(&r.body).unwrap_or_default(),
+            )
+        }
+    };
+    let (s, a) = upload(
+        sec_a.clone(),
+        multipart("volunteer_form", "入党志愿书.png", PNG),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    assert_eq!(a["kind"]["code"], "volunteer_form");
+    assert_eq!(a["content_type"], "image/png");
+    let (s, p) = upload(sec_a.clone(), multipart("diary", "x.png", PNG)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert_eq!(p["errors"][0]["field"], "kind", "{p}");
+    let (s, p) = upload(
+        sec_a.clone(),
+        multipart("other", "x.gif", b"GIF89a\x01\0\x01\0"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert_eq!(p["errors"][0]["field"], "file", "{p}");
+    let (s, _) = upload(sec_b.clone(), multipart("other", "x.png", PNG)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let (s, list) = e
+        .call(
+            "GET",
+            &format!("/api/v1/admissions/{id}/attachments"),
+            &sec_a,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    let href = list[0]["href"].as_str().expect("href").to_string();
+    let get = |token: &str, uri: &str| {
+        axum::http::Request::builder()
+            .uri(uri)
+            .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(axum::body::Body::empty())
+            .expect("request")
+    };
+    let r = common::send_raw(&e.router, get(&sec_a, &href)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.content_type.as_deref(), Some("image/png"));
+    let r = common::send_raw(&e.router, get(&sec_b, &href)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let (s, _) = e
+        .call(
+            "GET",
+            &format!("/api/v1/admissions/{id}/attachments"),
+            &sec_b,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let (cookie, _) = e.session("secretary_a").await;
+    let (s, html) = e
+        .page("GET", &format!("/admissions/{id}/materials"), &cookie, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("入党志愿书.png") && html.contains("name=\"kind\""),
+        "{html}"
+    );
+}

@@ -562,3 +562,126 @@ pub async fn form_pdf(
         pdf,
     ))
 }
+
+/// The upload routes of admission materials, with a body limit that follows
+/// the configured largest attachment (a larger body is answered 413).
+pub fn upload_routes(max_bytes: usize) -> axum::Router<AppState> {
+    axum::Router::new()
+        .route(
+            "/api/v1/admissions/{id}/attachments",
+            axum::routing::get(attachments).post(upload_attachment),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(
+            max_bytes.saturating_add(crate::api::votes::MULTIPART_SLACK),
+        ))
+}
+
+/// A kind of admission material.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MaterialKindOut {
+    pub code: String,
+    pub label_zh: String,
+    pub label_en: String,
+}
+
+/// A scan of an admission material on record (without its bytes).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdmissionAttachmentOut {
+    pub id: i64,
+    pub admission_id: i64,
+    pub kind: MaterialKindOut,
+    pub filename: String,
+    /// Detected from the content: image/jpeg, image/png or application/pdf.
+    pub content_type: String,
+    pub size: i64,
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+    pub created_at: DateTime<Utc>,
+    /// Where to download it.
+    pub href: String,
+}
+
+impl From<&dangjian_app::admission_attachments::AdmissionAttachmentView>
+    for AdmissionAttachmentOut
+{
+    fn from(a: &dangjian_app::admission_attachments::AdmissionAttachmentView) -> Self {
+        Self {
+            id: a.id,
+            admission_id: a.admission_id,
+            kind: MaterialKindOut {
+                code: a.kind.code.clone(),
+                label_zh: a.kind.label_zh.clone(),
+                label_en: a.kind.label_en.clone(),
+            },
+            filename: a.filename.clone(),
+            content_type: a.content_type.clone(),
+            size: a.size,
+            sha256: a.sha256.clone(),
+            created_at: a.created_at,
+            href: format!("/api/v1/admissions/{}/attachments/{}", a.admission_id, a.id),
+        }
+    }
+}
+
+/// The scans of an admission's materials on record.
+#[utoipa::path(get, path = "/api/v1/admissions/{id}/attachments", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Vec<AdmissionAttachmentOut>), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn attachments(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<AdmissionAttachmentOut>>> {
+    let id = parse_id(&id)?;
+    let v = st.app.admission_attachments(&a, id).await?;
+    Ok(Json(v.iter().map(AdmissionAttachmentOut::from).collect()))
+}
+
+/// Uploads the scan of a material (multipart: `file`, `kind` — a kind a
+/// step requires, e.g. political_review_report, or other). JPEG, PNG or PDF
+/// by content; stored encrypted; larger than the limit: 413.
+#[utoipa::path(post, path = "/api/v1/admissions/{id}/attachments", params(("id" = i64, Path)), security(("bearer" = [])),
+    request_body(content_type = "multipart/form-data", description = "file, kind"),
+    responses((status = 201, body = AdmissionAttachmentOut), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
+pub async fn upload_attachment(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<String>,
+    mut mp: axum::extract::Multipart,
+) -> ApiResult<(StatusCode, Json<AdmissionAttachmentOut>)> {
+    let id = parse_id(&id)?;
+    let (kind, _, file) = crate::api::votes::read_upload_with(&mut mp, "kind").await?;
+    let Some((name, bytes)) = file else {
+        return Err(ApiError(AppError::field(
+            "file",
+            "required",
+            "请选择文件",
+            "choose a file",
+        )));
+    };
+    let v = st
+        .app
+        .upload_admission_attachment(&a, id, kind.as_deref().unwrap_or(""), &name, bytes)
+        .await?;
+    Ok((StatusCode::CREATED, Json(AdmissionAttachmentOut::from(&v))))
+}
+
+/// Downloads the scan of a material (decrypted; audited).
+#[utoipa::path(get, path = "/api/v1/admissions/{id}/attachments/{attachment_id}", params(("id" = i64, Path), ("attachment_id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, description = "the file"), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn download_attachment(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path((id, attachment_id)): Path<(String, String)>,
+) -> ApiResult<axum::response::Response> {
+    let id = parse_id(&id)?;
+    let attachment_id = parse_id(&attachment_id)?;
+    let (v, bytes) = st
+        .app
+        .download_admission_attachment(&a, id, attachment_id)
+        .await?;
+    Ok(crate::api::votes::file_response(
+        &v.filename,
+        &v.content_type,
+        bytes,
+    ))
+}

@@ -43,7 +43,7 @@ use types::HealthOut;
         members::list, members::register, members::detail, members::search, members::import, members::export,
         warnings::list, warnings::rules, warnings::summary, warnings::detail, warnings::acknowledge, warnings::correct, warnings::close, warnings::reopen, warnings::thresholds, warnings::set_thresholds,
         decisions::create, decisions::list, decisions::detail, decisions::report,
-        admissions::process, admissions::start, admissions::pipeline, admissions::detail, admissions::act, admissions::cancel, admissions::of_member, admissions::forms, admissions::form_pdf,
+        admissions::process, admissions::start, admissions::pipeline, admissions::detail, admissions::act, admissions::cancel, admissions::of_member, admissions::forms, admissions::form_pdf, admissions::attachments, admissions::upload_attachment, admissions::download_attachment,
         certificates::mine, certificates::pdf, certificates::revoke, certificates::verify,
         meetings::create, meetings::list, meetings::compliance, meetings::detail, meetings::sign_in, meetings::status, meetings::minutes, meetings::offline, meetings::leave, meetings::decide_leave, meetings::mine,
         participation::branch, participation::member, participation::mine, participation::duplicates, participation::confirm,
@@ -225,6 +225,10 @@ pub fn routes() -> Router<AppState> {
             post(meetings::decide_leave),
         )
         .route("/api/v1/me/attendance", get(meetings::mine))
+        .route(
+            "/api/v1/admissions/{id}/attachments/{attachment_id}",
+            get(admissions::download_attachment),
+        )
         .route("/api/v1/me/participation", get(participation::mine))
         .route(
             "/api/v1/orgs/{code}/participation",

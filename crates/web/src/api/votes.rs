@@ -478,6 +478,15 @@ pub async fn attachments(
 pub async fn read_upload(
     mp: &mut Multipart,
 ) -> Result<(Option<String>, Option<String>, Option<(String, Vec<u8>)>), AppError> {
+    read_upload_with(mp, "purpose").await
+}
+
+/// What a multipart upload carried: the text field `named` (a purpose or a
+/// kind), the CSRF token, and the file's name and bytes.
+pub async fn read_upload_with(
+    mp: &mut Multipart,
+    named: &str,
+) -> Result<(Option<String>, Option<String>, Option<(String, Vec<u8>)>), AppError> {
     let (mut purpose, mut csrf, mut file) = (None, None, None);
     loop {
         let field = match mp.next_field().await {
@@ -486,7 +495,7 @@ pub async fn read_upload(
             Err(e) => return Err(upload_error(e.status())),
         };
         match field.name() {
-            Some("purpose") => purpose = field.text().await.ok(),
+            Some(n) if n == named => purpose = field.text().await.ok(),
             Some("csrf") => csrf = field.text().await.ok(),
             Some("file") => {
                 let name = field.file_name().unwrap_or("").to_string();
@@ -564,8 +573,13 @@ pub async fn upload(
 
 /// The bytes of an attachment, as a download with its detected type.
 pub fn download_response(v: &AttachmentView, bytes: Vec<u8>) -> Response {
-    let ascii: String = v
-        .filename
+    file_response(&v.filename, &v.content_type, bytes)
+}
+
+/// A stored file as a download: its detected type, `nosniff`, and the file
+/// name in ASCII and in UTF-8 (RFC 6266).
+pub fn file_response(filename: &str, content_type: &str, bytes: Vec<u8>) -> Response {
+    let ascii: String = filename
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
@@ -575,8 +589,7 @@ pub fn download_response(v: &AttachmentView, bytes: Vec<u8>) -> Response {
             }
         })
         .collect();
-    let encoded: String = v
-        .filename
+    let encoded: String = filename
         .bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_' {
@@ -588,7 +601,7 @@ pub fn download_response(v: &AttachmentView, bytes: Vec<u8>) -> Response {
         .collect();
     (
         [
-            (header::CONTENT_TYPE, v.content_type.clone()),
+            (header::CONTENT_TYPE, content_type.to_string()),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"),

@@ -3,6 +3,7 @@
 //! error report, ID search. They work without JavaScript; every form carries
 //! the session's CSRF token.
 
+pub mod admission_materials;
 mod admissions;
 mod certificates;
 mod chart;
@@ -53,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .merge(participation::routes())
         .merge(certificates::routes())
         .merge(votes::routes())
+        .merge(admission_materials::routes())
         .merge(dues::routes())
         .merge(transfers::routes())
 }
