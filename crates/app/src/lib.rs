@@ -136,6 +136,15 @@ impl App {
 
     /// Opens a write transaction; on SQLite, waits for the previous writer
     /// first. Keep the returned guard alive until the transaction ends.
+    ///
+    /// On SQLite the transaction is `BEGIN IMMEDIATE`: it takes the
+    /// database's write lock at once (waiting up to the busy timeout for a
+    /// writer outside this gate — another process such as a CLI import, or
+    /// a single autocommit statement). A deferred transaction that read
+    /// first and wrote later would instead fail at once with
+    /// `SQLITE_BUSY_SNAPSHOT` ("database is locked", code 517) whenever
+    /// such a writer committed in between; the 200-client load test found
+    /// that as 500s.
     pub async fn begin_write(
         &self,
     ) -> Result<
@@ -145,12 +154,23 @@ impl App {
         ),
         AppError,
     > {
-        use sea_orm::TransactionTrait;
+        use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
         let guard = match self.db.backend {
             Backend::Sqlite => Some(self.write_gate.lock().await),
             Backend::Postgres => None,
         };
-        let tx = self.db.conn.begin().await?;
+        let tx = match self.db.backend {
+            Backend::Sqlite => {
+                self.db
+                    .conn
+                    .begin_with_options(TransactionOptions {
+                        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                        ..Default::default()
+                    })
+                    .await?
+            }
+            Backend::Postgres => self.db.conn.begin().await?,
+        };
         Ok((guard, tx))
     }
 
