@@ -252,15 +252,27 @@ pub async fn run(args: LoadArgs) -> Result<(), Failure> {
         .find(|u| u.login == "secretary_a")
         .ok_or_else(|| Failure("the demo has no secretary_a".into()))?
         .clone();
-    // Applicants with valid ID numbers: name, ID, …, stage, applied on.
+    // Applicants with valid ID numbers: name, ID, …, stage, applied on;
+    // none already registered by the demo (that would be a correct 409,
+    // not load), found through the same blind index the server uses.
     let pool = args.clients * 400;
     let csv = dangjian_app::demo::roster_csv(pool * 3, 0x10AD, app.today());
+    let registered: std::collections::HashSet<String> = member::Entity::find()
+        .all(&app.db.conn)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .map(|m| m.id_bidx)
+        .collect();
     let people: Vec<String> = csv
         .lines()
         .skip(1)
         .filter_map(|l| {
             let c: Vec<&str> = l.split(',').collect();
-            (c.get(6) == Some(&"入党申请人")).then(|| {
+            let bidx = app
+                .keys
+                .blind_index(dangjian_app::members::BIDX_ID, c.get(1).copied()?);
+            (c.get(6) == Some(&"入党申请人") && !registered.contains(&bidx)).then(|| {
                 json!({"name": c[0], "id_number": c[1], "stage": "applicant", "applied_on": c[7]})
                     .to_string()
             })
