@@ -7,12 +7,15 @@
 //! The server runs on a test clock (`DANGJIAN_TEST_TODAY`) and is stopped
 //! and started again on later days where the rules demand time (a year as
 //! activist, the public notice, a year of probation); the data is in SQLite.
+//! The conversion vote (step 23) is taken at a branch member assembly
+//! scheduled on the calendar, with its paper attendance list and each full
+//! member's vote on the meeting's votes page.
 //! A development target named a day short of that year is refused with the
 //! message citing its rule, then named on the day. A generated form PDF is
 //! downloaded and carries the candidate's name; the member ends a full
 //! member. Then the secretary gives the new member an introduction letter
-//! to the sibling branch, its secretary confirms the arrival, and the
-//! member is on the receiving branch's roster.
+//! to the sibling branch, its secretary confirms the arrival, the member
+//! is on the receiving branch's roster and their page lists the letter.
 //! Needs `chromium` and `chromium-driver`; run with `--ignored` like
 //! `tests/browser.rs`.
 
@@ -498,7 +501,7 @@ async fn a_whole_admission_then_a_transfer_in_the_browser() {
         &[],
     )
     .await;
-    record(&sec, &base, id, "conversion_vote", &vote("2026-01-20"), &[]).await;
+    conversion_vote_at_the_assembly(&sec, &base, id).await;
     record(
         &staff,
         &base,
@@ -553,6 +556,71 @@ async fn a_whole_admission_then_a_transfer_in_the_browser() {
     staff.close().await.expect("close");
 }
 
+/// Step 23 as it happens: the secretary schedules a branch member assembly
+/// on the calendar, enters the paper attendance list (everyone present),
+/// and records each full member's vote on the meeting's votes page; the
+/// vote passes and moves the admission on with the meeting's date.
+async fn conversion_vote_at_the_assembly(c: &Client, base: &str, id: i64) {
+    open(c, &format!("{base}/orgs/{BRANCH}/meetings")).await;
+    set_value(c, "kind", "branch_assembly").await;
+    set_value(c, "title", "讨论预备党员转正的支部党员大会").await;
+    set_value(c, "starts_at", "2026-01-20T09:00").await;
+    set_value(c, "place", "村委会会议室").await;
+    submit(c, "#schedule form").await;
+    let url = c.current_url().await.expect("url");
+    let meeting: i64 = url
+        .path()
+        .strip_prefix("/meetings/")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("the new meeting's page, got {url}"));
+
+    open(c, &format!("{base}/meetings/{meeting}/attendance")).await;
+    c.execute(
+        "document.querySelectorAll('input[type=radio][value=present]').forEach(r => r.checked = true);",
+        vec![],
+    )
+    .await
+    .expect("everyone present");
+    submit(c, "form[action$='/attendance']").await;
+
+    // Only the full members vote (the candidate is at the meeting too).
+    let roster = fetch_json(c, &format!("/api/v1/orgs/{BRANCH}/members?limit=500")).await;
+    let full: Vec<String> = roster["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|m| m["stage"] == "full" && m["status"] == "active")
+        .map(|m| format!("v_{}", m["id"]))
+        .collect();
+    open(c, &format!("{base}/meetings/{meeting}/votes")).await;
+    set_value(c, "admission_id", &id.to_string()).await;
+    let voters = c
+        .execute(
+            "let n = 0;
+             document.querySelectorAll('#assembly-vote select').forEach(x => {
+               if (arguments[0].includes(x.name)) { x.value = 'yes'; n += 1; }
+             });
+             return n;",
+            vec![json!(full)],
+        )
+        .await
+        .expect("votes")
+        .as_u64()
+        .expect("count");
+    assert!(voters >= 2, "the branch's full members vote");
+    submit(c, "#assembly-vote form").await;
+    let url = c.current_url().await.expect("url");
+    assert!(
+        url.query().is_some_and(|q| q.contains("done=vote")),
+        "the vote was recorded: {}",
+        text_of(c, Locator::Css("main")).await
+    );
+    let results = text_of(c, Locator::Id("results")).await;
+    assert!(results.contains(&format!("#{id}")), "{results}");
+    let d = fetch_json(c, &format!("/api/v1/admissions/{id}")).await;
+    assert_eq!(d["admission"]["steps_done"], 23, "{d}");
+}
+
 /// DOMAIN.md §12: the secretary issues an introduction letter to the
 /// sibling branch; its secretary (in the other browser) confirms the
 /// arrival; the member is on the receiving branch's roster.
@@ -585,6 +653,13 @@ async fn transfer(w: &World, sec: &Client, other: &Client, member_id: i64) {
     assert!(
         text_of(other, Locator::Css("main")).await.contains(NAME),
         "the receiving branch's page lists the member"
+    );
+    // The member's page lists the letter, from one branch to the other.
+    open(other, &format!("{base}/members/{member_id}")).await;
+    let letters = text_of(other, Locator::Id("member-transfers")).await;
+    assert!(
+        letters.contains(BRANCH) && letters.contains(SIBLING),
+        "{letters}"
     );
     // The sending branch no longer holds them.
     let roster = fetch_json(sec, &format!("/api/v1/orgs/{BRANCH}/members?limit=500")).await;
