@@ -386,7 +386,7 @@ pub(crate) async fn open(data: &DataArgs) -> Result<(App, config::Settings), Fai
     let suite = config::crypto_suite(&s.file)?;
     let keys =
         Keyring::load_or_create_with(&s.key_file, suite).map_err(|e| Failure(e.to_string()))?;
-    let mut app = App::new(db, keys, Arc::new(SystemClock));
+    let mut app = App::new(db, keys, test_clock()?);
     app.config.ledger_key_file = Some(
         s.key_file
             .with_file_name(dangjian_app::ledger::KEY_FILE_NAME),
@@ -430,6 +430,37 @@ pub(crate) async fn open(data: &DataArgs) -> Result<(App, config::Settings), Fai
         }
     }
     Ok((app, s))
+}
+
+/// `DANGJIAN_TEST_TODAY=YYYY-MM-DD` (for tests and demos only): the clock
+/// stands still at noon China time of that day, so a browser test can run a
+/// process that spans years by restarting the server on later days. Without
+/// it, the system clock.
+fn test_clock() -> Result<Arc<dyn dangjian_app::Clock>, Failure> {
+    let Some(v) = std::env::var("DANGJIAN_TEST_TODAY")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return Ok(Arc::new(SystemClock));
+    };
+    let day = chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").map_err(|_| {
+        Failure(format!(
+            "DANGJIAN_TEST_TODAY: {v:?} is not a date like 2026-11-28"
+        ))
+    })?;
+    let noon = day
+        .and_hms_opt(12, 0, 0)
+        .and_then(|t| {
+            t.and_local_timezone(dangjian_app::clock::china_offset())
+                .single()
+        })
+        .ok_or_else(|| Failure(format!("DANGJIAN_TEST_TODAY: {v:?} is out of range")))?
+        .with_timezone(&chrono::Utc);
+    tracing::warn!(
+        today = %day,
+        "DANGJIAN_TEST_TODAY is set: the clock stands still at {day} 12:00 China time (for tests and demos only, never in production)"
+    );
+    Ok(Arc::new(dangjian_app::FixedClock::new(noon)))
 }
 
 /// The CLI acts with administrator rights over the whole tree: whoever runs

@@ -326,3 +326,72 @@ fn transfer_import_refuses_what_is_not_a_signed_letter() {
         .expect("run");
     assert!(!out.status.success());
 }
+
+/// `DANGJIAN_TEST_TODAY` (tests and demos only): every command logs a
+/// warning, the server's "today" is that day (an application dated the day
+/// after is in the future), and a value that is not a date is refused.
+#[test]
+fn test_today_fixes_the_clock_and_warns() {
+    let dir = TempDir::new("cli-today");
+    let env = [("DANGJIAN_TEST_TODAY", "2024-01-10")];
+    support::demo_with(dir.path(), 60, &env);
+    let out = bin()
+        .args([
+            "token",
+            "create",
+            "--data",
+            dir.path(),
+            "--login",
+            "secretary_a",
+            "--json",
+        ])
+        .envs(env)
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("DANGJIAN_TEST_TODAY") && log.contains("2024-01-10"),
+        "{log}"
+    );
+    let t: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let token = t["token"].as_str().expect("token");
+    let server = support::Server::start_with(dir.path(), &env);
+    let start = |day: &str| {
+        support::http_send(
+            &server.base,
+            "POST",
+            "/api/v1/orgs/GD-C01-X01-W01-B01/admissions",
+            Some(token),
+            "application/json",
+            serde_json::json!({"person": {
+                "name": "测试申请人", "id_number": "110105199003070025",
+                "ethnicity": "汉族", "applied_on": day,
+            }})
+            .to_string()
+            .as_bytes(),
+        )
+        .expect("answer")
+    };
+    let (status, body) = start("2024-01-11");
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.contains("date_in_future") && body.contains("2024-01-10"),
+        "{body}"
+    );
+    let (status, body) = start("2024-01-10");
+    assert_eq!(status, 201, "{body}");
+    drop(server);
+
+    let out = bin()
+        .args(["user", "list", "--data", dir.path()])
+        .env("DANGJIAN_TEST_TODAY", "2024-13-01")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("DANGJIAN_TEST_TODAY"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -27,6 +27,7 @@ use dangjian_app::{Actor, App};
 use dangjian_domain::identity::Role;
 use dangjian_store::entities::{
     certificate, decision, meeting, meeting_attachment, member, org, transfer_letter, warning,
+    workflow_instance,
 };
 use dangjian_store::sea_orm::{EntityTrait, QueryOrder};
 use serde::Deserialize;
@@ -82,6 +83,7 @@ struct World {
     certificates: Vec<certificate::Model>,
     /// (attachment id, meeting id)
     attachments: Vec<(i64, i64)>,
+    admissions: Vec<workflow_instance::Model>,
 }
 
 impl World {
@@ -107,6 +109,11 @@ impl World {
                 .iter()
                 .find(|m| self.in_scope(m.org_id, target, exact))
                 .map(|m| m.id)
+        } else if path.contains("/admissions/{id}") {
+            self.admissions
+                .iter()
+                .find(|a| self.in_scope(a.org_id, target, exact))
+                .map(|a| a.id)
         } else if path.contains("/warnings/{id}") {
             self.warnings
                 .iter()
@@ -185,6 +192,8 @@ fn probe_path(p: &str) -> String {
         .replace("{login}", "admin")
         .replace("{number}", "0000-0000-0000-0000")
         .replace("{*path}", "0/000.p/1")
+        .replace("{step}", "talk")
+        .replace("{form}", "application_record")
 }
 
 /// Every (method, path) the router serves.
@@ -483,6 +492,37 @@ async fn seed_letters(app: &App) {
     }
 }
 
+/// At each of the two branches (and one branch of the sibling county), an
+/// admission of a new applicant who applied today (DOMAIN.md §4), its next
+/// step the talk, so the admission routes have something to find.
+async fn seed_admissions(app: &App) {
+    use dangjian_app::admissions::{Applicant, NewApplicant};
+    use dangjian_domain::resident_id::compute_check_char;
+    let root = user(app, "admin").await;
+    for (code, first17, name) in [
+        (BRANCH, "44010519950612457", "陈晓东"),
+        ("GD-C01-X01-W01-B02", "44010519960713458", "林小梅"),
+        // In the sibling county, for the county roles' sibling cells.
+        ("GD-C01-X02-W01-B01", "44010519970814459", "黄志强"),
+    ] {
+        app.start_admission(
+            &root,
+            code,
+            Applicant::Person(NewApplicant {
+                name: name.into(),
+                id_number: format!("{first17}{}", compute_check_char(first17)),
+                ethnicity: "汉族".into(),
+                phone: None,
+                education: None,
+                dues_category: dangjian_domain::dues::DuesCategory::Employed,
+                applied_on: app.today(),
+            }),
+        )
+        .await
+        .expect("admission");
+    }
+}
+
 async fn world(app: &App) -> World {
     let c = &app.db.conn;
     World {
@@ -524,6 +564,14 @@ async fn world(app: &App) -> World {
             .into_iter()
             .map(|a| (a.id, a.meeting_id))
             .collect(),
+        admissions: workflow_instance::Entity::find()
+            .order_by_asc(workflow_instance::Column::Id)
+            .all(c)
+            .await
+            .expect("admissions")
+            .into_iter()
+            .filter(|a| a.process_key == dangjian_app::admissions::PROCESS_KEY)
+            .collect(),
     }
 }
 
@@ -537,6 +585,8 @@ fn fill(s: &str, code: &str, id: Option<i64>, csrf: &str, role: &str) -> String 
         .replace("{month}", "2026-11")
         .replace("{member_id}", "1")
         .replace("{*path}", "0/000.p/1")
+        .replace("{step}", "talk")
+        .replace("{form}", "application_record")
 }
 
 /// Sends one cell's request; `None` when there is nothing to aim at.
@@ -653,6 +703,7 @@ async fn every_route_by_every_role_and_relation_matches_the_table() {
     seed_decisions(&env.app).await;
     seed_meetings(&env.app).await;
     seed_letters(&env.app).await;
+    seed_admissions(&env.app).await;
     let subjects = subjects(&env.app).await;
     let w = world(&env.app).await;
     let text = std::fs::read_to_string(TABLE).expect("authz_matrix.toml");
@@ -752,6 +803,7 @@ async fn every_unsafe_route_refuses_a_session_without_its_csrf_token() {
     seed_decisions(&env.app).await;
     seed_meetings(&env.app).await;
     seed_letters(&env.app).await;
+    seed_admissions(&env.app).await;
     let subjects = subjects(&env.app).await;
     let admin = subjects.iter().find(|s| s.role == "admin").expect("admin");
     let w = world(&env.app).await;

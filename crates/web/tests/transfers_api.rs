@@ -538,3 +538,121 @@ async fn the_pages_issue_confirm_and_hide_letters_from_other_subtrees() {
         .await;
     assert!(page_a.contains("已报到"), "the sender sees the arrival");
 }
+
+/// A member's letters (`GET /api/v1/members/{id}/transfers` and the
+/// "组织关系转接" section of the member page) are scoped like the member:
+/// the member themselves and the branch that holds them now; before the
+/// arrival the receiving branch sees nothing, after it the sending branch
+/// sees nothing, a third branch never.
+#[tokio::test]
+async fn a_members_letters_are_scoped_like_the_member() {
+    let e = common::env("tr-member").await;
+    let a = e.org_of("secretary_a").await;
+    let b = e.org_of("secretary_b").await;
+    let (sec_a, sec_b, me) = (
+        e.token("secretary_a").await,
+        e.token("secretary_b").await,
+        e.token("member_a").await,
+    );
+    let u = dangjian_store::repo::identity::user_by_login(&e.app.db.conn, "member_a")
+        .await
+        .expect("db")
+        .expect("user");
+    let member = e
+        .app
+        .actor_for(u.id, None)
+        .await
+        .expect("actor")
+        .member_id
+        .expect("member_a is a member");
+    let uri = format!("/api/v1/members/{member}/transfers");
+    let (s, l) = e.call("GET", &uri, &sec_a, None).await;
+    assert_eq!(s, 200, "{l}");
+    assert_eq!(l["member_id"], member);
+    assert_eq!(l["items"].as_array().map(Vec::len), Some(0), "{l}");
+
+    let (s, issued) = e
+        .call("POST", &uri, &sec_a, Some(json!({"to_org": b})))
+        .await;
+    assert_eq!(s, 201, "{issued}");
+    let id = issued["id"].as_i64().expect("letter id");
+    let number = issued["number"].as_str().expect("number").to_string();
+    for token in [&sec_a, &me] {
+        let (s, l) = e.call("GET", &uri, token, None).await;
+        assert_eq!(s, 200, "{l}");
+        let items = l["items"].as_array().expect("items");
+        assert_eq!(items.len(), 1, "{l}");
+        assert_eq!(
+            (
+                items[0]["id"].as_i64(),
+                items[0]["status"].as_str(),
+                items[0]["from_org_code"].as_str(),
+                items[0]["to_org_code"].as_str(),
+            ),
+            (Some(id), Some("issued"), Some(a.as_str()), Some(b.as_str()))
+        );
+    }
+    // Not yet arrived: the member is not the receiving branch's.
+    let (s, _) = e.call("GET", &uri, &sec_b, None).await;
+    assert_eq!(s, 404);
+    let (s, _) = e
+        .call("GET", "/api/v1/members/999999999/transfers", &sec_a, None)
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = e
+        .call("GET", "/api/v1/members/x/transfers", &sec_a, None)
+        .await;
+    assert_eq!(s, 404);
+
+    // The member page lists the letter with its status and links.
+    let (ca, _) = e.session("secretary_a").await;
+    let (s, page) = e
+        .page("GET", &format!("/members/{member}"), &ca, None)
+        .await;
+    assert_eq!(s, 200);
+    assert!(page.contains("id=\"member-transfers\""), "{page}");
+    assert!(page.contains("组织关系转接"), "{page}");
+    assert!(page.contains(&number), "{page}");
+    assert!(page.contains("已开具待报到"), "{page}");
+    assert!(
+        page.contains(&format!("/orgs/{a}/transfers#letter-{id}"))
+            && page.contains(&format!("/orgs/{b}/transfers#letter-{id}")),
+        "{page}"
+    );
+
+    // Arrived: now the receiving branch's member, and no longer the sender's.
+    let (s, l) = e
+        .call(
+            "POST",
+            &format!("/api/v1/transfers/{id}/confirm"),
+            &sec_b,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, 200, "{l}");
+    let (s, l) = e.call("GET", &uri, &sec_b, None).await;
+    assert_eq!(s, 200, "{l}");
+    assert_eq!(l["items"][0]["status"], "arrived", "{l}");
+    assert!(l["items"][0]["arrived_on"].is_string(), "{l}");
+    let (s, _) = e.call("GET", &uri, &sec_a, None).await;
+    assert_eq!(s, 404);
+    let (s, l) = e.call("GET", &uri, &me, None).await;
+    assert_eq!(s, 200, "the member sees their own: {l}");
+    let (cb, _) = e.session("secretary_b").await;
+    let (s, page) = e
+        .page("GET", &format!("/members/{member}"), &cb, None)
+        .await;
+    assert_eq!(s, 200);
+    assert!(page.contains(&number), "{page}");
+
+    // Unauthenticated.
+    let r = common::send_raw(
+        &e.router,
+        axum::http::Request::builder()
+            .uri(&uri)
+            .body(axum::body::Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+}

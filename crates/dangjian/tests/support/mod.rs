@@ -42,7 +42,13 @@ impl Drop for TempDir {
 
 /// Runs `dangjian demo --json` and returns its parsed output.
 pub fn demo(data: &str, members: usize) -> serde_json::Value {
+    demo_with(data, members, &[])
+}
+
+/// `dangjian demo --json` with extra environment variables.
+pub fn demo_with(data: &str, members: usize, env: &[(&str, &str)]) -> serde_json::Value {
     let out = bin()
+        .envs(env.iter().copied())
         .args([
             "demo",
             "--data",
@@ -80,8 +86,14 @@ pub struct Server {
 
 impl Server {
     pub fn start(data: &str) -> Self {
+        Self::start_with(data, &[])
+    }
+
+    /// A server with extra environment variables (e.g. `DANGJIAN_TEST_TODAY`).
+    pub fn start_with(data: &str, env: &[(&str, &str)]) -> Self {
         let mut child = bin()
             .args(["serve", "--data", data, "--listen", "127.0.0.1:0"])
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

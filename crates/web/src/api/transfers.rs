@@ -1,5 +1,5 @@
 //! Transfer endpoints (组织关系转接, DOMAIN.md §12): a branch's letters sent
-//! and received, issue a letter for a member, one letter, confirm arrival,
+//! and received, a member's letters, issue a letter for a member, one letter, confirm arrival,
 //! cancel or return, download the signed letter of a transfer to another
 //! server, import such a letter (answering with a signed receipt), and
 //! accept the receipt that comes back.
@@ -167,6 +167,34 @@ pub async fn list(
 ) -> ApiResult<Json<BranchLettersOut>> {
     let b = st.app.branch_letters(&a, &code).await?;
     Ok(Json(BranchLettersOut::from(&b)))
+}
+
+/// The letters of one member.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberLettersOut {
+    pub member_id: i64,
+    /// Oldest first.
+    pub items: Vec<LetterOut>,
+}
+
+/// The introduction letters of one member, sent from or received into any
+/// branch (DOMAIN.md §12). Scoped like the member: the member themselves,
+/// or whoever may list the members of the member's present organization.
+#[utoipa::path(get, path = "/api/v1/members/{id}/transfers", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = MemberLettersOut), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn of_member(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<String>,
+) -> ApiResult<Json<MemberLettersOut>> {
+    let member_id: i64 = id
+        .parse()
+        .map_err(|_| ApiError(AppError::NotFound("member")))?;
+    let letters = st.app.member_letters(&a, member_id).await?;
+    Ok(Json(MemberLettersOut {
+        member_id,
+        items: letters.iter().map(LetterOut::from).collect(),
+    }))
 }
 
 /// Issues an introduction letter for a member (the sending branch's

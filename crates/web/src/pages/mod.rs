@@ -576,6 +576,60 @@ struct MemberPage {
     org_code: String,
     org_name: String,
     m: MemberView,
+    letters: Vec<LetterRow>,
+}
+
+/// An introduction letter of the member (DOMAIN.md §12) on their page.
+struct LetterRow {
+    id: i64,
+    number: String,
+    from: String,
+    /// The sending branch's transfers page, when on this server ("" else).
+    from_link: String,
+    to: String,
+    /// The receiving branch's transfers page, when on this server ("" else).
+    to_link: String,
+    issued_on: String,
+    valid_until: String,
+    status: String,
+    arrived_on: String,
+    expired: bool,
+    has_document: bool,
+}
+
+fn letter_row(l: &dangjian_app::transfers::LetterView, lang: Lang) -> LetterRow {
+    use dangjian_domain::transfers::LetterKind;
+    let from_here = l.kind != LetterKind::Incoming;
+    let to_here = l.kind != LetterKind::Outgoing;
+    LetterRow {
+        id: l.id,
+        number: l.number.clone(),
+        from: if from_here {
+            format!("{}（{}）", l.from_org_name, l.from_org_code)
+        } else {
+            format!("{}（{}，{}）", l.from_org_name, l.from_org_code, l.origin)
+        },
+        from_link: if from_here {
+            format!("/orgs/{}/transfers#letter-{}", l.from_org_code, l.id)
+        } else {
+            String::new()
+        },
+        to: match &l.to_origin {
+            Some(o) => format!("{}（{}，{o}）", l.to_org_name, l.to_org_code),
+            None => format!("{}（{}）", l.to_org_name, l.to_org_code),
+        },
+        to_link: if to_here {
+            format!("/orgs/{}/transfers#letter-{}", l.to_org_code, l.id)
+        } else {
+            String::new()
+        },
+        issued_on: l.issued_on.to_string(),
+        valid_until: l.valid_until.to_string(),
+        status: l.status.label(lang.code()).into(),
+        arrived_on: l.arrived_on.map(|d| d.to_string()).unwrap_or_default(),
+        expired: l.expired,
+        has_document: l.has_document,
+    }
 }
 
 async fn member_page(
@@ -635,6 +689,11 @@ async fn member_page(
             .to_string(),
         Err(_) => String::new(),
     };
+    // The member's introduction letters, scoped like the member.
+    let letters = match st.app.member_letters(&p.actor, id).await {
+        Ok(v) => v.iter().map(|l| letter_row(l, lang)).collect(),
+        Err(e) => return error_page(lang, &p, e),
+    };
     let m = MemberView {
         archive_check,
         name: d.summary.name.clone(),
@@ -661,6 +720,7 @@ async fn member_page(
             org_code: d.org.code.clone(),
             org_name: d.org.name.clone(),
             m,
+            letters,
         },
     )
 }
