@@ -84,6 +84,8 @@ struct World {
     /// (attachment id, meeting id)
     attachments: Vec<(i64, i64)>,
     admissions: Vec<workflow_instance::Model>,
+    /// (attachment id, admission id)
+    admission_attachments: Vec<(i64, i64)>,
 }
 
 impl World {
@@ -521,6 +523,25 @@ async fn seed_admissions(app: &App) {
         .await
         .expect("admission");
     }
+    // One material on record per admission, so the materials routes have
+    // one to find at the admission each cell aims at.
+    for a in workflow_instance::Entity::find()
+        .all(&app.db.conn)
+        .await
+        .expect("admissions")
+        .into_iter()
+        .filter(|a| a.process_key == dangjian_app::admissions::PROCESS_KEY)
+    {
+        app.upload_admission_attachment(
+            &root,
+            a.id,
+            "other",
+            "material.pdf",
+            b"%PDF-1.7\n".to_vec(),
+        )
+        .await
+        .expect("admission attachment");
+    }
 }
 
 async fn world(app: &App) -> World {
@@ -563,6 +584,13 @@ async fn world(app: &App) -> World {
             .expect("attachments")
             .into_iter()
             .map(|a| (a.id, a.meeting_id))
+            .collect(),
+        admission_attachments: dangjian_store::entities::admission_attachment::Entity::find()
+            .all(c)
+            .await
+            .expect("admission attachments")
+            .into_iter()
+            .map(|a| (a.id, a.instance_id))
             .collect(),
         admissions: workflow_instance::Entity::find()
             .order_by_asc(workflow_instance::Column::Id)
@@ -652,8 +680,12 @@ async fn send_cell(
         Csrf::Right => session.as_ref().map(|x| x.1.clone()).unwrap_or_default(),
         Csrf::Missing => "wrong".to_string(),
     };
-    let attachment = w
-        .attachments
+    let attachments = if path.contains("/admissions/") {
+        &w.admission_attachments
+    } else {
+        &w.attachments
+    };
+    let attachment = attachments
         .iter()
         .find(|a| Some(a.1) == id)
         .map_or(0, |a| a.0);
