@@ -165,7 +165,9 @@ impl App {
             let mut counts: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); cols.len()];
             let mut after = 0i64;
             loop {
-                let rows = self.read_page(&self.db.conn, table, &cols, after, 2000).await?;
+                let rows = self
+                    .read_page(&self.db.conn, table, &cols, after, 2000)
+                    .await?;
                 let Some((last, _)) = rows.last() else { break };
                 after = *last;
                 for (_, values) in &rows {
@@ -259,9 +261,10 @@ impl App {
                 if key == active {
                     continue;
                 }
-                let plain = self.keys.decrypt(&v, c.aad).map_err(|e| {
-                    internal(format!("{table}#{id}.{} (key {key}): {e}", c.column))
-                })?;
+                let plain = self
+                    .keys
+                    .decrypt(&v, c.aad)
+                    .map_err(|e| internal(format!("{table}#{id}.{} (key {key}): {e}", c.column)))?;
                 let fresh = self.keys.encrypt(&plain, c.aad)?;
                 if !old_keys.iter().any(|k| k == key) {
                     old_keys.push(key.to_string());
@@ -396,8 +399,7 @@ impl App {
                     changed += o.reencrypted + o.raced;
                     report.member_events += o.member_events;
                     if o.reencrypted > 0 {
-                        *report.reencrypted.entry(table.to_string()).or_default() +=
-                            o.reencrypted;
+                        *report.reencrypted.entry(table.to_string()).or_default() += o.reencrypted;
                     }
                     progress(RotateProgress::Batch {
                         table,

@@ -95,7 +95,10 @@ async fn rotate_keys_reencrypts_members_with_an_archive_event_and_retires_the_ol
     for (id, want) in ids.iter().zip(&before) {
         let d = app.member_detail(&fx.sys, *id).await.unwrap();
         assert_eq!(&(d.id_number, d.phone), want);
-        assert_eq!(d.events.last().map(|e| e.kind.as_str()), Some(EVENT_REENCRYPTED));
+        assert_eq!(
+            d.events.last().map(|e| e.kind.as_str()),
+            Some(EVENT_REENCRYPTED)
+        );
         let detail = &d.events.last().unwrap().detail;
         assert_eq!(detail["to_key"], r.active_key.as_str());
         assert_eq!(detail["from_keys"], serde_json::json!([old]));

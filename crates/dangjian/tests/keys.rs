@@ -414,8 +414,12 @@ fn rotation_while_the_server_runs() {
     ))
     .unwrap();
     let detail = |id: i64| -> serde_json::Value {
-        serde_json::from_str(&http_get(&base, &format!("/api/v1/members/{id}"), Some(&tok)))
-            .unwrap()
+        serde_json::from_str(&http_get(
+            &base,
+            &format!("/api/v1/members/{id}"),
+            Some(&tok),
+        ))
+        .unwrap()
     };
     let mut before = BTreeMap::new();
     for m in list["items"].as_array().unwrap() {
@@ -453,7 +457,11 @@ fn rotation_while_the_server_runs() {
     // … and reads what the CLI re-encrypted.
     for (id, (number, phone)) in &before {
         let d = detail(*id);
-        assert_eq!((&d["id_number"], &d["phone"]), (number, phone), "member {id}");
+        assert_eq!(
+            (&d["id_number"], &d["phone"]),
+            (number, phone),
+            "member {id}"
+        );
     }
     let d = detail(new_id);
     assert_eq!(d["id_number"], number.as_str());
@@ -464,7 +472,9 @@ fn rotation_while_the_server_runs() {
             "/api/v1/members/search",
             Some(&tok),
             "application/json",
-            serde_json::json!({"id_number": number}).to_string().as_bytes(),
+            serde_json::json!({"id_number": number})
+                .to_string()
+                .as_bytes(),
         ),
         200,
     );

@@ -385,7 +385,12 @@ impl Keyring {
     pub fn retire_inactive(&self) -> Vec<String> {
         let mut fields = self.fields.write().unwrap_or_else(|e| e.into_inner());
         let active = fields.active.clone();
-        let old: Vec<String> = fields.enc.keys().filter(|k| **k != active).cloned().collect();
+        let old: Vec<String> = fields
+            .enc
+            .keys()
+            .filter(|k| **k != active)
+            .cloned()
+            .collect();
         for k in &old {
             fields.enc.remove(k);
         }
@@ -404,10 +409,7 @@ impl Keyring {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "keys.json".into());
-        let tmp = path.with_file_name(format!(
-            ".{name}.{}.tmp",
-            hex::encode(random_bytes::<6>()?)
-        ));
+        let tmp = path.with_file_name(format!(".{name}.{}.tmp", hex::encode(random_bytes::<6>()?)));
         write_private(&tmp, self.to_json().as_bytes()).map_err(io)?;
         if let Err(e) = std::fs::rename(&tmp, path) {
             std::fs::remove_file(&tmp).ok();
@@ -767,7 +769,10 @@ mod tests {
     #[test]
     fn key_id_of_rejects_foreign_bytes() {
         assert_eq!(Keyring::key_id_of(b""), None);
-        assert_eq!(Keyring::key_id_of(b"plain text that is long enough...."), None);
+        assert_eq!(
+            Keyring::key_id_of(b"plain text that is long enough...."),
+            None
+        );
     }
 
     /// A server's keyring learns a key another process added to the file:
