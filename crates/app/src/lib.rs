@@ -136,6 +136,13 @@ impl App {
 
     /// Opens a write transaction; on SQLite, waits for the previous writer
     /// first. Keep the returned guard alive until the transaction ends.
+    ///
+    /// On SQLite the transaction is `BEGIN IMMEDIATE`: it takes the write
+    /// lock at once, waiting (busy timeout) for a writer in another process
+    /// such as `dangjian keys rotate` or `import` beside a running `serve`.
+    /// A deferred transaction that has read would instead fail with
+    /// "database is locked" when another process committed before its
+    /// first write.
     pub async fn begin_write(
         &self,
     ) -> Result<
@@ -150,7 +157,18 @@ impl App {
             Backend::Sqlite => Some(self.write_gate.lock().await),
             Backend::Postgres => None,
         };
-        let tx = self.db.conn.begin().await?;
+        let tx = match self.db.backend {
+            Backend::Sqlite => {
+                self.db
+                    .conn
+                    .begin_with_options(sea_orm::TransactionOptions {
+                        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+                        ..Default::default()
+                    })
+                    .await?
+            }
+            Backend::Postgres => self.db.conn.begin().await?,
+        };
         Ok((guard, tx))
     }
 

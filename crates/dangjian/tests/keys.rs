@@ -429,9 +429,54 @@ fn rotation_while_the_server_runs() {
     }
     assert!(!before.is_empty());
 
+    // A secretary keeps registering applicants while the rotation runs:
+    // until the server rereads the key file they are written with the old
+    // key, and the rotation's later passes must catch them.
+    let csv = dangjian_app::demo::roster_csv(400, 4242, chrono::Utc::now().date_naive());
+    let people: Vec<serde_json::Value> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            (c.get(6) == Some(&"入党申请人")).then(|| {
+                serde_json::json!({"name": c[0], "id_number": c[1], "stage": "applicant",
+                    "applied_on": c[7]})
+            })
+        })
+        .collect();
+    assert!(people.len() > 20);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (base, tok, branch, stop) = (base.clone(), tok.clone(), branch.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let (mut created, mut failed) = (0u64, Vec::new());
+            for p in people {
+                if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                match http_send(
+                    &base,
+                    "POST",
+                    &format!("/api/v1/orgs/{branch}/members"),
+                    Some(&tok),
+                    "application/json",
+                    p.to_string().as_bytes(),
+                ) {
+                    Some((201, _)) => created += 1,
+                    other => failed.push(other),
+                }
+            }
+            (created, failed)
+        })
+    };
     let r = rotate(&data, &["--batch", "10", "--settle", "5"], &[]);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (registered, failed) = writer.join().unwrap();
     let new = r["active_key"].as_str().unwrap().to_string();
     assert_eq!(r["retired"], serde_json::json!([old]));
+    assert!(registered > 0);
+    eprintln!("registered {registered} during the rotation: {r}");
+    assert!(failed.is_empty(), "writes failed during the rotation: {failed:?}");
 
     // The server writes with the new key: a member registered now.
     let first17 = "44010519950612457";
@@ -488,8 +533,8 @@ fn rotation_while_the_server_runs() {
                 "{col} holds values under another key: {by:?}"
             );
         }
-        // The demo's 30 and the one registered after the rotation.
-        assert_eq!(usage["members.id_enc"][&new], 31);
+        // The demo's 30, those registered during and the one after.
+        assert_eq!(usage["members.id_enc"][&new], 31 + registered);
     });
     assert!(ledger_verify(&data).0);
     drop(server);
