@@ -358,6 +358,28 @@ impl App {
             .key_file()
             .ok_or_else(|| internal("the keyring was not loaded from a key file"))?
             .to_path_buf();
+        // One rotation at a time: an advisory lock on a file beside the key
+        // file, released by the OS when this process ends however it ends.
+        let lock_path = path.with_file_name(format!(
+            ".{}.rotate.lock",
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ));
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| internal(format!("{}: {e}", lock_path.display())))?;
+        if lock.try_lock().is_err() {
+            return Err(AppError::Conflict(dangjian_domain::FieldError::new(
+                "keys",
+                "rotation_running",
+                "另一次密钥轮换正在进行",
+                "another key rotation is running on this key file",
+            )));
+        }
         // Start from the file as it is now.
         self.keys.reload()?;
         let new_key = self.keys.key_ids().len() <= 1;

@@ -75,6 +75,18 @@ async fn rotate_keys_reencrypts_members_with_an_archive_event_and_retires_the_ol
         settle: Duration::ZERO,
         ..Default::default()
     };
+    // A second rotation on the same key file is refused while one runs.
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(".keys.json.rotate.lock"))
+        .unwrap();
+    held.lock().unwrap();
+    let busy = app.rotate_keys(&opts, &|_| {}).await.unwrap_err();
+    assert!(busy.to_string().contains("another key rotation"), "{busy}");
+    assert_eq!(app.keys.key_ids(), vec![old.clone()]);
+    drop(held);
     let r = app.rotate_keys(&opts, &|_| {}).await.unwrap();
     assert!(r.new_key);
     assert_ne!(r.active_key, old);

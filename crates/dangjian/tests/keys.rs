@@ -476,7 +476,10 @@ fn rotation_while_the_server_runs() {
     assert_eq!(r["retired"], serde_json::json!([old]));
     assert!(registered > 0);
     eprintln!("registered {registered} during the rotation: {r}");
-    assert!(failed.is_empty(), "writes failed during the rotation: {failed:?}");
+    assert!(
+        failed.is_empty(),
+        "writes failed during the rotation: {failed:?}"
+    );
 
     // The server writes with the new key: a member registered now.
     let first17 = "44010519950612457";
