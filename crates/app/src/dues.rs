@@ -34,7 +34,7 @@ pub const DUES_RULES: &[RuleId] = &[RuleId::DuesArrears3m, RuleId::DuesArrears6m
 /// Organizations per transaction when generating sheets over a subtree.
 pub const GENERATE_BATCH: u64 = 200;
 /// AAD of the encrypted income base.
-const AAD_BASE: &str = "dues_bases.base_enc";
+pub const AAD_BASE: &str = "dues_bases.base_enc";
 
 /// Who declared a base.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,6 +18,7 @@ pub mod dues_remit;
 pub mod error;
 pub mod federation;
 pub mod identity;
+pub mod keys;
 pub mod ledger;
 pub mod meetings;
 pub mod members;

@@ -11,6 +11,7 @@ mod bench_minutes;
 mod bench_signin;
 mod bench_sweep;
 mod config;
+mod keys_cmd;
 mod ledger_cmd;
 mod transfer_cmd;
 
@@ -144,6 +145,11 @@ enum Cmd {
     Audit {
         #[command(subcommand)]
         cmd: audit_cmd::AuditCmd,
+    },
+    /// Data-encryption keys (issue 5): rotate while serving, show their use.
+    Keys {
+        #[command(subcommand)]
+        cmd: keys_cmd::KeysCmd,
     },
     /// Encrypted, checksummed online snapshot of an embedded deployment (issue 5).
     Backup(backup_cmd::BackupArgs),
@@ -560,6 +566,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 tokio::spawn(sweep_every(app.clone(), sweep_hours));
             }
             tokio::spawn(ledger_cmd::watch(app.clone()));
+            tokio::spawn(keys_cmd::watch(app.keys.clone()));
             let mut state = dangjian_web::AppState::new(app);
             state.trusted_proxies = Arc::new(config::trusted_proxies(&s.file)?);
             if let (Some(cert), Some(key)) = (tls_cert, tls_key) {
@@ -904,6 +911,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Cmd::Witness { cmd } => ledger_cmd::run_witness(cmd).await,
         Cmd::Transfer { cmd } => transfer_cmd::run(cmd).await,
         Cmd::Audit { cmd } => audit_cmd::run(cmd).await,
+        Cmd::Keys { cmd } => keys_cmd::run(cmd).await,
         Cmd::Backup(a) => backup_cmd::backup(a).await,
         Cmd::Restore(a) => backup_cmd::restore(a).await,
         Cmd::Bench { cmd } => bench::run(cmd).await,

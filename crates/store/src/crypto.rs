@@ -9,9 +9,17 @@
 //! another column unnoticed. The key id is stored with every value so keys
 //! can be rotated. Blind indexes use their own key, separate from the
 //! encryption keys, and never rotate with them.
+//!
+//! Rotation (`dangjian keys rotate`, issue 5 item 5): [`Keyring::add_active_key`]
+//! and [`Keyring::retire_inactive`] change the field keys in memory,
+//! [`Keyring::save`] writes the key file atomically; a keyring loaded from a
+//! file rereads it when it meets an unknown key id and when
+//! [`Keyring::reload_if_changed`] sees a new file, so a running server learns
+//! a key the CLI added.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock, RwLockReadGuard};
 
 use aes_gcm::aead::consts::U12;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
@@ -107,17 +115,46 @@ pub enum CryptoError {
 /// The keys a server holds, loaded from its key file or the environment.
 pub struct Keyring {
     suite: Suite,
+    /// The field keys; replaced whole by a reload of the key file.
+    fields: RwLock<FieldKeys>,
+    bidx: Zeroizing<[u8; 32]>,
+    /// The key file this keyring was loaded from, for reloads.
+    source: Option<Source>,
+}
+
+/// The data-encryption keys and which one encrypts new values.
+struct FieldKeys {
     active: String,
     enc: BTreeMap<String, (Alg, Zeroizing<Vec<u8>>)>,
-    bidx: Zeroizing<[u8; 32]>,
+}
+
+struct Source {
+    path: PathBuf,
+    /// What the file looked like when last read or written.
+    stamp: Mutex<Option<FileStamp>>,
+}
+
+/// Modification time, length and inode of a key file: a rename-replaced
+/// file has a new inode even within one clock tick.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp(Option<std::time::SystemTime>, u64, u64);
+
+fn stamp_of(path: &Path) -> Option<FileStamp> {
+    let md = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let ino = std::os::unix::fs::MetadataExt::ino(&md);
+    #[cfg(not(unix))]
+    let ino = 0;
+    Some(FileStamp(md.modified().ok(), md.len(), ino))
 }
 
 impl std::fmt::Debug for Keyring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let fields = self.fields();
         f.debug_struct("Keyring")
             .field("suite", &self.suite)
-            .field("active", &self.active)
-            .field("key_ids", &self.enc.keys().collect::<Vec<_>>())
+            .field("active", &fields.active)
+            .field("key_ids", &fields.enc.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -156,9 +193,9 @@ impl Keyring {
         enc.insert(id.clone(), (alg, key));
         Ok(Self {
             suite,
-            active: id,
-            enc,
+            fields: RwLock::new(FieldKeys { active: id, enc }),
             bidx: Zeroizing::new(random_bytes::<32>()?),
+            source: None,
         })
     }
 
@@ -202,23 +239,27 @@ impl Keyring {
         bidx.copy_from_slice(&b);
         Ok(Self {
             suite,
-            active: f.active,
-            enc,
+            fields: RwLock::new(FieldKeys {
+                active: f.active,
+                enc,
+            }),
             bidx,
+            source: None,
         })
     }
 
     /// The JSON key file format (contains secrets).
     pub fn to_json(&self) -> String {
+        let fields = self.fields();
         let f = KeyFile {
             suite: (self.suite != Suite::International).then(|| self.suite.as_str().to_string()),
-            active: self.active.clone(),
-            keys: self
+            active: fields.active.clone(),
+            keys: fields
                 .enc
                 .iter()
                 .map(|(id, (_, k))| (id.clone(), B64.encode(k.as_slice())))
                 .collect(),
-            algorithms: self
+            algorithms: fields
                 .enc
                 .iter()
                 .filter(|(_, (alg, _))| *alg != Alg::Aes256Gcm)
@@ -260,13 +301,28 @@ impl Keyring {
             path: origin.clone(),
             reason: e.to_string(),
         };
-        if path.exists() {
+        // Stamped before the read: a change racing with it is seen later.
+        let mut stamp = stamp_of(path);
+        let mut ring = if path.exists() {
             let text = std::fs::read_to_string(path).map_err(io)?;
-            return Self::from_json(&text, &origin);
-        }
-        let ring = Self::generate_with(suite)?;
-        write_private(path, ring.to_json().as_bytes()).map_err(io)?;
+            Self::from_json(&text, &origin)?
+        } else {
+            let ring = Self::generate_with(suite)?;
+            write_private(path, ring.to_json().as_bytes()).map_err(io)?;
+            stamp = stamp_of(path);
+            ring
+        };
+        ring.source = Some(Source {
+            path: path.to_path_buf(),
+            stamp: Mutex::new(stamp),
+        });
         Ok(ring)
+    }
+
+    fn fields(&self) -> RwLockReadGuard<'_, FieldKeys> {
+        // A panic while holding the lock cannot leave the map half-written
+        // (it is replaced or changed by single inserts/removals).
+        self.fields.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The suite of this deployment's keys.
@@ -275,16 +331,150 @@ impl Keyring {
     }
 
     /// Id of the key new values are encrypted with.
-    pub fn active_key_id(&self) -> &str {
-        &self.active
+    pub fn active_key_id(&self) -> String {
+        self.fields().active.clone()
+    }
+
+    /// Ids of every field key held (the active one and those kept for
+    /// decryption), sorted.
+    pub fn key_ids(&self) -> Vec<String> {
+        self.fields().enc.keys().cloned().collect()
+    }
+
+    /// The key file this keyring was loaded from, if any.
+    pub fn key_file(&self) -> Option<&Path> {
+        self.source.as_ref().map(|s| s.path.as_path())
+    }
+
+    /// The id of the key a stored value was encrypted with (`None` when the
+    /// value is not in the format of [`Keyring::encrypt`]).
+    pub fn key_id_of(blob: &[u8]) -> Option<&str> {
+        let (&ver, rest) = blob.split_first()?;
+        if ver != FORMAT_V1 {
+            return None;
+        }
+        let (&idlen, rest) = rest.split_first()?;
+        let idlen = idlen as usize;
+        if rest.len() < idlen + 12 + 16 {
+            return None;
+        }
+        std::str::from_utf8(&rest[..idlen]).ok()
+    }
+
+    /// Adds a fresh data-encryption key of the deployment's suite and makes
+    /// it the active one (the others are kept for decryption); returns its
+    /// id. Only in memory: [`Keyring::save`] writes the key file.
+    pub fn add_active_key(&self) -> Result<String, CryptoError> {
+        let alg = self.suite.field_algorithm();
+        let mut fields = self.fields.write().unwrap_or_else(|e| e.into_inner());
+        let id = loop {
+            let id = format!("k{}", hex::encode(random_bytes::<4>()?));
+            if !fields.enc.contains_key(&id) {
+                break id;
+            }
+        };
+        let key = Zeroizing::new(random_bytes::<32>()?[..alg.key_len()].to_vec());
+        fields.enc.insert(id.clone(), (alg, key));
+        fields.active = id.clone();
+        Ok(id)
+    }
+
+    /// Removes every key but the active one ("retires" them: values still
+    /// encrypted under them can no longer be read); returns the removed ids.
+    /// Only in memory: [`Keyring::save`] writes the key file.
+    pub fn retire_inactive(&self) -> Vec<String> {
+        let mut fields = self.fields.write().unwrap_or_else(|e| e.into_inner());
+        let active = fields.active.clone();
+        let old: Vec<String> = fields
+            .enc
+            .keys()
+            .filter(|k| **k != active)
+            .cloned()
+            .collect();
+        for k in &old {
+            fields.enc.remove(k);
+        }
+        old
+    }
+
+    /// Writes the key file atomically: a temporary file (mode 0600) in the
+    /// same directory, flushed, then renamed over `path`, so a reader sees
+    /// the old file or the new one, never a part.
+    pub fn save(&self, path: &Path) -> Result<(), CryptoError> {
+        let io = |e: std::io::Error| CryptoError::KeyFile {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "keys.json".into());
+        let tmp = path.with_file_name(format!(".{name}.{}.tmp", hex::encode(random_bytes::<6>()?)));
+        write_private(&tmp, self.to_json().as_bytes()).map_err(io)?;
+        if let Err(e) = std::fs::rename(&tmp, path) {
+            std::fs::remove_file(&tmp).ok();
+            return Err(io(e));
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // Make the rename itself durable.
+            if let Ok(d) = std::fs::File::open(dir) {
+                d.sync_all().ok();
+            }
+        }
+        if let Some(src) = self.source.as_ref().filter(|s| s.path == path) {
+            *src.stamp.lock().unwrap_or_else(|e| e.into_inner()) = stamp_of(path);
+        }
+        Ok(())
+    }
+
+    /// Rereads the key file this keyring was loaded from and takes its field
+    /// keys (an added active key, retired ones gone). The suite and the
+    /// blind-index key must be unchanged. Returns false for a keyring that
+    /// was not loaded from a file.
+    pub fn reload(&self) -> Result<bool, CryptoError> {
+        let Some(src) = &self.source else {
+            return Ok(false);
+        };
+        let origin = src.path.display().to_string();
+        let stamp = stamp_of(&src.path);
+        let text = std::fs::read_to_string(&src.path).map_err(|e| CryptoError::KeyFile {
+            path: origin.clone(),
+            reason: e.to_string(),
+        })?;
+        let new = Self::from_json(&text, &origin)?;
+        if new.suite != self.suite || new.bidx.as_slice() != self.bidx.as_slice() {
+            return Err(CryptoError::KeyFile {
+                path: origin,
+                reason: "the suite or the blind-index key changed; only field keys may change \
+                         while the server runs"
+                    .into(),
+            });
+        }
+        let fields = new.fields.into_inner().unwrap_or_else(|e| e.into_inner());
+        *self.fields.write().unwrap_or_else(|e| e.into_inner()) = fields;
+        *src.stamp.lock().unwrap_or_else(|e| e.into_inner()) = stamp;
+        Ok(true)
+    }
+
+    /// Rereads the key file when it changed since it was last read or
+    /// written (a server calls this every few seconds); returns whether it
+    /// reloaded.
+    pub fn reload_if_changed(&self) -> Result<bool, CryptoError> {
+        let Some(src) = &self.source else {
+            return Ok(false);
+        };
+        let now = stamp_of(&src.path);
+        let changed = now.is_some() && *src.stamp.lock().unwrap_or_else(|e| e.into_inner()) != now;
+        if changed { self.reload() } else { Ok(false) }
     }
 
     /// Encrypts `plain` for the column named by `aad` (e.g. `members.id_number`).
     pub fn encrypt(&self, plain: &[u8], aad: &str) -> Result<Vec<u8>, CryptoError> {
-        let (alg, key) = self
+        let fields = self.fields();
+        let (alg, key) = fields
             .enc
-            .get(&self.active)
-            .ok_or_else(|| CryptoError::UnknownKey(self.active.clone()))?;
+            .get(&fields.active)
+            .ok_or_else(|| CryptoError::UnknownKey(fields.active.clone()))?;
         // Nonces from the thread-local CSPRNG (ChaCha, seeded and reseeded from
         // the OS): one syscall per value would dominate bulk imports.
         let mut nonce = [0u8; 12];
@@ -303,7 +493,7 @@ impl Keyring {
                 .encrypt(n, payload),
         }
         .map_err(|_| CryptoError::Decrypt)?;
-        let id = self.active.as_bytes();
+        let id = fields.active.as_bytes();
         let mut out = Vec::with_capacity(2 + id.len() + 12 + ct.len());
         out.push(FORMAT_V1);
         out.push(id.len() as u8);
@@ -314,7 +504,23 @@ impl Keyring {
     }
 
     /// Decrypts a value written by [`Keyring::encrypt`] for the same column.
+    /// A value under a key this keyring does not hold makes it reread its
+    /// key file once (another process may have added the key).
     pub fn decrypt(&self, blob: &[u8], aad: &str) -> Result<Vec<u8>, CryptoError> {
+        match self.decrypt_held(blob, aad) {
+            Err(CryptoError::UnknownKey(id)) => match self.reload() {
+                Ok(true) => self.decrypt_held(blob, aad),
+                Ok(false) => Err(CryptoError::UnknownKey(id)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "key file reload failed");
+                    Err(CryptoError::UnknownKey(id))
+                }
+            },
+            r => r,
+        }
+    }
+
+    fn decrypt_held(&self, blob: &[u8], aad: &str) -> Result<Vec<u8>, CryptoError> {
         let (&ver, rest) = blob.split_first().ok_or(CryptoError::Malformed)?;
         if ver != FORMAT_V1 {
             return Err(CryptoError::Malformed);
@@ -325,7 +531,8 @@ impl Keyring {
             return Err(CryptoError::Malformed);
         }
         let id = std::str::from_utf8(&rest[..idlen]).map_err(|_| CryptoError::Malformed)?;
-        let (alg, key) = self
+        let fields = self.fields();
+        let (alg, key) = fields
             .enc
             .get(id)
             .ok_or_else(|| CryptoError::UnknownKey(id.to_string()))?;
@@ -514,6 +721,111 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    fn temp_key_file(tag: &str) -> (PathBuf, PathBuf) {
+        let dir = std::env::temp_dir().join(format!(
+            "dj-{tag}-{}",
+            hex::encode(random_bytes::<6>().unwrap())
+        ));
+        let path = dir.join("keys.json");
+        (dir, path)
+    }
+
+    /// Rotation in one keyring, both suites: the new key encrypts, the old
+    /// one still decrypts until it is retired, the blind index is unchanged.
+    #[test]
+    fn rotate_then_retire_in_memory() {
+        for suite in [Suite::International, Suite::National] {
+            let k = Keyring::generate_with(suite).unwrap();
+            let old = k.active_key_id();
+            let bidx = k.blind_index("id", "x");
+            let before = k.encrypt(b"13800138000", "members.phone").unwrap();
+            assert_eq!(Keyring::key_id_of(&before), Some(old.as_str()));
+            let new = k.add_active_key().unwrap();
+            assert_ne!(new, old);
+            assert_eq!(k.active_key_id(), new);
+            assert_eq!(k.key_ids().len(), 2);
+            let after = k.encrypt(b"13800138000", "members.phone").unwrap();
+            assert_eq!(Keyring::key_id_of(&after), Some(new.as_str()));
+            assert_eq!(k.decrypt(&before, "members.phone").unwrap(), b"13800138000");
+            assert_eq!(k.decrypt(&after, "members.phone").unwrap(), b"13800138000");
+            assert_eq!(k.blind_index("id", "x"), bidx);
+            assert_eq!(k.retire_inactive(), vec![old.clone()]);
+            assert_eq!(k.key_ids(), vec![new.clone()]);
+            assert!(matches!(
+                k.decrypt(&before, "members.phone"),
+                Err(CryptoError::UnknownKey(id)) if id == old
+            ));
+            assert_eq!(k.decrypt(&after, "members.phone").unwrap(), b"13800138000");
+            if suite == Suite::National {
+                assert!(k.to_json().contains("sm4-gcm"));
+                assert!(!k.to_json().contains("aes-256-gcm"));
+            }
+        }
+    }
+
+    #[test]
+    fn key_id_of_rejects_foreign_bytes() {
+        assert_eq!(Keyring::key_id_of(b""), None);
+        assert_eq!(
+            Keyring::key_id_of(b"plain text that is long enough...."),
+            None
+        );
+    }
+
+    /// A server's keyring learns a key another process added to the file:
+    /// on meeting its id, and on a changed file (then it also encrypts with
+    /// it), and forgets a retired key the same way.
+    #[test]
+    fn a_second_keyring_on_the_file_follows_rotation() {
+        for suite in [Suite::International, Suite::National] {
+            let (dir, path) = temp_key_file("reload");
+            let server = Keyring::load_or_create_with(&path, Some(suite)).unwrap();
+            let cli = Keyring::load_or_create(&path).unwrap();
+            assert!(!server.reload_if_changed().unwrap());
+            let old = server.active_key_id();
+            let old_ct = server.encrypt(b"a", "t").unwrap();
+            let new = cli.add_active_key().unwrap();
+            cli.save(&path).unwrap();
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+                assert_eq!(mode & 0o777, 0o600);
+            }
+            // No temporary file left behind.
+            assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+            // Unknown key id → reread → decrypts.
+            let new_ct = cli.encrypt(b"b", "t").unwrap();
+            assert_eq!(server.decrypt(&new_ct, "t").unwrap(), b"b");
+            assert_eq!(server.active_key_id(), new);
+            // Retire: the file changed, the poll sees it.
+            assert_eq!(cli.retire_inactive(), vec![old.clone()]);
+            cli.save(&path).unwrap();
+            assert!(server.reload_if_changed().unwrap());
+            assert!(!server.reload_if_changed().unwrap());
+            assert!(server.decrypt(&old_ct, "t").is_err());
+            assert_eq!(server.key_ids(), vec![new.clone()]);
+            let again = Keyring::load_or_create(&path).unwrap();
+            assert_eq!(again.suite(), suite);
+            assert_eq!(again.key_ids(), vec![new]);
+            std::fs::remove_dir_all(dir).ok();
+        }
+    }
+
+    /// A reload never takes another blind-index key: searches and the
+    /// ledger's commitments depend on it.
+    #[test]
+    fn reload_refuses_a_changed_blind_index_key() {
+        let (dir, path) = temp_key_file("bidx");
+        let server = Keyring::load_or_create(&path).unwrap();
+        let other = Keyring::generate().unwrap();
+        std::fs::remove_file(&path).unwrap();
+        other.save(&path).unwrap();
+        let e = server.reload().unwrap_err();
+        assert!(e.to_string().contains("blind-index"), "{e}");
         std::fs::remove_dir_all(dir).ok();
     }
 }

@@ -660,6 +660,12 @@ async fn member_page(
                     .to_string(),
                 match e.kind.as_str() {
                     "registered" => lang.t("登记入册", "Registered").to_string(),
+                    dangjian_app::keys::EVENT_REENCRYPTED => lang
+                        .t(
+                            "敏感字段已用新密钥重新加密",
+                            "Sensitive fields re-encrypted under a new key",
+                        )
+                        .to_string(),
                     k => k.to_string(),
                 },
             )
