@@ -40,7 +40,14 @@ const DB_NAME: &str = "dangjian.db";
 const MANIFEST: &str = "manifest.json";
 /// The only entry names a backup may hold (no paths: nothing can be written
 /// outside the restore directory).
-const ENTRIES: [&str; 4] = [DB_NAME, "keys.json", "ledger.key", "dangjian.toml"];
+const ENTRIES: [&str; 6] = [
+    DB_NAME,
+    "keys.json",
+    "ledger.key",
+    "certificate.key",
+    "certificate.sm2.key",
+    "dangjian.toml",
+];
 const MIN_PASSPHRASE_CHARS: usize = 12;
 
 #[derive(Debug, Args)]
@@ -188,7 +195,7 @@ pub async fn backup(a: BackupArgs) -> Result<(), Failure> {
     if a.data.database_url.is_some() || std::env::var("DANGJIAN_DATABASE_URL").is_ok() {
         return Err(Failure(
             "backup covers the embedded SQLite deployment; for PostgreSQL use pg_dump and \
-             copy keys.json and ledger.key (see SECURITY.md)"
+             copy keys.json, ledger.key and the certificate key (see SECURITY.md)"
                 .into(),
         ));
     }
@@ -252,9 +259,18 @@ pub async fn backup(a: BackupArgs) -> Result<(), Failure> {
         .map(Path::to_path_buf)
         .unwrap_or_default();
     sources.push(("keys.json", s.key_file.clone()));
-    let ledger_key = key_dir.join(dangjian_app::ledger::KEY_FILE_NAME);
-    if ledger_key.is_file() {
-        sources.push(("ledger.key", ledger_key));
+    // The signing keys beside the key file: checkpoints and certificates
+    // (without the certificate key, every certificate issued so far would
+    // fail its public verification after a restore).
+    for name in [
+        dangjian_app::ledger::KEY_FILE_NAME,
+        dangjian_app::certificates::KEY_FILE_NAME,
+        dangjian_app::certificates::SM2_KEY_FILE_NAME,
+    ] {
+        let path = key_dir.join(name);
+        if path.is_file() {
+            sources.push((name, path));
+        }
     }
     let cfg = a
         .data

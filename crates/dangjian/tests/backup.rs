@@ -29,6 +29,10 @@ fn online_backup_restores_and_bad_files_are_refused() {
     demo(&src, 80);
     let (ok, size) = ledger_verify(&src);
     assert!(ok && size >= 80);
+    // The certificate signing key travels with the backup (a base64 seed,
+    // as the server writes it on the first certificate).
+    let cert_key = "N2VlZGVlZGVlZGVlZGVlZGVlZGVlZGVlZGVlZGVlZGU=\n";
+    std::fs::write(format!("{src}/certificate.key"), cert_key).expect("certificate key");
 
     // Online: the server holds the database open while the snapshot is taken.
     let server = Server::start(&src);
@@ -57,6 +61,10 @@ fn online_backup_restores_and_bad_files_are_refused() {
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(r["members"].as_i64(), Some(members));
     assert_eq!(ledger_verify(&dst), (true, size));
+    assert_eq!(
+        std::fs::read_to_string(format!("{dst}/certificate.key")).expect("restored key"),
+        cert_key
+    );
 
     // Damaged in the middle: the authenticated payload fails.
     let mut bad = bytes.clone();
