@@ -887,6 +887,10 @@ struct Facts {
     birth_date: NaiveDate,
     today: NaiveDate,
     people: HashMap<i64, PersonFacts>,
+    /// The public notice's minimum in working days, in force at the branch.
+    notice_working_days: u32,
+    /// The deployment's holidays and adjusted working days.
+    calendar: rules::WorkCalendar,
 }
 
 impl Facts {
@@ -996,7 +1000,13 @@ fn findings(def: &ProcessDef, inst: &Instance, key: &str, form: &Form, f: &Facts
                 form.date("notice_from"),
                 form.date("notice_to"),
             ) {
-                out.extend(rules::check_notice(p, a, b, rules::NOTICE_WORKING_DAYS));
+                out.extend(rules::check_notice(
+                    p,
+                    a,
+                    b,
+                    f.notice_working_days,
+                    &f.calendar,
+                ));
             }
         }
         "assembly" => {
@@ -1421,6 +1431,7 @@ impl App {
         c: &C,
         actor: &Actor,
         m: &member::Model,
+        o: &org::Model,
         form: &Form,
     ) -> Result<Facts, AppError> {
         let mut people = HashMap::new();
@@ -1450,11 +1461,19 @@ impl App {
                 }
             }
         }
+        let notice = self
+            .rule_settings(c, o)
+            .await?
+            .thresholds
+            .admission_deadline
+            .notice_working_days;
         Ok(Facts {
             candidate_id: m.id,
             birth_date: m.birth_date,
             today: self.today(),
             people,
+            notice_working_days: u32::try_from(notice).unwrap_or(rules::NOTICE_WORKING_DAYS),
+            calendar: self.config.work_calendar.clone(),
         })
     }
 
@@ -1495,7 +1514,7 @@ impl App {
                 act_error(def, e)
             }
         })?;
-        let facts = self.facts_for(tx, actor, m, &prepared.form).await?;
+        let facts = self.facts_for(tx, actor, m, o, &prepared.form).await?;
         let found = findings(def, inst, key, &prepared.form, &facts);
         let entry = dangjian_workflow::act(def, inst, prepared, &action, found)
             .map_err(|e| act_error(def, e))?;

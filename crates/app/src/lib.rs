@@ -80,6 +80,9 @@ pub struct AppConfig {
     /// subset (e.g. NotoSansCJK-Regular.ttc); without it such characters
     /// are logged and named on the document.
     pub docs_fallback_font: Option<std::path::PathBuf>,
+    /// Public holidays and adjusted working days (调休) for rules counted
+    /// in working days, e.g. the admission's public notice (DOMAIN.md §4).
+    pub work_calendar: dangjian_domain::admissions::WorkCalendar,
     /// Largest meeting attachment accepted, in bytes (the web layer's body
     /// limit follows it).
     pub attachment_max_bytes: usize,
@@ -100,6 +103,7 @@ impl Default for AppConfig {
             dues_schedule: dangjian_domain::dues::DuesSchedule::national_2008(),
             docs_template_dir: None,
             docs_fallback_font: None,
+            work_calendar: Default::default(),
             attachment_max_bytes: crate::attachments::DEFAULT_MAX_BYTES,
         }
     }

@@ -556,6 +556,27 @@ async fn full_admission_from_application_to_conversion() {
             .await,
     );
     assert_eq!(b, vec![("form.notice_to".to_string(), "notice_too_short")]);
+    // The period is configured per subtree, upward only (DOMAIN.md §4:
+    // "configurable, 5 working days"): at 7, Mon 21 – Fri 25 is too short.
+    app.set_thresholds(
+        staff,
+        BRANCH_A,
+        &json!({"admission_deadline": {"notice_working_days": 7}}),
+    )
+    .await
+    .expect("thresholds");
+    let b = breaches(
+        app.act_on_admission(staff, id, "pre_review", notice("2025-04-25"))
+            .await,
+    );
+    assert_eq!(b, vec![("form.notice_to".to_string(), "notice_too_short")]);
+    app.set_thresholds(
+        staff,
+        BRANCH_A,
+        &json!({"admission_deadline": {"notice_working_days": 5}}),
+    )
+    .await
+    .expect("thresholds back");
     app.act_on_admission(staff, id, "pre_review", notice("2025-04-25"))
         .await
         .expect("pre-review");

@@ -70,6 +70,12 @@ pub struct FileConfig {
     /// A directory of adjusted document templates (`certificate.typ`, …)
     /// that replace the embedded ones; also `DANGJIAN_DOCS_TEMPLATE_DIR`.
     pub docs_template_dir: Option<PathBuf>,
+    /// Public holidays that fall on weekdays, `"YYYY-MM-DD"` (e.g. the
+    /// State Council's yearly arrangement), for rules counted in working
+    /// days such as the admission's public notice (DOMAIN.md §4).
+    pub holidays: Option<Vec<String>>,
+    /// Weekend days that are working days (调休), `"YYYY-MM-DD"`.
+    pub extra_workdays: Option<Vec<String>>,
     /// Largest meeting attachment in bytes (default 10 MiB); also
     /// `DANGJIAN_ATTACHMENT_MAX_BYTES`. Larger uploads are answered 413.
     pub attachment_max_bytes: Option<usize>,

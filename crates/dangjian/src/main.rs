@@ -422,6 +422,7 @@ pub(crate) async fn open(data: &DataArgs) -> Result<(App, config::Settings), Fai
     app.config.docs_template_dir = env("DANGJIAN_DOCS_TEMPLATE_DIR")
         .map(std::path::PathBuf::from)
         .or_else(|| s.file.docs_template_dir.clone());
+    app.config.work_calendar = work_calendar(&s.file)?;
     match env("DANGJIAN_ATTACHMENT_MAX_BYTES").map(|v| v.trim().parse::<usize>()) {
         Some(Ok(n)) if n > 0 => app.config.attachment_max_bytes = n,
         Some(_) => {
@@ -436,6 +437,29 @@ pub(crate) async fn open(data: &DataArgs) -> Result<(App, config::Settings), Fai
         }
     }
     Ok((app, s))
+}
+
+/// The working-day calendar from the settings file's `holidays` and
+/// `extra_workdays`; a date that does not parse is refused naming the key.
+fn work_calendar(
+    file: &config::FileConfig,
+) -> Result<dangjian_domain::admissions::WorkCalendar, Failure> {
+    let dates = |key: &str, v: &Option<Vec<String>>| {
+        v.iter()
+            .flatten()
+            .map(|d| {
+                chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
+                    Failure(format!(
+                        "{key}: 「{d}」不是日期（YYYY-MM-DD） / {d:?} is not a date (YYYY-MM-DD)"
+                    ))
+                })
+            })
+            .collect::<Result<std::collections::BTreeSet<_>, _>>()
+    };
+    Ok(dangjian_domain::admissions::WorkCalendar {
+        holidays: dates("holidays", &file.holidays)?,
+        workdays: dates("extra_workdays", &file.extra_workdays)?,
+    })
 }
 
 /// `DANGJIAN_TEST_TODAY=YYYY-MM-DD` (for tests and demos only): the clock

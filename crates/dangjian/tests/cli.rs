@@ -395,3 +395,38 @@ fn test_today_fixes_the_clock_and_warns() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The working-day calendar of the settings file (DOMAIN.md §4: the public
+/// notice counts working days): dates are read, and a wrong one is refused
+/// naming its key, before anything is opened.
+#[test]
+fn the_holiday_calendar_is_read_and_a_bad_date_refused() {
+    let dir = TempDir::new("cli-calendar");
+    demo(dir.path(), 60);
+    let cfg = dir.0.join("dangjian.toml");
+    std::fs::write(
+        &cfg,
+        "holidays = [\"2026-10-01\", \"2026-10-02\"]\nextra_workdays = [\"2026-09-27\"]\n",
+    )
+    .expect("write settings");
+    let out = bin()
+        .args(["ledger", "verify", "--data", dir.path()])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&cfg, "holidays = [\"2026-10-32\"]\n").expect("write settings");
+    let out = bin()
+        .args(["ledger", "verify", "--data", dir.path()])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("holidays") && err.contains("2026-10-32"),
+        "{err}"
+    );
+}

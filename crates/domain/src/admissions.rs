@@ -7,7 +7,7 @@
 //! in `app::admissions`; this module only judges facts.
 
 use chrono::{Datelike, Days, Months, NaiveDate, Weekday};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::members::{MIN_AGE_AT_APPLICATION, MemberStatus, Stage};
 
@@ -303,14 +303,33 @@ pub fn check_training(days: i64, hours: i64) -> Option<Breach> {
     })
 }
 
-/// Working days (Monday to Friday) from `from` to `to`, both included.
-/// Public holidays are not known here; a locality with a longer notice
-/// configures more days.
-pub fn working_days(from: NaiveDate, to: NaiveDate) -> u32 {
+/// The working-day calendar of a deployment: Monday to Friday, except the
+/// public holidays it lists, plus the weekend days it lists as working days
+/// (调休, the State Council's yearly holiday arrangement). Empty: weekdays only.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkCalendar {
+    /// Days off that fall on a weekday (e.g. 2026-10-01).
+    pub holidays: std::collections::BTreeSet<NaiveDate>,
+    /// Weekend days that are working days.
+    pub workdays: std::collections::BTreeSet<NaiveDate>,
+}
+
+impl WorkCalendar {
+    /// Whether `d` is a working day.
+    pub fn is_working(&self, d: NaiveDate) -> bool {
+        if self.workdays.contains(&d) {
+            return true;
+        }
+        !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) && !self.holidays.contains(&d)
+    }
+}
+
+/// Working days from `from` to `to`, both included, in `cal`.
+pub fn working_days(from: NaiveDate, to: NaiveDate, cal: &WorkCalendar) -> u32 {
     let mut n = 0;
     let mut d = from;
     while d <= to {
-        if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
+        if cal.is_working(d) {
             n += 1;
         }
         match d.checked_add_days(Days::new(1)) {
@@ -328,6 +347,7 @@ pub fn check_notice(
     notice_from: NaiveDate,
     notice_to: NaiveDate,
     min_working_days: u32,
+    cal: &WorkCalendar,
 ) -> Vec<Breach> {
     const RULE: &str = "DOMAIN.md §4 step 13";
     let mut out = Vec::new();
@@ -343,7 +363,7 @@ pub fn check_notice(
     let n = if notice_to < notice_from {
         0
     } else {
-        working_days(notice_from, notice_to)
+        working_days(notice_from, notice_to, cal)
     };
     if n < min_working_days {
         out.push(block(
@@ -697,27 +717,30 @@ mod tests {
 
     #[test]
     fn notice_five_working_days_after_pre_review() {
+        let cal = WorkCalendar::default();
         // Monday 2 March 2026 to Friday 6 March: five working days.
-        assert_eq!(working_days(d(2026, 3, 2), d(2026, 3, 6)), 5);
-        assert!(check_notice(d(2026, 3, 1), d(2026, 3, 2), d(2026, 3, 6), 5).is_empty());
+        assert_eq!(working_days(d(2026, 3, 2), d(2026, 3, 6), &cal), 5);
+        assert!(check_notice(d(2026, 3, 1), d(2026, 3, 2), d(2026, 3, 6), 5, &cal).is_empty());
         // Wednesday to next Monday spans a weekend: 4 working days.
-        assert_eq!(working_days(d(2026, 3, 4), d(2026, 3, 9)), 4);
+        assert_eq!(working_days(d(2026, 3, 4), d(2026, 3, 9), &cal), 4);
         assert_eq!(
             codes(&check_notice(
                 d(2026, 3, 1),
                 d(2026, 3, 4),
                 d(2026, 3, 9),
-                5
+                5,
+                &cal
             )),
             vec!["notice_too_short"]
         );
-        assert!(check_notice(d(2026, 3, 1), d(2026, 3, 4), d(2026, 3, 10), 5).is_empty());
+        assert!(check_notice(d(2026, 3, 1), d(2026, 3, 4), d(2026, 3, 10), 5, &cal).is_empty());
         assert_eq!(
             codes(&check_notice(
                 d(2026, 3, 3),
                 d(2026, 3, 2),
                 d(2026, 3, 6),
-                5
+                5,
+                &cal
             )),
             vec!["notice_before_pre_review"]
         );
@@ -726,12 +749,55 @@ mod tests {
                 d(2026, 3, 1),
                 d(2026, 3, 6),
                 d(2026, 3, 2),
-                5
+                5,
+                &cal
             )),
             vec!["notice_too_short"]
         );
         assert!(check_assembly_after_notice(d(2026, 3, 6), d(2026, 3, 6)).is_some());
         assert!(check_assembly_after_notice(d(2026, 3, 6), d(2026, 3, 7)).is_none());
+    }
+
+    #[test]
+    fn holidays_and_adjusted_workdays_count_as_the_calendar_says() {
+        // National Day 2026: Thursday 1 October to Wednesday 7 October off;
+        // Sunday 27 September and Saturday 10 October are working days.
+        let cal = WorkCalendar {
+            holidays: [1, 2, 5, 6, 7].iter().map(|&x| d(2026, 10, x)).collect(),
+            workdays: [d(2026, 9, 27), d(2026, 10, 10)].into_iter().collect(),
+        };
+        assert!(cal.is_working(d(2026, 9, 27)));
+        assert!(!cal.is_working(d(2026, 10, 1)));
+        assert!(!cal.is_working(d(2026, 10, 3)));
+        // Monday 28 September to Friday 9 October: without the calendar
+        // ten working days; with it, three before the holiday and two after.
+        assert_eq!(
+            working_days(d(2026, 9, 28), d(2026, 10, 9), &WorkCalendar::default()),
+            10
+        );
+        assert_eq!(working_days(d(2026, 9, 28), d(2026, 10, 9), &cal), 5);
+        // A notice over the holiday that is five weekdays long is too short.
+        assert_eq!(
+            codes(&check_notice(
+                d(2026, 9, 25),
+                d(2026, 9, 29),
+                d(2026, 10, 8),
+                5,
+                &cal
+            )),
+            vec!["notice_too_short"]
+        );
+        // Configured upward: seven working days.
+        assert_eq!(
+            codes(&check_notice(
+                d(2026, 3, 1),
+                d(2026, 3, 2),
+                d(2026, 3, 6),
+                7,
+                &WorkCalendar::default()
+            )),
+            vec!["notice_too_short"]
+        );
     }
 
     fn vote(eligible: i64, present: i64, yes: i64, written_yes: i64) -> AssemblyVote {

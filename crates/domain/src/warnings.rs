@@ -571,6 +571,9 @@ threshold_section! {
     AdmissionDeadlineThresholds, AdmissionDeadlineOverride {
         /// Blue from this many days before the 3-month deadline.
         blue_days_before = 30,
+        /// The public notice before the assembly lasts at least this many
+        /// working days (§4 step 13: 5, a locality may require more).
+        notice_working_days = 5,
     }
 }
 
@@ -822,6 +825,13 @@ impl Thresholds {
             self.admission_deadline.blue_days_before,
             0,
             90,
+        );
+        in_range(
+            &mut e,
+            "admission_deadline.notice_working_days",
+            self.admission_deadline.notice_working_days,
+            5,
+            30,
         );
         let tl = &self.transfer_letter;
         in_range(
@@ -1534,6 +1544,8 @@ mod tests {
             },
             admission_deadline: AdmissionDeadlineOverride {
                 blue_days_before: Some(-5),
+                // Shorter than the regulation's five working days.
+                notice_working_days: Some(3),
             },
             visibility: VisibilityOverride::default(),
         };
@@ -1550,6 +1562,7 @@ mod tests {
                 "six_month_rule.yellow_from_months",
                 "dues_arrears.yellow_months",
                 "admission_deadline.blue_days_before",
+                "admission_deadline.notice_working_days",
                 "transfer_letter.validity_months",
             ]
         );
