@@ -553,6 +553,7 @@ pub fn definition() -> ProcessDef {
         steps,
         side_actions,
         deadlines,
+        exits: Vec::new(),
     }
 }
 

@@ -21,6 +21,23 @@ pub struct ProcessDef {
     pub side_actions: Vec<SideActionDef>,
     #[serde(default)]
     pub deadlines: Vec<DeadlineDef>,
+    /// Ways out of an open run before its last step (a letter cancelled by
+    /// its sender, returned by its receiver), each with the roles that may
+    /// take it and its form (a reason). Not serialized when empty, so a
+    /// definition without exits keeps the data (and digest) it had before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exits: Vec<ExitDef>,
+}
+
+/// A way to end an open run early: an entry of kind `cancel` with its own
+/// key, roles and form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExitDef {
+    pub key: String,
+    pub label_zh: String,
+    pub label_en: String,
+    pub roles: Vec<String>,
+    pub fields: Vec<FieldDef>,
 }
 
 /// One step of a process.
@@ -137,17 +154,22 @@ impl ProcessDef {
         self.side_actions.iter().find(|s| s.key == key)
     }
 
+    pub fn exit(&self, key: &str) -> Option<&ExitDef> {
+        self.exits.iter().find(|s| s.key == key)
+    }
+
     /// Problems of the definition itself: duplicate keys, unknown step
     /// references, no roles. Empty means well formed.
     pub fn check(&self) -> Vec<String> {
         let mut out = Vec::new();
         let mut keys: Vec<&str> = self.steps.iter().map(|s| s.key.as_str()).collect();
         keys.extend(self.side_actions.iter().map(|s| s.key.as_str()));
+        keys.extend(self.exits.iter().map(|s| s.key.as_str()));
         let mut sorted = keys.clone();
         sorted.sort_unstable();
         sorted.dedup();
         if sorted.len() != keys.len() {
-            out.push("duplicate step or side action key".into());
+            out.push("duplicate step, side action or exit key".into());
         }
         if self.steps.is_empty() {
             out.push("no steps".into());
@@ -155,6 +177,11 @@ impl ProcessDef {
         for s in &self.steps {
             if s.roles.is_empty() {
                 out.push(format!("step {} has no roles", s.key));
+            }
+        }
+        for x in &self.exits {
+            if x.roles.is_empty() {
+                out.push(format!("exit {} has no roles", x.key));
             }
         }
         for a in &self.side_actions {

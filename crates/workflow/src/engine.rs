@@ -4,7 +4,7 @@
 //! need between them:
 //! 1. [`prepare`] checks the action against the definition — the instance is
 //!    open, the step is the next one (or the side action is open and under
-//!    its limit), the actor holds a role allowed on it, the form has its
+//!    its limit, or the exit is one of the definition's), the actor holds a role allowed on it, the form has its
 //!    fields with the right types, the attachments are there — and returns
 //!    the typed form.
 //! 2. [`act`] takes the caller's rule findings: any hard one blocks; a soft
@@ -165,7 +165,8 @@ pub struct Entry {
     /// Position in the history, from 1.
     pub seq: u32,
     pub kind: EntryKind,
-    /// Step or side action key (`cancel` for a cancellation).
+    /// Step, side action or exit key (`cancel` for a cancellation without
+    /// an exit of the definition).
     pub key: String,
     pub actor_user_id: Option<i64>,
     /// The role the actor acted in.
@@ -252,7 +253,7 @@ impl Instance {
 /// An action requested by an actor.
 #[derive(Debug, Clone)]
 pub struct Action {
-    /// Step or side action key.
+    /// Step, side action or exit key.
     pub key: String,
     /// Role codes the actor holds over the subject.
     pub roles: Vec<String>,
@@ -270,7 +271,7 @@ pub enum ActError {
     Closed(Status),
     #[error("instance of {found} v{found_version} does not belong to this definition")]
     WrongDefinition { found: String, found_version: u32 },
-    #[error("no step or side action {0:?}")]
+    #[error("no step, side action or exit {0:?}")]
     Unknown(String),
     #[error("step {got:?} is not the next step ({expected:?})")]
     OutOfOrder {
@@ -449,6 +450,9 @@ pub fn prepare(def: &ProcessDef, inst: &Instance, action: &Action) -> Result<Pre
         }
         let role = pick_role(&action.roles, &side.roles, &side.key)?;
         (EntryKind::Side, role, &side.fields, &[][..])
+    } else if let Some(exit) = def.exit(&action.key) {
+        let role = pick_role(&action.roles, &exit.roles, &exit.key)?;
+        (EntryKind::Cancel, role, &exit.fields, &[][..])
     } else {
         return Err(ActError::Unknown(action.key.clone()));
     };

@@ -9,6 +9,9 @@
 //!   history; [`engine::act`] checks an action against the definition and
 //!   the caller's rule findings (hard blocks, soft warnings that need a
 //!   recorded reason) and returns the history entry to store.
+//! - [`registry`]: every known definition by key and version, the latest
+//!   for new runs, and the digest that catches a definition edited
+//!   without a version bump.
 //! - [`timers`]: the deadlines an instance has open, derived from its
 //!   history, and their state on a given day.
 //!
@@ -17,13 +20,15 @@
 
 pub mod definition;
 pub mod engine;
+pub mod registry;
 pub mod timers;
 
 pub use definition::{
-    DateRef, DeadlineDef, FieldDef, FieldKind, Period, ProcessDef, SideActionDef, StepDef,
+    DateRef, DeadlineDef, ExitDef, FieldDef, FieldKind, Period, ProcessDef, SideActionDef, StepDef,
 };
 pub use engine::{
     ActError, Action, Entry, EntryKind, Finding, Form, Instance, Override, Prepared, Severity,
     Status, Value, act, cancel, parse_form, prepare,
 };
+pub use registry::{Registry, RegistryError, StoredDef, canonical_json, digest};
 pub use timers::{TimerSpec, TimerState, plan_timers, timer_state};

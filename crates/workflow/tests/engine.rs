@@ -1,6 +1,7 @@
 //! The engine on a small made-up process: order, roles, forms, attachments,
 //! hard and soft findings with overrides, side actions and their limits,
-//! versions, and timers evaluated against a moving day.
+//! versions, exits with their own roles and form, the registry of versions
+//! with its digests, and timers evaluated against a moving day.
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use dangjian_workflow::engine::Prepared;
@@ -119,6 +120,7 @@ fn def() -> ProcessDef {
                 label_en: "Note".into(),
             },
         ],
+        exits: vec![],
     }
 }
 
@@ -169,7 +171,7 @@ fn definition_is_well_formed_and_round_trips_as_data() {
     broken.steps[1].key = "apply".into();
     broken.side_actions[0].open_until = "nowhere".into();
     let problems = broken.check();
-    assert!(problems.contains(&"duplicate step or side action key".to_string()));
+    assert!(problems.contains(&"duplicate step, side action or exit key".to_string()));
     assert!(problems.contains(&"side action note names unknown step nowhere".to_string()));
 }
 
@@ -470,4 +472,189 @@ fn timers_follow_history_and_the_day() {
     approve.attachments = vec!["report".into()];
     run(&def, &mut inst, &approve, vec![]).expect("approve");
     assert!(plan_timers(&def, &inst).is_empty());
+}
+
+/// The demo process with two exits: `withdraw` by the clerk, `reject` by
+/// the staff, each with a required reason.
+fn def_with_exits() -> ProcessDef {
+    let mut d = def();
+    d.version = 4;
+    for (key, role) in [("withdraw", "clerk"), ("reject", "staff")] {
+        d.exits.push(ExitDef {
+            key: key.into(),
+            label_zh: key.into(),
+            label_en: key.into(),
+            roles: vec![role.into()],
+            fields: vec![field("reason", FieldKind::Text, true)],
+        });
+    }
+    d
+}
+
+#[test]
+fn exits_have_their_roles_and_need_their_reason() {
+    let def = def_with_exits();
+    let plain = self::def();
+    assert!(def.check().is_empty(), "{:?}", def.check());
+    let mut inst = Instance::new(&def);
+    run(
+        &def,
+        &mut inst,
+        &action("apply", &["clerk"], json!({"on": "2026-01-02"})),
+        vec![],
+    )
+    .expect("apply");
+    // The staff may not withdraw; the clerk may, but not without a reason.
+    assert!(matches!(
+        run(
+            &def,
+            &mut inst,
+            &action("withdraw", &["staff"], json!({"reason": "x y"})),
+            vec![]
+        ),
+        Err(ActError::RoleNotAllowed { .. })
+    ));
+    match run(
+        &def,
+        &mut inst,
+        &action("withdraw", &["clerk"], json!({"reason": "  "})),
+        vec![],
+    ) {
+        Err(ActError::Form(f)) => {
+            assert_eq!(
+                (f[0].field.as_str(), f[0].code.as_str()),
+                ("reason", "required")
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    let e = run(
+        &def,
+        &mut inst,
+        &action("withdraw", &["clerk"], json!({"reason": "本人撤回"})),
+        vec![],
+    )
+    .expect("withdraw");
+    assert_eq!(
+        (e.kind, e.key.as_str(), e.role.as_str()),
+        (EntryKind::Cancel, "withdraw", "clerk")
+    );
+    assert_eq!(e.form.text("reason"), Some("本人撤回"));
+    assert_eq!(inst.status, Status::Cancelled);
+    assert!(
+        plan_timers(&def, &inst).is_empty(),
+        "a closed run has no deadline"
+    );
+    // Closed: neither exit applies any more.
+    assert!(matches!(
+        run(
+            &def,
+            &mut inst,
+            &action("reject", &["staff"], json!({"reason": "不符合"})),
+            vec![]
+        ),
+        Err(ActError::Closed(Status::Cancelled))
+    ));
+    // A definition without exits serializes as before (its digest holds).
+    assert!(!canonical_json(&plain).contains("exits"));
+    assert!(canonical_json(&def).contains("\"exits\""));
+}
+
+#[test]
+fn the_registry_serves_versions_and_catches_an_edit_without_a_bump() {
+    let mut reg = Registry::new();
+    reg.register(def()).expect("v2");
+    reg.register(def_with_exits()).expect("v4");
+    assert_eq!(
+        reg.register(def()),
+        Err(RegistryError::Duplicate {
+            key: "demo".into(),
+            version: 2
+        })
+    );
+    let mut broken = def();
+    broken.version = 9;
+    broken.steps[0].roles.clear();
+    assert!(matches!(
+        reg.register(broken),
+        Err(RegistryError::Malformed { .. })
+    ));
+
+    // New runs start on the latest version; a run keeps its own.
+    assert_eq!(reg.latest("demo").expect("latest").version, 4);
+    assert_eq!(reg.versions("demo"), vec![2, 4]);
+    let old = Instance::new(reg.get("demo", 2).expect("v2"));
+    assert_eq!(old.version, 2);
+    let on_its_version = reg.get("demo", old.version).expect("its version");
+    assert!(
+        prepare(
+            on_its_version,
+            &old,
+            &action("apply", &["clerk"], json!({"on": "2026-01-02"}))
+        )
+        .is_ok()
+    );
+    assert!(matches!(
+        prepare(
+            reg.latest("demo").expect("latest"),
+            &old,
+            &action("apply", &["clerk"], json!({"on": "2026-01-02"}))
+        ),
+        Err(ActError::WrongDefinition {
+            found_version: 2,
+            ..
+        })
+    ));
+    // Unknown versions and processes are named.
+    let e = reg.get("demo", 3).expect_err("no v3");
+    assert_eq!(
+        e,
+        RegistryError::UnknownVersion {
+            key: "demo".into(),
+            version: 3,
+            known: vec![2, 4]
+        }
+    );
+    assert!(e.to_string().contains("no version 3"), "{e}");
+    assert_eq!(
+        reg.latest("nope").map(|d| d.version),
+        Err(RegistryError::UnknownProcess("nope".into()))
+    );
+
+    // Digests: stable for equal definitions, different on any change.
+    assert_eq!(digest(&def()), digest(&def()));
+    assert_eq!(digest(&def()).len(), 64);
+    let stored: Vec<StoredDef> = reg
+        .all()
+        .map(|d| StoredDef {
+            key: d.key.clone(),
+            version: d.version,
+            digest: digest(d),
+        })
+        .collect();
+    assert!(reg.check_stored(&stored).is_ok());
+    assert_eq!(reg.missing(&stored).count(), 0);
+    assert_eq!(
+        reg.missing(&stored[..1])
+            .map(|d| d.version)
+            .collect::<Vec<_>>(),
+        vec![4]
+    );
+    // The same key and version with other content: an edit without a bump.
+    let mut edited = Registry::new();
+    let mut v2 = def();
+    v2.steps[1].label_zh = "复核（改）".into();
+    edited.register(v2).expect("edited v2");
+    let e = edited.check_stored(&stored).expect_err("changed");
+    assert_eq!(
+        e,
+        RegistryError::Changed {
+            key: "demo".into(),
+            version: 2
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "definition demo v2 changed without a version bump"
+    );
 }
