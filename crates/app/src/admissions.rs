@@ -22,12 +22,12 @@ use dangjian_domain::members::{
 };
 use dangjian_domain::warnings::{Finding as WarningFinding, Level, RuleId, SubjectKind};
 use dangjian_domain::{FieldError, ValidationErrors};
-use dangjian_store::entities::{member, org, workflow_entry, workflow_instance, workflow_timer};
+use dangjian_store::entities::{member, org, workflow_instance, workflow_timer};
 use dangjian_store::repo::{audit, members as mrepo, orgs as orepo, workflow as repo};
 use dangjian_workflow::{
     ActError, Action, DateRef, DeadlineDef, Entry, EntryKind, FieldDef, FieldKind, Finding, Form,
     Instance, Override, Period, ProcessDef, Severity, SideActionDef, Status, StepDef, TimerState,
-    plan_timers, timer_state,
+    timer_state,
 };
 use sea_orm::{ConnectionTrait, Set};
 use serde::{Deserialize, Serialize};
@@ -41,7 +41,7 @@ pub const PROCESS_KEY: &str = "admission";
 /// Version of [`definition`]; bump with any change of its steps or rules.
 pub const PROCESS_VERSION: u32 = 1;
 /// Associated data binding the encrypted history detail.
-pub const AAD_ENTRY: &str = "workflow_entries.detail";
+pub use crate::workflows::AAD_ENTRY;
 
 /// Deadlines §4 fixes: overdue is a red warning (others are yellow).
 const FIXED_DEADLINES: &[&str] = &["approval_due", "probation_end", "conversion_approval_due"];
@@ -876,10 +876,6 @@ fn finding(b: Breach) -> Finding {
     }
 }
 
-fn corrupt(what: &str, id: i64) -> AppError {
-    AppError::Internal(format!("{what} {id} has unreadable stored fields"))
-}
-
 // ---------------------------------------------------------------- rules
 
 /// What the rules of a step need beyond the form and the history.
@@ -1072,14 +1068,6 @@ fn static_field(k: &str) -> &'static str {
 
 // ---------------------------------------------------------------- storage
 
-#[derive(Serialize, Deserialize)]
-struct StoredDetail {
-    form: Form,
-    attachments: Vec<String>,
-    warnings: Vec<Finding>,
-    overrides: Vec<Override>,
-}
-
 /// What someone who may not manage the organization's members is told: they
 /// learn the admission exists only if they may see the roster.
 pub(crate) fn refusal(actor: &Actor, path: &str, what: &'static str) -> AppError {
@@ -1091,7 +1079,7 @@ pub(crate) fn refusal(actor: &Actor, path: &str, what: &'static str) -> AppError
 }
 
 /// Roles the actor holds over an organization at `path`, as step role codes.
-fn roles_over(actor: &Actor, path: &str) -> Vec<String> {
+pub(crate) fn roles_over(actor: &Actor, path: &str) -> Vec<String> {
     let mut out: Vec<String> = actor
         .grants
         .iter()
@@ -1132,46 +1120,8 @@ fn views_of_timers(rows: &[workflow_timer::Model], today: NaiveDate) -> Vec<Time
 }
 
 impl App {
-    fn load_history(&self, rows: &[workflow_entry::Model]) -> Result<Vec<Entry>, AppError> {
-        rows.iter()
-            .map(|r| {
-                let text = self.keys.decrypt_str(&r.detail_enc, AAD_ENTRY)?;
-                let d: StoredDetail =
-                    serde_json::from_str(&text).map_err(|_| corrupt("workflow entry", r.id))?;
-                Ok(Entry {
-                    seq: u32::try_from(r.seq).map_err(|_| corrupt("workflow entry", r.id))?,
-                    kind: EntryKind::parse(&r.kind)
-                        .ok_or_else(|| corrupt("workflow entry", r.id))?,
-                    key: r.step_key.clone(),
-                    actor_user_id: r.actor_user_id,
-                    role: r.role.clone(),
-                    at: r.at,
-                    form: d.form,
-                    attachments: d.attachments,
-                    warnings: d.warnings,
-                    overrides: d.overrides,
-                })
-            })
-            .collect()
-    }
-
-    pub(crate) async fn load_instance<C: ConnectionTrait>(
-        &self,
-        c: &C,
-        row: &workflow_instance::Model,
-    ) -> Result<Instance, AppError> {
-        let entries = repo::entries(c, row.id).await?;
-        Ok(Instance {
-            process_key: row.process_key.clone(),
-            version: u32::try_from(row.process_version)
-                .map_err(|_| corrupt("workflow instance", row.id))?,
-            status: Status::parse(&row.status)
-                .ok_or_else(|| corrupt("workflow instance", row.id))?,
-            history: self.load_history(&entries)?,
-        })
-    }
-
-    /// Writes an entry, the instance row and its deadline rows.
+    /// Writes an entry, the instance row and its deadline rows, and
+    /// reconciles the member's `admission_deadline` warnings.
     async fn persist<C: ConnectionTrait>(
         &self,
         c: &C,
@@ -1180,66 +1130,10 @@ impl App {
         inst: &Instance,
         entry: &Entry,
     ) -> Result<workflow_instance::Model, AppError> {
+        let row = self.write_run(c, def, row, inst, entry).await?;
         let now = self.clock.now();
-        let detail = serde_json::to_string(&StoredDetail {
-            form: entry.form.clone(),
-            attachments: entry.attachments.clone(),
-            warnings: entry.warnings.clone(),
-            overrides: entry.overrides.clone(),
-        })
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-        repo::insert_entry(
-            c,
-            workflow_entry::ActiveModel {
-                instance_id: Set(row.id),
-                seq: Set(i32::try_from(entry.seq).unwrap_or(i32::MAX)),
-                kind: Set(entry.kind.as_str().into()),
-                step_key: Set(entry.key.clone()),
-                actor_user_id: Set(entry.actor_user_id),
-                role: Set(entry.role.clone()),
-                at: Set(entry.at),
-                detail_enc: Set(self.keys.encrypt(detail.as_bytes(), AAD_ENTRY)?),
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| {
-            if e.to_string().to_lowercase().contains("unique") {
-                AppError::Conflict(FieldError::new(
-                    "step",
-                    "concurrent_action",
-                    "另一操作刚刚记录了此步骤，请刷新后重试",
-                    "another action was just recorded on this admission; reload and try again",
-                ))
-            } else {
-                e.into()
-            }
-        })?;
-        let mut am: workflow_instance::ActiveModel = row.clone().into();
-        am.status = Set(inst.status.as_str().into());
-        am.next_step = Set(inst.next_step(def).map(|s| s.key.clone()));
-        am.steps_done = Set(i32::try_from(inst.steps_done()).unwrap_or(i32::MAX));
-        am.updated_at = Set(now);
-        let row = repo::update_instance(c, am).await?;
-        let today = to_local(now).date_naive();
-        let timers = plan_timers(def, inst)
-            .into_iter()
-            .map(|t| workflow_timer::ActiveModel {
-                instance_id: Set(row.id),
-                org_id: Set(row.org_id),
-                timer_key: Set(t.key.clone()),
-                settled_by: Set(t.settled_by.clone()),
-                due_on: Set(t.due_on),
-                remind_on: Set(t.remind_on),
-                state: Set(timer_state(&t, today).as_str().into()),
-                rule: Set(t.rule.clone()),
-                updated_at: Set(now),
-                ..Default::default()
-            })
-            .collect();
-        repo::replace_timers(c, row.id, timers).await?;
         let rows = repo::timers_of(c, &[row.id]).await?;
-        self.reconcile_deadline_warnings(c, &row, &rows, today, now)
+        self.reconcile_deadline_warnings(c, &row, &rows, to_local(now).date_naive(), now)
             .await?;
         Ok(row)
     }
@@ -1824,7 +1718,7 @@ impl App {
             return Err(AppError::NotFound("member"));
         }
         let def = definition();
-        let rows = repo::instances_of_member(&self.db.conn, m.id).await?;
+        let rows = repo::instances_of_member(&self.db.conn, PROCESS_KEY, m.id).await?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let timers = repo::timers_of(&self.db.conn, &ids).await?;
         let mut out = Vec::new();
@@ -1892,7 +1786,7 @@ impl App {
         let (_writer, tx) = self.begin_write().await?;
         let mut changed = 0;
         let mut instances: Vec<i64> = Vec::new();
-        for t in repo::timers_reminding(&tx, today).await? {
+        for t in repo::timers_reminding(&tx, PROCESS_KEY, today).await? {
             let spec = dangjian_workflow::TimerSpec {
                 key: t.timer_key.clone(),
                 settled_by: t.settled_by.clone(),

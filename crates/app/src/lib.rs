@@ -30,6 +30,7 @@ pub mod totp;
 pub mod transfers;
 pub mod votes;
 pub mod warnings;
+pub mod workflows;
 
 use std::sync::Arc;
 
@@ -124,6 +125,8 @@ pub struct App {
     /// failing with "database is locked" when a deferred transaction that
     /// has read tries to upgrade to a write lock.
     write_gate: Arc<tokio::sync::Mutex<()>>,
+    /// The process definitions of this build (see [`workflows`]).
+    workflows: Arc<dangjian_workflow::Registry>,
 }
 
 impl App {
@@ -136,6 +139,7 @@ impl App {
             ledger_key: Arc::default(),
             docs: Arc::default(),
             write_gate: Arc::default(),
+            workflows: Arc::new(workflows::registry()),
         }
     }
 

@@ -20,10 +20,17 @@
 //! history and answers with a signed receipt; the sender marks the member
 //! transferred out when it accepts that receipt.
 //!
-//! The letter is a two-step process (issue, confirm arrival) whose deadline
-//! depends on a per-subtree setting, so it is a row with a status rather
-//! than an instance of the workflow engine; its steps are archive events
-//! and audit entries like the engine's.
+//! Each letter is a run of the `transfer` process on the workflow engine
+//! ([`definition`]): step 1 `issue` (the sending branch, or the signature
+//! of the issuing server for a letter imported from it), step 2 `confirm`
+//! (the receiving branch, or the receiver's signed receipt), exits
+//! `cancel` (sending branch) and `return` (receiving branch) each with a
+//! required reason. Where a letter stands is its run's status; the run's
+//! history is the letter's timeline. The validity is the run's deadline:
+//! due on the last valid day, with a timer row the sweep reads 30 days
+//! ahead (the widest blue window) to raise `transfer_letter_expired` at the
+//! subtree's own threshold. An arrival after the validity is a soft
+//! finding, `letter_expired`, that passes with a recorded reason.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use dangjian_domain::FieldError;
@@ -34,9 +41,16 @@ use dangjian_domain::members::{
 use dangjian_domain::transfers::{self as rules, IssueFacts, LetterKind, LetterStatus};
 use dangjian_domain::warnings::{Finding as WarningFinding, RuleId, SubjectKind};
 use dangjian_ledger::{Note, Verifier};
-use dangjian_store::entities::{member, member_event, org, transfer_letter as letter};
+use dangjian_store::entities::{
+    member, member_event, org, transfer_letter as letter, workflow_instance,
+};
 use dangjian_store::repo::{
-    audit, federation as frepo, members as mrepo, orgs as orepo, transfers as repo,
+    audit, federation as frepo, identity as irepo, members as mrepo, orgs as orepo,
+    transfers as repo, workflow as wrepo,
+};
+use dangjian_workflow::{
+    ActError, Action, DateRef, DeadlineDef, Entry, EntryKind, ExitDef, FieldDef, FieldKind,
+    Finding, Form, Instance, Override, Period, ProcessDef, Severity, Status, StepDef, Value,
 };
 use sea_orm::{ConnectionTrait, Set};
 use serde::{Deserialize, Serialize};
@@ -53,6 +67,278 @@ pub const LETTER_HEADER: &str = "dangjian-transfer-letter/v1";
 pub const RECEIPT_HEADER: &str = "dangjian-transfer-receipt/v1";
 /// Letters listed per branch and direction.
 const LIST_LIMIT: u64 = 200;
+
+/// Key of the transfer process.
+pub const PROCESS_KEY: &str = "transfer";
+/// Version of [`definition`]; bump with any change of its steps or rules.
+pub const PROCESS_VERSION: u32 = 1;
+/// Step roles of the sending branch's managers.
+const SENDER: &[&str] = &["sender:secretary", "sender:committee_staff", "sender:admin"];
+/// Step roles of the receiving branch's managers.
+const RECEIVER: &[&str] = &[
+    "receiver:secretary",
+    "receiver:committee_staff",
+    "receiver:admin",
+];
+/// The issue step of a letter imported from another server: its signature
+/// stands for the sending branch.
+pub const ROLE_SIGNED_LETTER: &str = "sender:signed_letter";
+/// The confirmation of a letter to another server: the receiver's signed
+/// receipt stands for the receiving branch.
+pub const ROLE_SIGNED_RECEIPT: &str = "receiver:signed_receipt";
+/// The role of history entries written from a letter recorded before
+/// letters ran on the engine (migration M0012).
+pub const ROLE_MIGRATED: &str = "migrated";
+/// The soft finding of an arrival after the letter's validity.
+pub const LETTER_EXPIRED: &str = "letter_expired";
+
+fn field(key: &str, zh: &str, en: &str, kind: FieldKind, required: bool) -> FieldDef {
+    FieldDef {
+        key: key.into(),
+        label_zh: zh.into(),
+        label_en: en.into(),
+        kind,
+        required,
+    }
+}
+
+fn roles(list: &[&str], extra: &str) -> Vec<String> {
+    list.iter()
+        .copied()
+        .chain(std::iter::once(extra))
+        .map(String::from)
+        .collect()
+}
+
+fn reason_field() -> Vec<FieldDef> {
+    vec![field("reason", "原因", "Reason", FieldKind::Text, true)]
+}
+
+/// The transfer of DOMAIN.md §12 as a process: issue, then confirmation of
+/// arrival; cancellation by the sender or return by the receiver, each
+/// with a reason; the letter's validity as the deadline of the arrival.
+/// Attachments: none — the signed letter of a transfer to another server
+/// and its receipt are kept on the letter, and no scan of a paper letter
+/// is collected.
+pub fn definition() -> ProcessDef {
+    ProcessDef {
+        key: PROCESS_KEY.into(),
+        version: PROCESS_VERSION,
+        name_zh: "组织关系转接".into(),
+        name_en: "Transfer of organizational relationship".into(),
+        steps: vec![
+            StepDef {
+                key: "issue".into(),
+                number: 1,
+                label_zh: "开具组织关系介绍信".into(),
+                label_en: "Introduction letter issued".into(),
+                roles: roles(SENDER, ROLE_SIGNED_LETTER),
+                fields: vec![
+                    field("issued_on", "开具日期", "Issued on", FieldKind::Date, true),
+                    field(
+                        "valid_until",
+                        "有效期至",
+                        "Valid until",
+                        FieldKind::Date,
+                        true,
+                    ),
+                    field(
+                        "to_org",
+                        "接收支部代码",
+                        "Receiving branch code",
+                        FieldKind::Text,
+                        true,
+                    ),
+                    field(
+                        "to_origin",
+                        "接收系统",
+                        "Receiving server",
+                        FieldKind::Text,
+                        false,
+                    ),
+                ],
+                attachments: Vec::new(),
+            },
+            StepDef {
+                key: "confirm".into(),
+                number: 2,
+                label_zh: "接收支部确认报到".into(),
+                label_en: "Arrival confirmed".into(),
+                roles: roles(RECEIVER, ROLE_SIGNED_RECEIPT),
+                fields: vec![field(
+                    "arrived_on",
+                    "报到日期",
+                    "Arrived on",
+                    FieldKind::Date,
+                    true,
+                )],
+                attachments: Vec::new(),
+            },
+        ],
+        side_actions: Vec::new(),
+        deadlines: vec![DeadlineDef {
+            key: "letter_valid".into(),
+            settled_by: "confirm".into(),
+            anchor: vec![DateRef {
+                entry: "issue".into(),
+                field: "valid_until".into(),
+            }],
+            period: Period::Days(0),
+            // The widest blue window `transfer_letter.blue_days_before`
+            // allows; the warning itself uses the subtree's threshold.
+            remind_before_days: 30,
+            extra_months: None,
+            open_from: None,
+            open_until: None,
+            rule: "DOMAIN.md §12".into(),
+            label_zh: "介绍信有效期内报到".into(),
+            label_en: "Arrival within the letter's validity".into(),
+        }],
+        exits: vec![
+            ExitDef {
+                key: "cancel".into(),
+                label_zh: "转出支部撤销".into(),
+                label_en: "Cancelled by the sending branch".into(),
+                roles: SENDER.iter().map(|r| r.to_string()).collect(),
+                fields: reason_field(),
+            },
+            ExitDef {
+                key: "return".into(),
+                label_zh: "接收支部退回".into(),
+                label_en: "Returned by the receiving branch".into(),
+                roles: RECEIVER.iter().map(|r| r.to_string()).collect(),
+                fields: reason_field(),
+            },
+        ],
+    }
+}
+
+/// The step roles an actor holds on a letter: `sender:<role>` over the
+/// sending branch, `receiver:<role>` over the receiving one.
+fn party_roles(actor: &Actor, from: Option<&org::Model>, to: Option<&org::Model>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (side, o) in [("sender", from), ("receiver", to)] {
+        if let Some(o) = o {
+            out.extend(
+                crate::admissions::roles_over(actor, &o.path)
+                    .into_iter()
+                    .map(|r| format!("{side}:{r}")),
+            );
+        }
+    }
+    out
+}
+
+/// Where a letter stands, from its run.
+fn status_of(run: &workflow_instance::Model) -> LetterStatus {
+    match Status::parse(&run.status) {
+        Some(Status::Active) => LetterStatus::Issued,
+        Some(Status::Completed) => LetterStatus::Arrived,
+        _ => LetterStatus::Cancelled,
+    }
+}
+
+/// The soft finding of an arrival after the validity (DOMAIN.md §12: an
+/// expired letter is a warning, so the arrival passes with a reason).
+fn late_arrival(valid_until: NaiveDate, arrived_on: NaiveDate) -> Option<Finding> {
+    (arrived_on > valid_until).then(|| Finding {
+        code: LETTER_EXPIRED.into(),
+        field: "arrived_on".into(),
+        rule: "DOMAIN.md §12".into(),
+        severity: Severity::Soft,
+        message_zh: format!("介绍信有效期至{valid_until}，报到日期{arrived_on}已过有效期（DOMAIN.md §12）"),
+        message_en: format!(
+            "the letter was valid until {valid_until}; the arrival on {arrived_on} is after it (DOMAIN.md §12)"
+        ),
+    })
+}
+
+/// Why the engine refused an action on a letter.
+fn act_error(e: ActError) -> AppError {
+    match e {
+        ActError::Closed(_) => letter_closed(),
+        ActError::RoleNotAllowed { .. } => AppError::Forbidden,
+        ActError::Form(f) | ActError::Blocked(f) => {
+            AppError::Validation(dangjian_domain::ValidationErrors(
+                f.iter()
+                    .map(|x| {
+                        FieldError::new(
+                            x.field.clone(),
+                            if x.code == "required" {
+                                "required"
+                            } else {
+                                "invalid_value"
+                            },
+                            x.message_zh.clone(),
+                            x.message_en.clone(),
+                        )
+                    })
+                    .collect(),
+            ))
+        }
+        ActError::NeedsOverride(f) => AppError::Validation(dangjian_domain::ValidationErrors(
+            f.iter()
+                .map(|x| {
+                    FieldError::new(
+                        "overrides",
+                        if x.code == LETTER_EXPIRED {
+                            LETTER_EXPIRED
+                        } else {
+                            "needs_override"
+                        },
+                        format!(
+                            "{}；如确需继续，请填写理由（overrides: {}）",
+                            x.message_zh, x.code
+                        ),
+                        format!(
+                            "{}; to proceed anyway, give a reason (overrides: {})",
+                            x.message_en, x.code
+                        ),
+                    )
+                })
+                .collect(),
+        )),
+        other => AppError::Internal(other.to_string()),
+    }
+}
+
+fn letter_closed() -> AppError {
+    conflict(
+        "letter",
+        "letter_closed",
+        "该介绍信已报到或已撤销",
+        "this letter has already been confirmed or cancelled",
+    )
+}
+
+/// One entry of a letter's timeline (DOMAIN.md §12).
+#[derive(Debug, Clone, Serialize)]
+pub struct LetterStep {
+    pub seq: u32,
+    pub kind: EntryKind,
+    /// `issue`, `confirm`, `cancel` or `return`.
+    pub action: String,
+    pub label_zh: String,
+    pub label_en: String,
+    /// The user who recorded it (login), when one did.
+    pub who: Option<String>,
+    pub actor_user_id: Option<i64>,
+    /// `sender:secretary`, `receiver:signed_receipt`, `migrated`, ...
+    pub role: String,
+    pub at: DateTime<Utc>,
+    /// The day it records (issued on, arrived on).
+    pub on: Option<NaiveDate>,
+    /// The reason of a cancellation or return.
+    pub reason: Option<String>,
+    /// Warnings passed with a reason (an arrival after the validity).
+    pub overrides: Vec<Override>,
+}
+
+/// A letter's run with its history.
+struct Run {
+    row: workflow_instance::Model,
+    inst: Instance,
+}
 
 /// An organization named in a letter.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -152,6 +438,11 @@ pub struct LetterView {
     pub may_confirm: bool,
     /// The actor may cancel (sending side) or return (receiving side).
     pub may_cancel: bool,
+    /// The process the letter runs on and the version it started with.
+    pub process: String,
+    pub process_version: u32,
+    /// The letter's timeline, oldest first.
+    pub history: Vec<LetterStep>,
 }
 
 /// A branch's letters, sent and received.
@@ -247,11 +538,28 @@ impl App {
         l: &letter::Model,
         from: Option<&org::Model>,
         to: Option<&org::Model>,
+        run: Option<&Run>,
+        names: &std::collections::HashMap<i64, String>,
     ) -> LetterView {
-        let status = LetterStatus::parse(&l.status).unwrap_or(LetterStatus::Cancelled);
+        let status = run
+            .map(|r| status_of(&r.row))
+            .unwrap_or(LetterStatus::Cancelled);
         let kind = LetterKind::parse(&l.kind).unwrap_or(LetterKind::Local);
         let open = status == LetterStatus::Issued;
         let manages = |o: Option<&org::Model>| o.is_some_and(|o| actor.can_manage_members(&o.path));
+        let def = run.and_then(|r| {
+            self.process_definition(&r.row.process_key, r.row.process_version)
+                .ok()
+        });
+        let history = run
+            .map(|r| {
+                r.inst
+                    .history
+                    .iter()
+                    .map(|e| step_of(def, e, names))
+                    .collect()
+            })
+            .unwrap_or_default();
         LetterView {
             id: l.id,
             number: l.number.clone(),
@@ -274,7 +582,268 @@ impl App {
             has_document: l.document_enc.is_some() && manages(from),
             may_confirm: open && kind == LetterKind::Local && manages(to),
             may_cancel: open && (manages(from) || (kind == LetterKind::Local && manages(to))),
+            process: run
+                .map(|r| r.row.process_key.clone())
+                .unwrap_or_else(|| PROCESS_KEY.into()),
+            process_version: run
+                .and_then(|r| u32::try_from(r.row.process_version).ok())
+                .unwrap_or(PROCESS_VERSION),
+            history,
         }
+    }
+
+    /// The runs of some letters with their histories, and the logins of
+    /// the users named in them.
+    async fn runs_of<C: ConnectionTrait>(
+        &self,
+        c: &C,
+        letters: &[&letter::Model],
+    ) -> Result<
+        (
+            std::collections::HashMap<i64, Run>,
+            std::collections::HashMap<i64, String>,
+        ),
+        AppError,
+    > {
+        let ids: Vec<i64> = letters.iter().filter_map(|l| l.instance_id).collect();
+        let rows = wrepo::instances_by_ids(c, &ids).await?;
+        let entries = wrepo::entries_of(c, &ids).await?;
+        let mut runs = std::collections::HashMap::new();
+        let mut users: Vec<i64> = Vec::new();
+        for row in rows {
+            let mine: Vec<_> = entries
+                .iter()
+                .filter(|e| e.instance_id == row.id)
+                .cloned()
+                .collect();
+            let history = self.load_history(&mine)?;
+            users.extend(history.iter().filter_map(|e| e.actor_user_id));
+            let inst = Instance {
+                process_key: row.process_key.clone(),
+                version: u32::try_from(row.process_version).unwrap_or(0),
+                status: Status::parse(&row.status).unwrap_or(Status::Cancelled),
+                history,
+            };
+            runs.insert(row.id, Run { row, inst });
+        }
+        users.sort_unstable();
+        users.dedup();
+        let names = irepo::logins(c, &users).await?.into_iter().collect();
+        Ok((runs, names))
+    }
+
+    /// Views of letters with their branches, their runs read in one go.
+    async fn letter_views<C: ConnectionTrait>(
+        &self,
+        c: &C,
+        actor: &Actor,
+        items: &[(letter::Model, Option<org::Model>, Option<org::Model>)],
+    ) -> Result<Vec<LetterView>, AppError> {
+        let letters: Vec<&letter::Model> = items.iter().map(|(l, _, _)| l).collect();
+        let (runs, names) = self.runs_of(c, &letters).await?;
+        Ok(items
+            .iter()
+            .map(|(l, from, to)| {
+                let run = l.instance_id.and_then(|i| runs.get(&i));
+                self.letter_view(actor, l, from.as_ref(), to.as_ref(), run, &names)
+            })
+            .collect())
+    }
+
+    /// The view of one letter.
+    async fn letter_view_of<C: ConnectionTrait>(
+        &self,
+        c: &C,
+        actor: &Actor,
+        l: letter::Model,
+        from: Option<org::Model>,
+        to: Option<org::Model>,
+    ) -> Result<LetterView, AppError> {
+        let mut v = self.letter_views(c, actor, &[(l, from, to)]).await?;
+        v.pop()
+            .ok_or_else(|| AppError::Internal("letter view".into()))
+    }
+
+    /// The open run of a letter, read in `c` (inside the transaction that
+    /// acts on it): refused when the letter is closed.
+    async fn open_run<C: ConnectionTrait>(
+        &self,
+        c: &C,
+        l: &letter::Model,
+    ) -> Result<(workflow_instance::Model, Instance, ProcessDef), AppError> {
+        let row = match l.instance_id {
+            Some(id) => wrepo::get_instance(c, id).await?,
+            None => None,
+        }
+        .ok_or_else(|| AppError::Internal(format!("transfer letter {} has no run", l.id)))?;
+        if row.status != Status::Active.as_str() {
+            return Err(letter_closed());
+        }
+        let def = self
+            .process_definition(&row.process_key, row.process_version)?
+            .clone();
+        let inst = self.load_instance(c, &row).await?;
+        Ok((row, inst, def))
+    }
+
+    /// Runs one action of a letter's process through the engine and writes
+    /// it. `findings` are the rules' verdicts (soft ones need an override).
+    #[allow(clippy::too_many_arguments)]
+    async fn act_on_letter<C: ConnectionTrait>(
+        &self,
+        c: &C,
+        def: &ProcessDef,
+        row: &workflow_instance::Model,
+        inst: &mut Instance,
+        key: &str,
+        roles: Vec<String>,
+        actor_user_id: Option<i64>,
+        form: serde_json::Value,
+        overrides: Vec<Override>,
+        findings: Vec<Finding>,
+    ) -> Result<(workflow_instance::Model, Entry), AppError> {
+        let action = Action {
+            key: key.into(),
+            roles,
+            actor_user_id,
+            at: self.clock.now(),
+            form: form.as_object().cloned().unwrap_or_default(),
+            attachments: Vec::new(),
+            overrides,
+        };
+        let prepared = dangjian_workflow::prepare(def, inst, &action).map_err(act_error)?;
+        let entry =
+            dangjian_workflow::act(def, inst, prepared, &action, findings).map_err(act_error)?;
+        let row = self.write_run(c, def, row, inst, &entry).await?;
+        Ok((row, entry))
+    }
+
+    /// A new run of the transfer process for a member, refused when the
+    /// member already has an open letter.
+    async fn start_run<C: ConnectionTrait>(
+        &self,
+        c: &C,
+        def: &ProcessDef,
+        member_id: i64,
+        org_id: i64,
+        started_by: Option<i64>,
+    ) -> Result<workflow_instance::Model, AppError> {
+        if wrepo::open_instance(c, PROCESS_KEY, member_id)
+            .await?
+            .is_some()
+        {
+            return Err(letter_open());
+        }
+        let now = self.clock.now();
+        wrepo::insert_instance(
+            c,
+            workflow_instance::ActiveModel {
+                uid: Set(uuid::Uuid::now_v7()),
+                process_key: Set(def.key.clone()),
+                process_version: Set(i32::try_from(def.version).unwrap_or(i32::MAX)),
+                member_id: Set(member_id),
+                org_id: Set(org_id),
+                status: Set(Status::Active.as_str().into()),
+                next_step: Set(def.steps.first().map(|s| s.key.clone())),
+                steps_done: Set(0),
+                started_by: Set(started_by),
+                started_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| {
+            // Two letters for one person at once: the open-run index.
+            if is_unique_violation(&e) {
+                letter_open()
+            } else {
+                e.into()
+            }
+        })
+    }
+
+    /// Writes the history of letter runs that migration M0012 created
+    /// without one (it cannot encrypt): the issue, then the arrival or the
+    /// cancellation, each with role `migrated`, from the letter's own
+    /// columns. Returns how many runs it completed.
+    pub(crate) async fn write_migrated_transfer_runs<C: ConnectionTrait>(
+        &self,
+        c: &C,
+    ) -> Result<u64, AppError> {
+        let rows = wrepo::instances_without_entries(c, PROCESS_KEY).await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let letters = repo::by_instances(c, &ids).await?;
+        let mut n = 0;
+        for row in rows {
+            let Some(l) = letters.iter().find(|l| l.instance_id == Some(row.id)) else {
+                tracing::warn!(instance = row.id, "transfer run without a letter");
+                continue;
+            };
+            let def = self
+                .process_definition(&row.process_key, row.process_version)?
+                .clone();
+            let target = Status::parse(&row.status).unwrap_or(Status::Cancelled);
+            let mut inst = Instance::new(&def);
+            let mut form = Form::default();
+            form.0.insert("issued_on".into(), Value::Date(l.issued_on));
+            form.0
+                .insert("valid_until".into(), Value::Date(l.valid_until));
+            form.0
+                .insert("to_org".into(), Value::Text(l.to_org_code.clone()));
+            if let Some(o) = &l.to_origin {
+                form.0.insert("to_origin".into(), Value::Text(o.clone()));
+            }
+            let mut entries = vec![(EntryKind::Step, "issue", l.issued_by, l.created_at, form)];
+            match target {
+                Status::Completed => {
+                    let mut f = Form::default();
+                    let on = l
+                        .arrived_on
+                        .unwrap_or_else(|| crate::clock::to_local(l.updated_at).date_naive());
+                    f.0.insert("arrived_on".into(), Value::Date(on));
+                    entries.push((EntryKind::Step, "confirm", l.closed_by, l.updated_at, f));
+                }
+                Status::Cancelled => {
+                    // Before M0012 a cancellation and a return were one
+                    // status; which side acted is not recorded on the row.
+                    let mut f = Form::default();
+                    if let Some(r) = &l.cancel_reason {
+                        f.0.insert("reason".into(), Value::Text(r.clone()));
+                    }
+                    entries.push((EntryKind::Cancel, "cancel", l.closed_by, l.updated_at, f));
+                }
+                Status::Active => {}
+            }
+            let mut row = row;
+            for (kind, key, by, at, form) in entries {
+                let entry = Entry {
+                    seq: u32::try_from(inst.history.len() + 1).unwrap_or(u32::MAX),
+                    kind,
+                    key: key.into(),
+                    actor_user_id: by,
+                    role: ROLE_MIGRATED.into(),
+                    at,
+                    form,
+                    attachments: Vec::new(),
+                    warnings: Vec::new(),
+                    overrides: Vec::new(),
+                };
+                inst.apply(&def, entry.clone());
+                row = self.write_run(c, &def, &row, &inst, &entry).await?;
+            }
+            if inst.status != target {
+                return Err(AppError::Internal(format!(
+                    "migrated transfer run {} ends {:?}, not {:?}",
+                    row.id, inst.status, target
+                )));
+            }
+            n += 1;
+        }
+        Ok(n)
     }
 
     async fn letter_orgs<C: ConnectionTrait>(
@@ -366,6 +935,7 @@ impl App {
         &self,
         c: &C,
         l: &letter::Model,
+        status: LetterStatus,
         today: NaiveDate,
         now: DateTime<Utc>,
     ) -> Result<(), AppError> {
@@ -376,7 +946,6 @@ impl App {
             return Ok(());
         };
         let t = self.rule_settings(c, &o).await?.thresholds.transfer_letter;
-        let status = LetterStatus::parse(&l.status).unwrap_or(LetterStatus::Cancelled);
         let blue = u32::try_from(t.blue_days_before).unwrap_or(0);
         let findings: Vec<WarningFinding> = rules::letter_level(status, l.valid_until, blue, today)
             .map(|(level, due)| WarningFinding {
@@ -434,13 +1003,15 @@ impl App {
         let mut sent = Vec::new();
         for l in repo::sent_by(c, o.id, LIST_LIMIT).await? {
             let (_, to) = self.letter_orgs(c, &l).await?;
-            sent.push(self.letter_view(actor, &l, Some(&o), to.as_ref()));
+            sent.push((l, Some(o.clone()), to));
         }
         let mut received = Vec::new();
         for l in repo::received_by(c, o.id, LIST_LIMIT).await? {
             let (from, _) = self.letter_orgs(c, &l).await?;
-            received.push(self.letter_view(actor, &l, from.as_ref(), Some(&o)));
+            received.push((l, from, Some(o.clone())));
         }
+        let sent = self.letter_views(c, actor, &sent).await?;
+        let received = self.letter_views(c, actor, &received).await?;
         Ok(BranchLetters {
             may_issue: actor.can_manage_members(&o.path) && o.kind == "branch",
             validity_months: self.validity_months(c, &o).await?,
@@ -453,7 +1024,7 @@ impl App {
     /// One letter, when the actor may see either branch.
     pub async fn letter_detail(&self, actor: &Actor, id: i64) -> Result<LetterView, AppError> {
         let (l, from, to) = self.visible_letter(&self.db.conn, actor, id).await?;
-        Ok(self.letter_view(actor, &l, from.as_ref(), to.as_ref()))
+        self.letter_view_of(&self.db.conn, actor, l, from, to).await
     }
 
     /// Issues an introduction letter for a member of the actor's branch
@@ -556,7 +1127,31 @@ impl App {
         })?;
         let valid_until = rules::valid_until(issued_on, months);
         let now = self.clock.now();
+        let def = self.latest_definition(PROCESS_KEY)?.clone();
         let (_writer, tx) = self.begin_write().await?;
+        let run = self
+            .start_run(&tx, &def, m.id, from.id, actor.audit_id())
+            .await?;
+        let mut inst = Instance::new(&def);
+        let (run, _) = self
+            .act_on_letter(
+                &tx,
+                &def,
+                &run,
+                &mut inst,
+                "issue",
+                party_roles(actor, Some(&from), None),
+                actor.audit_id(),
+                serde_json::json!({
+                    "issued_on": issued_on,
+                    "valid_until": valid_until,
+                    "to_org": code,
+                    "to_origin": to_origin,
+                }),
+                Vec::new(),
+                Vec::new(),
+            )
+            .await?;
         let prefix = format!("{}-{}-", from.code, issued_on.format("%Y"));
         let seq = repo::count_numbered(&tx, &prefix).await? + 1;
         let number = format!("{prefix}{seq:04}");
@@ -599,7 +1194,6 @@ impl App {
                 origin: Set(String::new()),
                 number: Set(number.clone()),
                 kind: Set(kind.as_str().into()),
-                status: Set(LetterStatus::Issued.as_str().into()),
                 member_id: Set(m.id),
                 member_name: Set(m.name.clone()),
                 member_stage: Set(m.stage.clone()),
@@ -618,6 +1212,7 @@ impl App {
                 closed_by: Set(None),
                 document_enc: Set(document_enc),
                 receipt: Set(None),
+                instance_id: Set(Some(run.id)),
                 created_at: Set(now),
                 updated_at: Set(now),
                 ..Default::default()
@@ -625,28 +1220,22 @@ impl App {
         )
         .await
         .map_err(|e| {
-            let text = e.to_string();
             // Two letters numbered at once in one branch: the later one
-            // trips the number index (the open-letter index names member_id).
-            if is_unique_violation(&e) && text.contains("number") && !text.contains("member_id") {
+            // trips the number index (one open letter per member is the
+            // run's index, checked when the run started).
+            if is_unique_violation(&e) {
                 conflict(
                     "letter",
                     "concurrent_issue",
                     "另一封介绍信刚刚开具，请重试",
                     "another letter was just issued; try again",
                 )
-            } else if is_unique_violation(&e) {
-                conflict(
-                    "member_id",
-                    "letter_open",
-                    "此人已有未报到的介绍信，请先撤销或等待报到",
-                    "this person already has an open letter; cancel it or wait for the arrival",
-                )
             } else {
                 e.into()
             }
         })?;
-        self.reconcile_letter(&tx, &row, today, now).await?;
+        self.reconcile_letter(&tx, &row, status_of(&run), today, now)
+            .await?;
         audit::append(
             &tx,
             audit::Entry {
@@ -661,8 +1250,9 @@ impl App {
             now,
         )
         .await?;
+        let view = self.letter_view_of(&tx, actor, row, Some(from), to).await?;
         tx.commit().await?;
-        Ok(self.letter_view(actor, &row, Some(&from), to.as_ref()))
+        Ok(view)
     }
 
     fn member_record(&self, m: &member::Model) -> Result<MemberRecord, AppError> {
@@ -708,12 +1298,14 @@ impl App {
 
     /// The receiving branch confirms the member's arrival (DOMAIN.md §12):
     /// the member moves with their stage dates and history; the letter's
-    /// warning closes.
+    /// run completes and its warning closes. An arrival after the validity
+    /// needs an override of `letter_expired` with a reason.
     pub async fn confirm_arrival(
         &self,
         actor: &Actor,
         id: i64,
         arrived_on: Option<NaiveDate>,
+        overrides: Vec<Override>,
     ) -> Result<LetterView, AppError> {
         let (l, from, to) = self.visible_letter(&self.db.conn, actor, id).await?;
         let Some(to) = to.filter(|_| l.kind == LetterKind::Local.as_str()) else {
@@ -727,14 +1319,6 @@ impl App {
         if !actor.can_manage_members(&to.path) {
             return Err(AppError::Forbidden);
         }
-        if l.status != LetterStatus::Issued.as_str() {
-            return Err(conflict(
-                "letter",
-                "letter_closed",
-                "该介绍信已报到或已撤销",
-                "this letter has already been confirmed or cancelled",
-            ));
-        }
         check_member_org(&to)?;
         let today = self.today();
         let arrived_on = arrived_on.unwrap_or(today);
@@ -745,18 +1329,29 @@ impl App {
         // cancellation wins once.
         let l = repo::get(&tx, l.id)
             .await?
-            .filter(|l| l.status == LetterStatus::Issued.as_str())
-            .ok_or_else(|| {
-                conflict(
-                    "letter",
-                    "letter_closed",
-                    "该介绍信已报到或已撤销",
-                    "this letter has already been confirmed or cancelled",
-                )
-            })?;
+            .ok_or(AppError::NotFound("transfer letter"))?;
+        let (run, mut inst, def) = self.open_run(&tx, &l).await?;
+        let (run, entry) = self
+            .act_on_letter(
+                &tx,
+                &def,
+                &run,
+                &mut inst,
+                "confirm",
+                party_roles(actor, from.as_ref(), Some(&to)),
+                actor.audit_id(),
+                serde_json::json!({ "arrived_on": arrived_on }),
+                overrides,
+                late_arrival(l.valid_until, arrived_on)
+                    .into_iter()
+                    .collect(),
+            )
+            .await?;
         let m = mrepo::get(&tx, l.member_id)
             .await?
             .ok_or(AppError::NotFound("member"))?;
+        // After the run completed: the member's open runs that move with
+        // them to the receiving branch no longer include this letter's.
         self.transfer_member_in(
             &tx,
             actor,
@@ -771,12 +1366,12 @@ impl App {
         )
         .await?;
         let mut am: letter::ActiveModel = l.into();
-        am.status = Set(LetterStatus::Arrived.as_str().into());
         am.arrived_on = Set(Some(arrived_on));
         am.closed_by = Set(actor.audit_id());
         am.updated_at = Set(now);
         let row = repo::update(&tx, am).await?;
-        self.reconcile_letter(&tx, &row, today, now).await?;
+        self.reconcile_letter(&tx, &row, status_of(&run), today, now)
+            .await?;
         audit::append(
             &tx,
             audit::Entry {
@@ -786,17 +1381,23 @@ impl App {
                 target_id: Some(row.id),
                 org_id: Some(to.id),
                 remote_addr: actor.remote_addr.clone(),
-                detail: serde_json::json!({"number": row.number, "arrived_on": arrived_on}),
+                detail: serde_json::json!({
+                    "number": row.number,
+                    "arrived_on": arrived_on,
+                    "overrides": entry.overrides.iter().map(|o| &o.code).collect::<Vec<_>>(),
+                }),
             },
             now,
         )
         .await?;
+        let view = self.letter_view_of(&tx, actor, row, from, Some(to)).await?;
         tx.commit().await?;
-        Ok(self.letter_view(actor, &row, from.as_ref(), Some(&to)))
+        Ok(view)
     }
 
-    /// Cancels an open letter (the sending branch) or returns it (the
-    /// receiving branch of a local letter), with a reason.
+    /// Cancels an open letter (the sending branch, exit `cancel`) or
+    /// returns it (the receiving branch of a local letter, exit `return`),
+    /// with a reason.
     pub async fn cancel_letter(
         &self,
         actor: &Actor,
@@ -813,26 +1414,38 @@ impl App {
             return Err(AppError::Forbidden);
         }
         let reason = rules::check_reason(reason)?;
+        let (exit, roles) = if manages(&from) {
+            ("cancel", party_roles(actor, from.as_ref(), None))
+        } else {
+            ("return", party_roles(actor, None, to.as_ref()))
+        };
         let now = self.clock.now();
         let (_writer, tx) = self.begin_write().await?;
         let l = repo::get(&tx, l.id)
             .await?
-            .filter(|l| l.status == LetterStatus::Issued.as_str())
-            .ok_or_else(|| {
-                conflict(
-                    "letter",
-                    "letter_closed",
-                    "该介绍信已报到或已撤销",
-                    "this letter has already been confirmed or cancelled",
-                )
-            })?;
+            .ok_or(AppError::NotFound("transfer letter"))?;
+        let (run, mut inst, def) = self.open_run(&tx, &l).await?;
+        let (run, _) = self
+            .act_on_letter(
+                &tx,
+                &def,
+                &run,
+                &mut inst,
+                exit,
+                roles,
+                actor.audit_id(),
+                serde_json::json!({ "reason": reason }),
+                Vec::new(),
+                Vec::new(),
+            )
+            .await?;
         let mut am: letter::ActiveModel = l.into();
-        am.status = Set(LetterStatus::Cancelled.as_str().into());
         am.cancel_reason = Set(Some(reason.clone()));
         am.closed_by = Set(actor.audit_id());
         am.updated_at = Set(now);
         let row = repo::update(&tx, am).await?;
-        self.reconcile_letter(&tx, &row, self.today(), now).await?;
+        self.reconcile_letter(&tx, &row, status_of(&run), self.today(), now)
+            .await?;
         audit::append(
             &tx,
             audit::Entry {
@@ -842,13 +1455,14 @@ impl App {
                 target_id: Some(row.id),
                 org_id: row.from_org_id.or(row.to_org_id),
                 remote_addr: actor.remote_addr.clone(),
-                detail: serde_json::json!({"number": row.number, "reason": reason, "by": if manages(&from) { "sender" } else { "receiver" }}),
+                detail: serde_json::json!({"number": row.number, "reason": reason, "by": if exit == "cancel" { "sender" } else { "receiver" }}),
             },
             now,
         )
         .await?;
+        let view = self.letter_view_of(&tx, actor, row, from, to).await?;
         tx.commit().await?;
-        Ok(self.letter_view(actor, &row, from.as_ref(), to.as_ref()))
+        Ok(view)
     }
 
     /// The signed letter of a transfer to another server, for the sending
@@ -991,13 +1605,51 @@ impl App {
             .sign(&self.ledger_signer().await?)
             .map_err(internal)?;
         let receipt = receipt.to_string();
+        // The letter's run here: issued by the other server's signature,
+        // confirmed by this branch at import.
+        let def = self.latest_definition(PROCESS_KEY)?.clone();
+        let run = self
+            .start_run(&tx, &def, m.id, to.id, actor.audit_id())
+            .await?;
+        let mut inst = Instance::new(&def);
+        let (run, _) = self
+            .act_on_letter(
+                &tx,
+                &def,
+                &run,
+                &mut inst,
+                "issue",
+                vec![ROLE_SIGNED_LETTER.into()],
+                None,
+                serde_json::json!({
+                    "issued_on": body.issued_on,
+                    "valid_until": body.valid_until,
+                    "to_org": to.code,
+                }),
+                Vec::new(),
+                Vec::new(),
+            )
+            .await?;
+        let (_, _) = self
+            .act_on_letter(
+                &tx,
+                &def,
+                &run,
+                &mut inst,
+                "confirm",
+                party_roles(actor, None, Some(&to)),
+                actor.audit_id(),
+                serde_json::json!({ "arrived_on": today }),
+                Vec::new(),
+                Vec::new(),
+            )
+            .await?;
         let l = repo::insert(
             &tx,
             letter::ActiveModel {
                 origin: Set(body.origin.chars().take(200).collect()),
                 number: Set(body.number.chars().take(64).collect()),
                 kind: Set(LetterKind::Incoming.as_str().into()),
-                status: Set(LetterStatus::Arrived.as_str().into()),
                 member_id: Set(m.id),
                 member_name: Set(m.name.clone()),
                 member_stage: Set(m.stage.clone()),
@@ -1016,6 +1668,7 @@ impl App {
                 closed_by: Set(actor.audit_id()),
                 document_enc: Set(None),
                 receipt: Set(Some(receipt.clone())),
+                instance_id: Set(Some(run.id)),
                 created_at: Set(now),
                 updated_at: Set(now),
                 ..Default::default()
@@ -1043,9 +1696,10 @@ impl App {
             now,
         )
         .await?;
+        let letter = self.letter_view_of(&tx, actor, l, None, Some(to)).await?;
         tx.commit().await?;
         Ok(ImportOutcome {
-            letter: self.letter_view(actor, &l, None, Some(&to)),
+            letter,
             member_id: m.id,
             receipt,
         })
@@ -1104,28 +1758,29 @@ impl App {
             ));
         }
         self.verify_signed_by(&note, &body.receiver_origin).await?;
-        if l.status != LetterStatus::Issued.as_str() {
-            return Err(conflict(
-                "letter",
-                "letter_closed",
-                "该介绍信已报到或已撤销",
-                "this letter has already been confirmed or cancelled",
-            ));
-        }
         let today = self.today();
         let now = self.clock.now();
         let (_writer, tx) = self.begin_write().await?;
         let l = repo::get(&tx, l.id)
             .await?
-            .filter(|l| l.status == LetterStatus::Issued.as_str())
-            .ok_or_else(|| {
-                conflict(
-                    "letter",
-                    "letter_closed",
-                    "该介绍信已报到或已撤销",
-                    "this letter has already been confirmed or cancelled",
-                )
-            })?;
+            .ok_or(AppError::NotFound("transfer letter"))?;
+        let (run, mut inst, def) = self.open_run(&tx, &l).await?;
+        // The receiver's signed receipt confirms the arrival; the actor
+        // records it. A late arrival was the receiver's to judge.
+        let (run, _) = self
+            .act_on_letter(
+                &tx,
+                &def,
+                &run,
+                &mut inst,
+                "confirm",
+                vec![ROLE_SIGNED_RECEIPT.into()],
+                actor.audit_id(),
+                serde_json::json!({ "arrived_on": body.arrived_on }),
+                Vec::new(),
+                Vec::new(),
+            )
+            .await?;
         let m = mrepo::get(&tx, l.member_id)
             .await?
             .ok_or(AppError::NotFound("member"))?;
@@ -1142,13 +1797,13 @@ impl App {
         )
         .await?;
         let mut am: letter::ActiveModel = l.into();
-        am.status = Set(LetterStatus::Arrived.as_str().into());
         am.arrived_on = Set(Some(body.arrived_on));
         am.closed_by = Set(actor.audit_id());
         am.receipt = Set(Some(text.replace("\r\n", "\n")));
         am.updated_at = Set(now);
         let row = repo::update(&tx, am).await?;
-        self.reconcile_letter(&tx, &row, today, now).await?;
+        self.reconcile_letter(&tx, &row, status_of(&run), today, now)
+            .await?;
         audit::append(
             &tx,
             audit::Entry {
@@ -1163,8 +1818,11 @@ impl App {
             now,
         )
         .await?;
+        let view = self
+            .letter_view_of(&tx, actor, row, Some(from), None)
+            .await?;
         tx.commit().await?;
-        Ok(self.letter_view(actor, &row, Some(&from), None))
+        Ok(view)
     }
 
     /// The letters of a member (a member sees their own).
@@ -1182,30 +1840,53 @@ impl App {
         if actor.member_id != Some(m.id) && !actor.can_list_members(&o.path) {
             return Err(AppError::NotFound("member"));
         }
-        let mut out = Vec::new();
+        let mut items = Vec::new();
         for l in repo::of_member(&self.db.conn, m.id).await? {
             let (from, to) = self.letter_orgs(&self.db.conn, &l).await?;
-            out.push(self.letter_view(actor, &l, from.as_ref(), to.as_ref()));
+            items.push((l, from, to));
         }
-        Ok(out)
+        self.letter_views(&self.db.conn, actor, &items).await
     }
 
-    /// The sweep of open letters (DOMAIN.md §12, §9): each open letter
-    /// whose blue day may have come gets its `transfer_letter_expired`
-    /// warning raised or escalated. Returns how many letters it examined.
+    /// The sweep of open letters (DOMAIN.md §12, §9): the deadline rows of
+    /// transfer runs whose reminder day has come (30 days before the last
+    /// valid day) get their state for `now`, and each such letter gets its
+    /// `transfer_letter_expired` warning raised or escalated at its
+    /// subtree's threshold. The rows are in the database, so a restart
+    /// loses nothing. Returns how many letters it examined.
     pub async fn sweep_transfer_letters(&self, now: DateTime<Utc>) -> Result<u64, AppError> {
         let today = crate::clock::to_local(now).date_naive();
-        // The widest blue window the thresholds allow (30 days).
-        let horizon = today
-            .checked_add_days(chrono::Days::new(31))
-            .unwrap_or(today);
         let (_writer, tx) = self.begin_write().await?;
-        let rows = repo::open_due_by(&tx, horizon).await?;
-        for l in &rows {
-            self.reconcile_letter(&tx, l, today, now).await?;
+        let timers = wrepo::timers_reminding(&tx, PROCESS_KEY, today).await?;
+        for t in &timers {
+            let spec = dangjian_workflow::TimerSpec {
+                key: t.timer_key.clone(),
+                settled_by: t.settled_by.clone(),
+                due_on: t.due_on,
+                remind_on: t.remind_on,
+                rule: t.rule.clone(),
+                label_zh: String::new(),
+                label_en: String::new(),
+            };
+            let state = dangjian_workflow::timer_state(&spec, today).as_str();
+            if t.state != state {
+                wrepo::set_timer_state(&tx, t.id, state, now).await?;
+            }
+        }
+        let mut ids: Vec<i64> = timers.iter().map(|t| t.instance_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let runs = wrepo::instances_by_ids(&tx, &ids).await?;
+        let letters = repo::by_instances(&tx, &ids).await?;
+        for l in &letters {
+            let Some(run) = runs.iter().find(|r| Some(r.id) == l.instance_id) else {
+                continue;
+            };
+            self.reconcile_letter(&tx, l, status_of(run), today, now)
+                .await?;
         }
         tx.commit().await?;
-        Ok(rows.len() as u64)
+        Ok(letters.len() as u64)
     }
 }
 
@@ -1231,4 +1912,51 @@ fn replayed() -> AppError {
         "该介绍信已导入过，不能重复导入",
         "this letter has already been imported; nothing was imported again",
     )
+}
+
+fn letter_open() -> AppError {
+    conflict(
+        "member_id",
+        "letter_open",
+        "此人已有未报到的介绍信，请先撤销或等待报到",
+        "this person already has an open letter; cancel it or wait for the arrival",
+    )
+}
+
+/// A history entry as a timeline step, labelled from the definition.
+fn step_of(
+    def: Option<&ProcessDef>,
+    e: &Entry,
+    names: &std::collections::HashMap<i64, String>,
+) -> LetterStep {
+    let (zh, en) = def
+        .and_then(|d| match e.kind {
+            EntryKind::Step => d
+                .step(&e.key)
+                .map(|s| (s.label_zh.clone(), s.label_en.clone())),
+            EntryKind::Cancel => d
+                .exit(&e.key)
+                .map(|x| (x.label_zh.clone(), x.label_en.clone())),
+            EntryKind::Side => d
+                .side_action(&e.key)
+                .map(|x| (x.label_zh.clone(), x.label_en.clone())),
+        })
+        .unwrap_or_else(|| (e.key.clone(), e.key.clone()));
+    LetterStep {
+        seq: e.seq,
+        kind: e.kind,
+        action: e.key.clone(),
+        label_zh: zh,
+        label_en: en,
+        who: e.actor_user_id.and_then(|u| names.get(&u).cloned()),
+        actor_user_id: e.actor_user_id,
+        role: e.role.clone(),
+        at: e.at,
+        on: e
+            .form
+            .date("arrived_on")
+            .or_else(|| e.form.date("issued_on")),
+        reason: e.form.text("reason").map(String::from),
+        overrides: e.overrides.clone(),
+    }
 }

@@ -436,6 +436,12 @@ pub(crate) async fn open(data: &DataArgs) -> Result<(App, config::Settings), Fai
             }
         }
     }
+    // The process definitions: stored the first time, refused when one
+    // changed without a version bump; migrated runs get their history.
+    app.start_workflows().await.map_err(|e| match e {
+        dangjian_app::AppError::Internal(m) => Failure(format!("cannot start: {m}")),
+        other => Failure(format!("cannot start: {other}")),
+    })?;
     Ok((app, s))
 }
 

@@ -73,6 +73,23 @@ impl Db {
         Ok(pending)
     }
 
+    /// Applies at most `n` pending migrations, oldest first; returns how
+    /// many it applied. For tests of a migration on data written under the
+    /// schema before it.
+    pub async fn migrate_steps(&self, n: u32) -> Result<usize, StoreError> {
+        let pending = Migrator::get_pending_migrations(&self.conn).await?.len();
+        Migrator::up(&self.conn, Some(n)).await?;
+        Ok(pending.min(n as usize))
+    }
+
+    /// Names of the migrations in order (the last is the newest).
+    pub fn migration_names() -> Vec<String> {
+        Migrator::migrations()
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect()
+    }
+
     /// True when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         self.conn.execute_unprepared("SELECT 1").await.is_ok()

@@ -30,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0009Votes),
             Box::new(M0010SignatureAlg),
             Box::new(M0011AdmissionAttachments),
+            Box::new(M0012TransferWorkflow),
         ]
     }
 }
@@ -784,6 +785,167 @@ impl MigrationTrait for M0008Federation {
 
 /// The workflow engine (issue 8): instances of versioned processes (the
 /// admission of a member first), their history and their open deadlines.
+/// Transfers on the workflow engine and definitions as stored data
+/// (issue 8: "one engine for admissions, transfers and the processes that
+/// come later", "process definitions as versioned data").
+///
+/// - `workflow_definitions` [public]: each process definition a deployment
+///   ran, by key and version, as JSON with its SHA-256 digest; the
+///   application refuses to start when the definition of a stored key and
+///   version has changed (an edit without a version bump).
+/// - `transfer_letters.instance_id` [internal]: the letter's run of the
+///   `transfer` process. Every letter gets one here: issued letters an
+///   active run (next step: confirmation), arrived ones a completed run,
+///   cancelled or returned ones a cancelled run. Their history entries are
+///   encrypted with the field key, which a migration does not hold: the
+///   application writes them at start-up (role `migrated`) for runs
+///   without entries.
+/// - `transfer_letters.status` is dropped with its two indexes: where a
+///   letter stands is its run's status, and one open letter per member is
+///   `uq_workflow_instances_open` on (process_key, member_id).
+pub struct M0012TransferWorkflow;
+
+impl MigrationName for M0012TransferWorkflow {
+    fn name(&self) -> &str {
+        "m0012_transfer_workflow"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0012TransferWorkflow {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        use sea_orm::{ConnectionTrait, Statement, Value};
+
+        m.create_table(
+            Table::create()
+                .table("workflow_definitions")
+                .if_not_exists()
+                .col(big_pk_auto("id"))
+                .col(string_len("process_key", 48))
+                .col(integer("version"))
+                .col(text("definition"))
+                .col(string_len("digest", 64))
+                .col(timestamp_with_time_zone("created_at"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("uq_workflow_definitions_version")
+                .table("workflow_definitions")
+                .col("process_key")
+                .col("version")
+                .unique()
+                .if_not_exists()
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table("transfer_letters")
+                .add_column(big_integer_null("instance_id"))
+                .to_owned(),
+        )
+        .await?;
+
+        let c = m.get_connection();
+        let backend = c.get_database_backend();
+        let letters = c
+            .query_all_raw(Statement::from_string(
+                backend,
+                "SELECT id, status, member_id, from_org_id, to_org_id, issued_by, \
+                 created_at, updated_at FROM transfer_letters ORDER BY id",
+            ))
+            .await?;
+        for l in letters {
+            let id: i64 = l.try_get("", "id")?;
+            let status: String = l.try_get("", "status")?;
+            let member_id: i64 = l.try_get("", "member_id")?;
+            let from: Option<i64> = l.try_get("", "from_org_id")?;
+            let to: Option<i64> = l.try_get("", "to_org_id")?;
+            let issued_by: Option<i64> = l.try_get("", "issued_by")?;
+            let created: chrono::DateTime<chrono::Utc> = l.try_get("", "created_at")?;
+            let updated: chrono::DateTime<chrono::Utc> = l.try_get("", "updated_at")?;
+            let Some(org_id) = from.or(to) else {
+                return Err(DbErr::Migration(format!(
+                    "transfer letter {id} names no branch of this server"
+                )));
+            };
+            // The two steps are `issue` and `confirm`.
+            let (run, next, done): (&str, Option<&str>, i32) = match status.as_str() {
+                "issued" => ("active", Some("confirm"), 1),
+                "arrived" => ("completed", None, 2),
+                "cancelled" => ("cancelled", Some("confirm"), 1),
+                other => {
+                    return Err(DbErr::Migration(format!(
+                        "transfer letter {id} has an unknown status {other:?}"
+                    )));
+                }
+            };
+            let insert = Query::insert()
+                .into_table("workflow_instances")
+                .columns([
+                    "uid",
+                    "process_key",
+                    "process_version",
+                    "member_id",
+                    "org_id",
+                    "status",
+                    "next_step",
+                    "steps_done",
+                    "started_by",
+                    "started_at",
+                    "updated_at",
+                ])
+                .values_panic([
+                    Value::from(uuid::Uuid::now_v7()).into(),
+                    "transfer".into(),
+                    1i32.into(),
+                    member_id.into(),
+                    org_id.into(),
+                    run.into(),
+                    next.map(String::from).into(),
+                    done.into(),
+                    issued_by.into(),
+                    created.into(),
+                    updated.into(),
+                ])
+                .returning_col("id")
+                .to_owned();
+            let row = c
+                .query_one_raw(backend.build(&insert))
+                .await?
+                .ok_or_else(|| DbErr::Migration("no id returned".into()))?;
+            let instance_id: i64 = row.try_get_by_index(0)?;
+            let update = Query::update()
+                .table("transfer_letters")
+                .value("instance_id", instance_id)
+                .and_where(Expr::col("id").eq(id))
+                .to_owned();
+            c.execute_raw(backend.build(&update)).await?;
+        }
+
+        m.create_index(
+            Index::create()
+                .name("uq_transfer_letters_instance")
+                .table("transfer_letters")
+                .col("instance_id")
+                .unique()
+                .if_not_exists()
+                .to_owned(),
+        )
+        .await?;
+        // SQLite drops a column only when no index names it.
+        for idx in ["uq_transfer_letters_open", "idx_transfer_letters_status"] {
+            c.execute_unprepared(&format!("DROP INDEX IF EXISTS {idx}"))
+                .await?;
+        }
+        c.execute_unprepared("ALTER TABLE transfer_letters DROP COLUMN status")
+            .await?;
+        Ok(())
+    }
+}
+
 pub struct M0007Workflow;
 
 impl MigrationName for M0007Workflow {

@@ -4,7 +4,10 @@
 //! history; a tampered letter, a letter from an untrusted server and a
 //! replayed letter are refused and nothing is duplicated; the receipt marks
 //! the member transferred out at the sender. Within one server, a branch
-//! of another subtree can neither see nor act on a letter.
+//! of another subtree can neither see nor act on a letter. Each letter is a
+//! run of the `transfer` process: its JSON carries the process, version
+//! and history, the letter page shows the timeline, and an arrival after
+//! the validity needs a reason.
 
 use dangjian_app::orgs::NewOrgInput;
 use dangjian_app::{Actor, App};
@@ -231,6 +234,30 @@ async fn a_signed_letter_moves_a_member_between_two_servers() {
     assert_eq!(s, 201, "{r}");
     let r: serde_json::Value = serde_json::from_str(&r).expect("json");
     let new_id = r["member_id"].as_i64().unwrap();
+    // The imported letter has its run here: issued by the other server's
+    // signature, confirmed by this branch.
+    let steps = |l: &serde_json::Value| -> Vec<(String, String)> {
+        l["history"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| {
+                        let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+                        (s("action"), s("role"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(r["letter"]["process"], "transfer", "{r}");
+    assert_eq!(
+        steps(&r["letter"]),
+        vec![
+            pair("issue", "sender:signed_letter"),
+            pair("confirm", "receiver:secretary")
+        ]
+    );
     let got = hn.app.member_detail(&hn_sys, new_id).await.expect("detail");
     assert_eq!(got.org.code, "HN-B01");
     assert_eq!(got.summary.stage, Stage::Probationary);
@@ -302,6 +329,14 @@ async fn a_signed_letter_moves_a_member_between_two_servers() {
     assert_eq!(s, 200, "{done}");
     let done: serde_json::Value = serde_json::from_str(&done).expect("json");
     assert_eq!(done["status"], "arrived");
+    // At the sender the receipt confirmed the run.
+    assert_eq!(
+        steps(&done),
+        vec![
+            pair("issue", "sender:secretary"),
+            pair("confirm", "receiver:signed_receipt")
+        ]
+    );
     let out = gd.app.member_detail(&gd_sys, m.id).await.expect("detail");
     assert_eq!(out.summary.status.as_str(), "transferred_out");
     assert_eq!(
@@ -463,7 +498,8 @@ async fn the_pages_issue_confirm_and_hide_letters_from_other_subtrees() {
     let id = page_b
         .split("/transfers/")
         .nth(1)
-        .and_then(|s| s.split('/').next())
+        .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
+        .filter(|s| !s.is_empty())
         .expect("letter id")
         .to_string();
 
@@ -655,4 +691,192 @@ async fn a_members_letters_are_scoped_like_the_member() {
     )
     .await;
     assert_eq!(r.status, 401);
+}
+
+#[tokio::test]
+async fn a_letter_runs_on_the_transfer_process_with_its_timeline() {
+    let e = common::env("tr-process").await;
+    let sec_a = e.token("secretary_a").await;
+    let sec_b = e.token("secretary_b").await;
+    let branch = e.org_of("secretary_a").await;
+    let target = e.org_of("secretary_b").await;
+
+    // Both definitions are served as data, with their digests.
+    let (s, p) = e
+        .call("GET", "/api/v1/transfers/process", &sec_a, None)
+        .await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(
+        (p["key"].as_str(), p["version"].as_u64()),
+        (Some("transfer"), Some(1))
+    );
+    let keys = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x["key"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(keys(&p["steps"]), vec!["issue", "confirm"]);
+    assert_eq!(keys(&p["exits"]), vec!["cancel", "return"]);
+    assert_eq!(p["exits"][1]["roles"][0], "receiver:secretary");
+    assert_eq!(p["exits"][0]["fields"][0]["key"], "reason");
+    assert_eq!(p["exits"][0]["fields"][0]["required"], true);
+    assert_eq!(p["deadlines"][0]["key"], "letter_valid");
+    assert_eq!(p["digest"].as_str().map(str::len), Some(64));
+    let (s, a) = e
+        .call("GET", "/api/v1/admissions/process", &sec_a, None)
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(a["steps"].as_array().map(Vec::len), Some(25));
+    assert_ne!(a["digest"], p["digest"]);
+
+    // A letter issued two months ago for one month: past its validity.
+    let (_, list) = e
+        .call(
+            "GET",
+            &format!("/api/v1/orgs/{branch}/members"),
+            &sec_a,
+            None,
+        )
+        .await;
+    let member = list["items"]
+        .as_array()
+        .and_then(|a| a.iter().find(|m| m["stage"] == "full"))
+        .and_then(|m| m["id"].as_i64())
+        .expect("a full member");
+    let issued = e.app.today() - chrono::Days::new(61);
+    let (s, l) = e
+        .call(
+            "POST",
+            &format!("/api/v1/members/{member}/transfers"),
+            &sec_a,
+            Some(json!({"to_org": target, "issued_on": issued, "validity_months": 1})),
+        )
+        .await;
+    assert_eq!(s, 201, "{l}");
+    assert_eq!(
+        (l["process"].as_str(), l["process_version"].as_u64()),
+        (Some("transfer"), Some(1))
+    );
+    assert_eq!(l["history"].as_array().map(Vec::len), Some(1), "{l}");
+    assert_eq!(l["history"][0]["action"], "issue");
+    assert_eq!(l["history"][0]["role"], "sender:secretary");
+    assert_eq!(l["history"][0]["who"], "secretary_a");
+    assert!(l["history"][0]["when"].is_string(), "{l}");
+    assert_eq!(l["history"][0]["on"], json!(issued));
+    assert_eq!(l["expired"], true);
+    let id = l["id"].as_i64().expect("id");
+
+    // Confirming it needs the reason for the late arrival.
+    let (s, p) = e
+        .call(
+            "POST",
+            &format!("/api/v1/transfers/{id}/confirm"),
+            &sec_b,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        (
+            s.as_u16(),
+            p["errors"][0]["field"].as_str(),
+            p["errors"][0]["code"].as_str()
+        ),
+        (422, Some("overrides"), Some("letter_expired")),
+        "{p}"
+    );
+    // The return needs its reason too.
+    let (s, p) = e
+        .call(
+            "POST",
+            &format!("/api/v1/transfers/{id}/cancel"),
+            &sec_b,
+            Some(json!({"reason": ""})),
+        )
+        .await;
+    assert_eq!(
+        (s.as_u16(), p["errors"][0]["field"].as_str()),
+        (422, Some("reason")),
+        "{p}"
+    );
+    let (s, done) = e
+        .call(
+            "POST",
+            &format!("/api/v1/transfers/{id}/confirm"),
+            &sec_b,
+            Some(
+                json!({"overrides": [{"code": "letter_expired", "reason": "本人住院，延期报到"}]}),
+            ),
+        )
+        .await;
+    assert_eq!(
+        (s.as_u16(), done["status"].as_str()),
+        (200, Some("arrived")),
+        "{done}"
+    );
+    let h = &done["history"];
+    assert_eq!(h.as_array().map(Vec::len), Some(2), "{done}");
+    assert_eq!(h[1]["action"], "confirm");
+    assert_eq!(h[1]["role"], "receiver:secretary");
+    assert_eq!(h[1]["who"], "secretary_b");
+    assert_eq!(h[1]["overrides"][0]["code"], "letter_expired");
+    assert_eq!(h[1]["overrides"][0]["reason"], "本人住院，延期报到");
+    let (s, again) = e
+        .call("GET", &format!("/api/v1/transfers/{id}"), &sec_a, None)
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(again["history"], done["history"]);
+
+    // The letter page shows the timeline, zh-CN first, English on request.
+    let (cb, _) = e.session("secretary_b").await;
+    let (s, page) = e.page("GET", &format!("/transfers/{id}"), &cb, None).await;
+    assert_eq!(s, 200, "{page}");
+    for text in [
+        "办理记录",
+        "开具组织关系介绍信",
+        "接收支部确认报到",
+        "本人住院，延期报到",
+        "接收方 · 支部书记",
+        "secretary_a",
+    ] {
+        assert!(page.contains(text), "{text} missing");
+    }
+    let (s, page) = e
+        .page("GET", &format!("/transfers/{id}?lang=en"), &cb, None)
+        .await;
+    assert_eq!(s, 200);
+    for text in [
+        "Timeline",
+        "Introduction letter issued",
+        "Arrival confirmed",
+        "Receiving side · branch secretary",
+    ] {
+        assert!(page.contains(text), "{text} missing");
+    }
+    // Another subtree's secretary does not see the page.
+    let sys = Actor::system(0, "/");
+    let tree = e.app.org_subtree(&sys, "GD", 10).await.expect("subtree");
+    let third = tree
+        .iter()
+        .find(|o| o.kind.as_str() == "branch" && o.code != branch && o.code != target)
+        .expect("a third branch")
+        .code
+        .clone();
+    e.app
+        .add_user(
+            &sys,
+            "sec_third_t",
+            "sec_third_t",
+            Role::Secretary,
+            &third,
+            None,
+        )
+        .await
+        .expect("user");
+    let (c3, _) = e.session("sec_third_t").await;
+    let (s, _) = e.page("GET", &format!("/transfers/{id}"), &c3, None).await;
+    assert_eq!(s, 404);
 }

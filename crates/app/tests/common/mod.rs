@@ -95,10 +95,21 @@ impl TestDb {
     /// SQLite in a temp dir, or a new PostgreSQL database when
     /// `DANGJIAN_TEST_DATABASE_URL` is set.
     pub async fn new() -> Self {
-        match std::env::var(PG_ENV) {
+        Self::migrated(None).await
+    }
+
+    /// [`TestDb::new`] with only the first `steps` migrations applied
+    /// (`None`: all), for tests of a migration on older data.
+    pub async fn migrated(steps: Option<u32>) -> Self {
+        let t = match std::env::var(PG_ENV) {
             Ok(url) if !url.trim().is_empty() => Self::postgres(url.trim()).await,
             _ => Self::sqlite().await,
-        }
+        };
+        match steps {
+            Some(n) => t.db.migrate_steps(n).await.expect("migrate"),
+            None => t.db.migrate().await.expect("migrate"),
+        };
+        t
     }
 
     /// True when the selected backend is SQLite.
@@ -111,7 +122,6 @@ impl TestDb {
         std::fs::create_dir_all(&dir).expect("create temp dir");
         let url = format!("sqlite://{}", dir.join("dangjian.db").display());
         let db = Db::connect(&url).await.expect("open SQLite");
-        db.migrate().await.expect("migrate SQLite");
         assert_eq!(db.backend, Backend::Sqlite);
         Self {
             db,
@@ -132,7 +142,6 @@ impl TestDb {
         let db = Db::connect(&with_database(admin_url, &name))
             .await
             .expect("open test database");
-        db.migrate().await.expect("migrate PostgreSQL");
         assert_eq!(db.backend, Backend::Postgres);
         Self {
             db,
@@ -230,7 +239,14 @@ impl Fixture {
 
     /// [`Fixture::new`] with the given keys (e.g. the national suite).
     pub async fn with_keyring(keys: Keyring) -> Self {
-        let tdb = TestDb::new().await;
+        let fx = Self::on(TestDb::new().await, keys).await;
+        fx.app.start_workflows().await.expect("start workflows");
+        fx
+    }
+
+    /// The fixture tree on a given database (e.g. one migrated part way,
+    /// so [`App::start_workflows`] is left to the test).
+    pub async fn on(tdb: TestDb, keys: Keyring) -> Self {
         let clock = Arc::new(FixedClock::new(fixture_now()));
         let app = App::new(tdb.db.clone(), keys, clock.clone());
         let root_sys = Actor::system(0, "/");

@@ -35,6 +35,7 @@ pub mod warning;
 pub mod warning_event;
 pub mod witness_cosigned;
 pub mod witness_log;
+pub mod workflow_definition;
 pub mod workflow_entry;
 pub mod workflow_instance;
 pub mod workflow_timer;

@@ -10,7 +10,6 @@ pub struct Model {
     pub origin: String,
     pub number: String,
     pub kind: String,
-    pub status: String,
     pub member_id: i64,
     pub member_name: String,
     pub member_stage: String,
@@ -29,6 +28,8 @@ pub struct Model {
     pub closed_by: Option<i64>,
     pub document_enc: Option<Vec<u8>>,
     pub receipt: Option<String>,
+    /// The letter's run of the `transfer` process (where it stands).
+    pub instance_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -1,5 +1,6 @@
 //! Transfer letters: insert, read, lists per branch (sent and received),
-//! the open ones for the sweep, and the move of a member's open workflow
+//! the letters of given workflow runs (where each stands is its run of
+//! the `transfer` process), and the move of a member's open workflow
 //! runs to the receiving branch. Knows no rule.
 
 use sea_orm::sea_query::Expr;
@@ -92,17 +93,22 @@ pub async fn of_member<C: ConnectionTrait>(
         .await?)
 }
 
-/// Open letters whose blue day may have come: valid until on or before `by`.
-pub async fn open_due_by<C: ConnectionTrait>(
+/// The letters of some runs of the `transfer` process.
+pub async fn by_instances<C: ConnectionTrait>(
     c: &C,
-    by: chrono::NaiveDate,
+    instance_ids: &[i64],
 ) -> Result<Vec<letter::Model>, StoreError> {
-    Ok(letter::Entity::find()
-        .filter(letter::Column::Status.eq("issued"))
-        .filter(letter::Column::ValidUntil.lte(by))
-        .order_by_asc(letter::Column::Id)
-        .all(c)
-        .await?)
+    let mut out = Vec::new();
+    for chunk in instance_ids.chunks(400) {
+        out.extend(
+            letter::Entity::find()
+                .filter(letter::Column::InstanceId.is_in(chunk.to_vec()))
+                .order_by_asc(letter::Column::Id)
+                .all(c)
+                .await?,
+        );
+    }
+    Ok(out)
 }
 
 /// Moves a member's open workflow runs (an admission in probation) and

@@ -1,5 +1,6 @@
 //! Workflow instances, their history entries (detail encrypted by the
-//! caller) and their open deadlines. Knows no process and no rule.
+//! caller), their open deadlines, and the stored process definitions.
+//! Knows no process and no rule.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
@@ -9,7 +10,9 @@ use sea_orm::{
 };
 
 use crate::StoreError;
-use crate::entities::{admission_attachment, workflow_entry, workflow_instance, workflow_timer};
+use crate::entities::{
+    admission_attachment, workflow_definition, workflow_entry, workflow_instance, workflow_timer,
+};
 
 pub async fn insert_instance<C: ConnectionTrait>(
     c: &C,
@@ -47,12 +50,14 @@ pub async fn open_instance<C: ConnectionTrait>(
         .await?)
 }
 
-/// Every run of a member, oldest first.
+/// Every run of a process for a member, oldest first.
 pub async fn instances_of_member<C: ConnectionTrait>(
     c: &C,
+    process_key: &str,
     member_id: i64,
 ) -> Result<Vec<workflow_instance::Model>, StoreError> {
     Ok(workflow_instance::Entity::find()
+        .filter(workflow_instance::Column::ProcessKey.eq(process_key))
         .filter(workflow_instance::Column::MemberId.eq(member_id))
         .order_by_asc(workflow_instance::Column::Id)
         .all(c)
@@ -75,6 +80,62 @@ pub async fn instances_by_org<C: ConnectionTrait>(
         .await?)
 }
 
+/// Some runs by id (any process), in id order.
+pub async fn instances_by_ids<C: ConnectionTrait>(
+    c: &C,
+    ids: &[i64],
+) -> Result<Vec<workflow_instance::Model>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(400) {
+        out.extend(
+            workflow_instance::Entity::find()
+                .filter(workflow_instance::Column::Id.is_in(chunk.to_vec()))
+                .order_by_asc(workflow_instance::Column::Id)
+                .all(c)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// Runs of a process with no history entry yet: the ones a migration
+/// created, whose entries the application writes (it holds the key).
+pub async fn instances_without_entries<C: ConnectionTrait>(
+    c: &C,
+    process_key: &str,
+) -> Result<Vec<workflow_instance::Model>, StoreError> {
+    use sea_orm::sea_query::Query;
+    let with_entries = Query::select()
+        .column(workflow_entry::Column::InstanceId)
+        .from(workflow_entry::Entity)
+        .to_owned();
+    Ok(workflow_instance::Entity::find()
+        .filter(workflow_instance::Column::ProcessKey.eq(process_key))
+        .filter(workflow_instance::Column::Id.not_in_subquery(with_entries))
+        .order_by_asc(workflow_instance::Column::Id)
+        .all(c)
+        .await?)
+}
+
+/// The process definitions stored so far.
+pub async fn definitions<C: ConnectionTrait>(
+    c: &C,
+) -> Result<Vec<workflow_definition::Model>, StoreError> {
+    Ok(workflow_definition::Entity::find()
+        .order_by_asc(workflow_definition::Column::ProcessKey)
+        .order_by_asc(workflow_definition::Column::Version)
+        .all(c)
+        .await?)
+}
+
+/// Stores a definition (unique on key and version).
+pub async fn insert_definition<C: ConnectionTrait>(
+    c: &C,
+    am: workflow_definition::ActiveModel,
+) -> Result<workflow_definition::Model, StoreError> {
+    Ok(am.insert(c).await?)
+}
+
 pub async fn insert_entry<C: ConnectionTrait>(
     c: &C,
     row: workflow_entry::ActiveModel,
@@ -92,6 +153,25 @@ pub async fn entries<C: ConnectionTrait>(
         .order_by_asc(workflow_entry::Column::Seq)
         .all(c)
         .await?)
+}
+
+/// The histories of some instances, by instance then position.
+pub async fn entries_of<C: ConnectionTrait>(
+    c: &C,
+    instance_ids: &[i64],
+) -> Result<Vec<workflow_entry::Model>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in instance_ids.chunks(400) {
+        out.extend(
+            workflow_entry::Entity::find()
+                .filter(workflow_entry::Column::InstanceId.is_in(chunk.to_vec()))
+                .order_by_asc(workflow_entry::Column::InstanceId)
+                .order_by_asc(workflow_entry::Column::Seq)
+                .all(c)
+                .await?,
+        );
+    }
+    Ok(out)
 }
 
 /// Replaces the open deadlines of an instance.
@@ -128,13 +208,22 @@ pub async fn timers_of<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// Deadlines whose reminder day has come by `today` (any state).
+/// Deadlines of runs of a process whose reminder day has come by `today`
+/// (any state).
 pub async fn timers_reminding<C: ConnectionTrait>(
     c: &C,
+    process_key: &str,
     today: NaiveDate,
 ) -> Result<Vec<workflow_timer::Model>, StoreError> {
+    use sea_orm::sea_query::Query;
+    let runs = Query::select()
+        .column(workflow_instance::Column::Id)
+        .from(workflow_instance::Entity)
+        .and_where(workflow_instance::Column::ProcessKey.eq(process_key))
+        .to_owned();
     Ok(workflow_timer::Entity::find()
         .filter(workflow_timer::Column::RemindOn.lte(today))
+        .filter(workflow_timer::Column::InstanceId.in_subquery(runs))
         .order_by_asc(workflow_timer::Column::Id)
         .all(c)
         .await?)

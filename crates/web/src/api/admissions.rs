@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use dangjian_app::AppError;
 use dangjian_app::admissions::{
-    AdmissionDetail, AdmissionSummary, Applicant, EntryView, NewApplicant, StepInput, StepView,
-    TimerView, definition,
+    AdmissionDetail, AdmissionSummary, Applicant, EntryView, NewApplicant, PROCESS_KEY, StepInput,
+    StepView, TimerView,
 };
 use dangjian_domain::dues::DuesCategory;
 use dangjian_domain::members::Education;
@@ -294,13 +294,20 @@ pub struct AdmissionListOut {
     pub items: Vec<AdmissionOut>,
 }
 
-/// The process definition as data.
+/// A process definition as data (issue 8: definitions are versioned data).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProcessOut {
     pub key: String,
     pub version: u32,
+    pub name: String,
+    pub name_en: String,
+    /// SHA-256 of the definition's JSON, as stored in `workflow_definitions`.
+    pub digest: String,
     pub steps: Vec<StepOut>,
     pub side_actions: Vec<StepOut>,
+    /// Ways to end a run early (a letter cancelled or returned), each with
+    /// its roles and form.
+    pub exits: Vec<StepOut>,
     /// Deadlines: what they count from and the rule they enforce.
     #[schema(value_type = Vec<Object>)]
     pub deadlines: serde_json::Value,
@@ -355,13 +362,8 @@ fn applicant(b: StartIn) -> ApiResult<Applicant> {
     }
 }
 
-/// The admission process of DOMAIN.md §4 as data: its 25 steps in order,
-/// who may act on each, their fields and attachments, side actions and
-/// deadlines.
-#[utoipa::path(get, path = "/api/v1/admissions/process", security(("bearer" = [])),
-    responses((status = 200, body = ProcessOut), (status = 401, body = Problem)))]
-pub async fn process(ApiActor(_a): ApiActor) -> Json<ProcessOut> {
-    let def = definition();
+/// A definition as served by the `…/process` endpoints.
+pub(crate) fn process_out(def: &dangjian_workflow::ProcessDef) -> ProcessOut {
     let view = |s: &dangjian_workflow::StepDef| StepView {
         key: s.key.clone(),
         number: s.number,
@@ -371,27 +373,53 @@ pub async fn process(ApiActor(_a): ApiActor) -> Json<ProcessOut> {
         fields: s.fields.clone(),
         attachments: s.attachments.clone(),
     };
-    Json(ProcessOut {
+    let other = |key: &str,
+                 zh: &str,
+                 en: &str,
+                 roles: &[String],
+                 fields: &[dangjian_workflow::FieldDef]| {
+        StepOut::from(&StepView {
+            key: key.into(),
+            number: 0,
+            label_zh: zh.into(),
+            label_en: en.into(),
+            roles: roles.to_vec(),
+            fields: fields.to_vec(),
+            attachments: vec![],
+        })
+    };
+    ProcessOut {
         key: def.key.clone(),
         version: def.version,
+        name: def.name_zh.clone(),
+        name_en: def.name_en.clone(),
+        digest: dangjian_workflow::digest(def),
         steps: def.steps.iter().map(|s| StepOut::from(&view(s))).collect(),
         side_actions: def
             .side_actions
             .iter()
-            .map(|s| {
-                StepOut::from(&StepView {
-                    key: s.key.clone(),
-                    number: 0,
-                    label_zh: s.label_zh.clone(),
-                    label_en: s.label_en.clone(),
-                    roles: s.roles.clone(),
-                    fields: s.fields.clone(),
-                    attachments: vec![],
-                })
-            })
+            .map(|s| other(&s.key, &s.label_zh, &s.label_en, &s.roles, &s.fields))
+            .collect(),
+        exits: def
+            .exits
+            .iter()
+            .map(|x| other(&x.key, &x.label_zh, &x.label_en, &x.roles, &x.fields))
             .collect(),
         deadlines: serde_json::to_value(&def.deadlines).unwrap_or(serde_json::Value::Null),
-    })
+    }
+}
+
+/// The admission process of DOMAIN.md §4 as data — the latest version,
+/// the one new admissions start on: its 25 steps in order, who may act on
+/// each, their fields and attachments, side actions and deadlines.
+#[utoipa::path(get, path = "/api/v1/admissions/process", security(("bearer" = [])),
+    responses((status = 200, body = ProcessOut), (status = 401, body = Problem)))]
+pub async fn process(
+    State(st): State<AppState>,
+    ApiActor(_a): ApiActor,
+) -> ApiResult<Json<ProcessOut>> {
+    let def = st.app.latest_definition(PROCESS_KEY)?;
+    Ok(Json(process_out(def)))
 }
 
 /// Starts an admission in a branch and records step 1 (the application).

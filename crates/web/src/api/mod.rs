@@ -52,7 +52,7 @@ use types::HealthOut;
         dues_remit::list, dues_remit::record, dues_remit::reverse,
         ledger::checkpoint, ledger::key, ledger::tile, ledger::inclusion, ledger::consistency, ledger::entry, ledger::member_status,
         witness::add_checkpoint, witness::digests, witness::key, witness::logs,
-        transfers::list, transfers::of_member, transfers::issue, transfers::detail, transfers::confirm, transfers::cancel, transfers::letter, transfers::import, transfers::receipt,
+        transfers::process, transfers::list, transfers::of_member, transfers::issue, transfers::detail, transfers::confirm, transfers::cancel, transfers::letter, transfers::import, transfers::receipt,
         security::audit_list, security::audit_csv, security::change_password, security::revoke_sessions, security::totp_enroll, security::totp_confirm,
     ),
     components(schemas(crate::error::Problem, crate::error::ProblemField)),
@@ -311,6 +311,7 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/members/{id}/transfers",
             get(transfers::of_member).post(transfers::issue),
         )
+        .route("/api/v1/transfers/process", get(transfers::process))
         .route("/api/v1/transfers/import", post(transfers::import))
         .route("/api/v1/transfers/receipts", post(transfers::receipt))
         .route("/api/v1/transfers/{id}", get(transfers::detail))

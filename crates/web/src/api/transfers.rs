@@ -1,5 +1,5 @@
-//! Transfer endpoints (组织关系转接, DOMAIN.md §12): a branch's letters sent
-//! and received, a member's letters, issue a letter for a member, one letter, confirm arrival,
+//! Transfer endpoints (组织关系转接, DOMAIN.md §12): the transfer process
+//! definition, a branch's letters sent and received, a member's letters, issue a letter for a member, one letter, confirm arrival,
 //! cancel or return, download the signed letter of a transfer to another
 //! server, import such a letter (answering with a signed receipt), and
 //! accept the receipt that comes back.
@@ -9,13 +9,15 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use dangjian_app::AppError;
-use dangjian_app::transfers::{BranchLetters, IssueInput, LetterView};
+use dangjian_app::transfers::{BranchLetters, IssueInput, LetterStep, LetterView, PROCESS_KEY};
+use dangjian_workflow::Override;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
+use crate::api::admissions::{OverrideIo, ProcessOut, process_out};
 use crate::api::orgs::body;
 use crate::auth::ApiActor;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -50,6 +52,59 @@ pub struct LetterOut {
     pub has_document: bool,
     pub may_confirm: bool,
     pub may_cancel: bool,
+    /// The process the letter runs on (`transfer`) and its version.
+    pub process: String,
+    pub process_version: u32,
+    /// The letter's timeline, oldest first.
+    pub history: Vec<LetterStepOut>,
+}
+
+/// One entry of a letter's timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LetterStepOut {
+    pub seq: u32,
+    /// issue, confirm, cancel or return
+    pub action: String,
+    pub label: String,
+    pub label_en: String,
+    /// Login of the user who recorded it (none for a signed letter of
+    /// another server, or a record from before the engine).
+    pub who: Option<String>,
+    /// sender:secretary, receiver:secretary, sender:signed_letter,
+    /// receiver:signed_receipt, migrated, ...
+    pub role: String,
+    /// When it was recorded.
+    pub when: DateTime<Utc>,
+    /// The day it records (issued on, arrived on).
+    pub on: Option<NaiveDate>,
+    /// The reason of a cancellation or return.
+    pub reason: Option<String>,
+    /// Warnings passed with a reason (an arrival after the validity).
+    pub overrides: Vec<OverrideIo>,
+}
+
+impl From<&LetterStep> for LetterStepOut {
+    fn from(e: &LetterStep) -> Self {
+        Self {
+            seq: e.seq,
+            action: e.action.clone(),
+            label: e.label_zh.clone(),
+            label_en: e.label_en.clone(),
+            who: e.who.clone(),
+            role: e.role.clone(),
+            when: e.at,
+            on: e.on,
+            reason: e.reason.clone(),
+            overrides: e
+                .overrides
+                .iter()
+                .map(|o| OverrideIo {
+                    code: o.code.clone(),
+                    reason: o.reason.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 impl From<&LetterView> for LetterOut {
@@ -77,6 +132,9 @@ impl From<&LetterView> for LetterOut {
             has_document: l.has_document,
             may_confirm: l.may_confirm,
             may_cancel: l.may_cancel,
+            process: l.process.clone(),
+            process_version: l.process_version,
+            history: l.history.iter().map(LetterStepOut::from).collect(),
         }
     }
 }
@@ -118,10 +176,15 @@ pub struct IssueIn {
     pub validity_months: Option<u32>,
 }
 
-/// The day of arrival (default today).
+/// The day of arrival (default today), and the reason an arrival after
+/// the letter's validity is confirmed anyway.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct TransferConfirmIn {
     pub arrived_on: Option<NaiveDate>,
+    /// `[{"code": "letter_expired", "reason": "…"}]` for an arrival after
+    /// the validity (DOMAIN.md §12: a warning, not a block).
+    #[serde(default)]
+    pub overrides: Vec<OverrideIo>,
 }
 
 /// Why a letter is cancelled or returned.
@@ -155,6 +218,20 @@ pub struct ReceiptIn {
 fn parse_id(id: &str) -> ApiResult<i64> {
     id.parse()
         .map_err(|_| ApiError(AppError::NotFound("transfer letter")))
+}
+
+/// The transfer process of DOMAIN.md §12 as data — the latest version, the
+/// one new letters start on: issue, confirmation of arrival, the exits
+/// cancel (sending branch) and return (receiving branch) with their
+/// reasons, and the validity as the deadline of the arrival.
+#[utoipa::path(get, path = "/api/v1/transfers/process", security(("bearer" = [])),
+    responses((status = 200, body = ProcessOut), (status = 401, body = Problem)))]
+pub async fn process(
+    State(st): State<AppState>,
+    ApiActor(_a): ApiActor,
+) -> ApiResult<Json<ProcessOut>> {
+    let def = st.app.latest_definition(PROCESS_KEY)?;
+    Ok(Json(process_out(def)))
 }
 
 /// The letters a branch sent and received.
@@ -241,6 +318,9 @@ pub async fn detail(
 }
 
 /// The receiving branch confirms the member's arrival; the member moves.
+/// An arrival after the letter's validity answers 422 with field
+/// `overrides` and code `letter_expired`, and passes when repeated with
+/// `overrides: [{"code": "letter_expired", "reason": …}]`.
 #[utoipa::path(post, path = "/api/v1/transfers/{id}/confirm", params(("id" = i64, Path)), request_body = TransferConfirmIn, security(("bearer" = [])),
     responses((status = 200, body = LetterOut), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn confirm(
@@ -252,7 +332,18 @@ pub async fn confirm(
     let b = body(b)?;
     let l = st
         .app
-        .confirm_arrival(&a, parse_id(&id)?, b.arrived_on)
+        .confirm_arrival(
+            &a,
+            parse_id(&id)?,
+            b.arrived_on,
+            b.overrides
+                .into_iter()
+                .map(|o| Override {
+                    code: o.code,
+                    reason: o.reason,
+                })
+                .collect(),
+        )
         .await?;
     Ok(Json(LetterOut::from(&l)))
 }

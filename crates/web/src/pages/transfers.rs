@@ -1,5 +1,6 @@
 //! Transfer pages (组织关系转接, DOMAIN.md §12): a branch's letters out and
-//! in, with the forms to issue a letter, confirm an arrival, cancel or
+//! in, one letter with its timeline (the history of its run of the
+//! `transfer` process), with the forms to issue a letter, confirm an arrival, cancel or
 //! return a letter with a reason, download the signed letter of a transfer
 //! to another server, import such a letter (showing the signed receipt to
 //! send back) and accept a receipt.
@@ -15,8 +16,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::NaiveDate;
 use dangjian_app::AppError;
-use dangjian_app::transfers::{IssueInput, LetterView};
+use dangjian_app::transfers::{IssueInput, LETTER_EXPIRED, LetterView};
 use dangjian_domain::transfers::{LetterKind, LetterStatus};
+use dangjian_workflow::Override;
 
 use super::{error_messages, error_page, render};
 use crate::AppState;
@@ -31,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/orgs/{code}/transfers/import", post(import_submit))
         .route("/orgs/{code}/transfers/receipt", post(receipt_submit))
+        .route("/transfers/{id}", get(letter_page))
         .route("/transfers/{id}/confirm", post(confirm_submit))
         .route("/transfers/{id}/cancel", post(cancel_submit))
         .route("/transfers/{id}/letter.txt", get(letter_download))
@@ -182,6 +185,157 @@ async fn letters_page(
     Path(code): Path<String>,
 ) -> Response {
     letters_view(&st, lang, &p, &code, Extra::default()).await
+}
+
+/// One entry of a letter's timeline, for the page.
+struct TimelineRow {
+    label: String,
+    action: String,
+    at: String,
+    on: String,
+    who: String,
+    role: String,
+    reason: String,
+    overrides: Vec<(String, String)>,
+}
+
+/// The words for a step role of the transfer process.
+fn role_label(role: &str, lang: Lang) -> String {
+    let (side_zh, side_en, rest) = match role.split_once(':') {
+        Some(("sender", r)) => ("转出方", "Sending side", r),
+        Some(("receiver", r)) => ("接收方", "Receiving side", r),
+        _ => ("", "", role),
+    };
+    let (zh, en) = match rest {
+        "secretary" => ("支部书记", "branch secretary"),
+        "committee_staff" => ("党委工作人员", "committee staff"),
+        "admin" => ("管理员", "administrator"),
+        "signed_letter" => ("对方系统签名介绍信", "signed letter of the other server"),
+        "signed_receipt" => ("对方系统签名回执", "signed receipt of the other server"),
+        "migrated" => ("迁移前记录", "recorded before the workflow engine"),
+        other => (other, other),
+    };
+    if side_zh.is_empty() {
+        lang.t(zh, en).to_string()
+    } else {
+        format!("{} · {}", lang.t(side_zh, side_en), lang.t(zh, en))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "transfer_letter.html")]
+struct LetterPage {
+    lang: Lang,
+    user: Option<String>,
+    csrf: String,
+    here: String,
+    r: Row,
+    kind: String,
+    from: String,
+    to: String,
+    /// The branch page to go back to (the side the viewer manages or sees).
+    branch: String,
+    process: String,
+    timeline: Vec<TimelineRow>,
+    today: String,
+    errors: Vec<String>,
+}
+
+async fn letter_view(
+    st: &AppState,
+    lang: Lang,
+    p: &PageActor,
+    id: i64,
+    errors: Vec<String>,
+) -> Response {
+    let l = match st.app.letter_detail(&p.actor, id).await {
+        Ok(l) => l,
+        Err(e) => return error_page(lang, p, e),
+    };
+    let lc = lang.code();
+    let side = |code: &str, name: &str, origin: Option<&str>| match origin {
+        Some(o) if !o.is_empty() => format!("{name}（{code}，{o}）"),
+        _ => format!("{name}（{code}）"),
+    };
+    let from = side(&l.from_org_code, &l.from_org_name, Some(l.origin.as_str()));
+    let to = side(&l.to_org_code, &l.to_org_name, l.to_origin.as_deref());
+    let branch = if l.kind == LetterKind::Incoming {
+        l.to_org_code.clone()
+    } else {
+        l.from_org_code.clone()
+    };
+    let timeline = l
+        .history
+        .iter()
+        .map(|e| TimelineRow {
+            label: lang.t(&e.label_zh, &e.label_en).to_string(),
+            action: e.action.clone(),
+            at: dangjian_app::clock::to_local(e.at)
+                .format("%Y-%m-%d %H:%M")
+                .to_string(),
+            on: e.on.map(|d| d.to_string()).unwrap_or_default(),
+            who: e.who.clone().unwrap_or_default(),
+            role: role_label(&e.role, lang),
+            reason: e.reason.clone().unwrap_or_default(),
+            overrides: e
+                .overrides
+                .iter()
+                .map(|o| (o.code.clone(), o.reason.clone()))
+                .collect(),
+        })
+        .collect();
+    render(
+        if errors.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        },
+        LetterPage {
+            lang,
+            user: Some(p.actor.display_name.clone()),
+            csrf: p.csrf.clone(),
+            here: format!("/transfers/{id}"),
+            kind: l.kind.label(lc).into(),
+            from,
+            to,
+            branch,
+            process: format!("{} v{}", l.process, l.process_version),
+            timeline,
+            today: st.app.today().to_string(),
+            errors,
+            r: row(&l, lang, true),
+        },
+    )
+}
+
+/// One letter with its timeline (either branch may see it).
+async fn letter_page(
+    State(st): State<AppState>,
+    lang: Lang,
+    p: PageActor,
+    Path(id): Path<String>,
+) -> Response {
+    match parse_id(&id) {
+        Ok(id) => letter_view(&st, lang, &p, id, Vec::new()).await,
+        Err(e) => error_page(lang, &p, e),
+    }
+}
+
+/// A refusal of an action taken from the letter's own page: shown there
+/// when it is about the input.
+async fn refused_on_letter(
+    st: &AppState,
+    lang: Lang,
+    p: &PageActor,
+    id: i64,
+    e: AppError,
+) -> Response {
+    match error_messages(&e, lang) {
+        Some(errors) if st.app.letter_detail(&p.actor, id).await.is_ok() => {
+            letter_view(st, lang, p, id, errors).await
+        }
+        _ => error_page(lang, p, e),
+    }
 }
 
 type Posted = HashMap<String, String>;
@@ -351,8 +505,25 @@ async fn confirm_submit(
     };
     let arrived = field(&f, "arrived_on");
     let arrived_on = NaiveDate::parse_from_str(&arrived, "%Y-%m-%d").ok();
-    match st.app.confirm_arrival(&p.actor, id, arrived_on).await {
+    // The reason for an arrival after the validity (DOMAIN.md §12).
+    let late = field(&f, "late_reason");
+    let overrides = if late.is_empty() {
+        Vec::new()
+    } else {
+        vec![Override {
+            code: LETTER_EXPIRED.into(),
+            reason: late,
+        }]
+    };
+    let from_letter = field(&f, "from") == "letter";
+    match st
+        .app
+        .confirm_arrival(&p.actor, id, arrived_on, overrides)
+        .await
+    {
+        Ok(_) if from_letter => Redirect::to(&format!("/transfers/{id}")).into_response(),
         Ok(_) => Redirect::to(&back(&f)).into_response(),
+        Err(e) if from_letter => refused_on_letter(&st, lang, &p, id, e).await,
         Err(e) => refused(&st, lang, &p, &field(&f, "org"), e).await,
     }
 }
@@ -371,12 +542,15 @@ async fn cancel_submit(
         Ok(id) => id,
         Err(e) => return error_page(lang, &p, e),
     };
+    let from_letter = field(&f, "from") == "letter";
     match st
         .app
         .cancel_letter(&p.actor, id, &field(&f, "reason"))
         .await
     {
+        Ok(_) if from_letter => Redirect::to(&format!("/transfers/{id}")).into_response(),
         Ok(_) => Redirect::to(&back(&f)).into_response(),
+        Err(e) if from_letter => refused_on_letter(&st, lang, &p, id, e).await,
         Err(e) => refused(&st, lang, &p, &field(&f, "org"), e).await,
     }
 }

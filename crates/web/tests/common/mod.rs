@@ -50,6 +50,7 @@ pub async fn bare_app(tag: &str) -> (App, std::path::PathBuf) {
         Keyring::generate().expect("keys"),
         Arc::new(FixedClock::new(at)),
     );
+    app.start_workflows().await.expect("start workflows");
     (app, dir)
 }
 
