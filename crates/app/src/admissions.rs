@@ -1463,7 +1463,8 @@ impl App {
             return Err(refusal(actor, &o.path, "organization"));
         }
         crate::members::check_member_org(&o)?;
-        let def = definition();
+        // New admissions start on the latest version of the definition.
+        let def = self.latest_definition(PROCESS_KEY)?.clone();
         let (_writer, tx) = self.begin_write().await?;
         let m = match who {
             Applicant::Member(id) => {
@@ -1580,13 +1581,16 @@ impl App {
         if !actor.can_manage_members(&o.path) {
             return Err(refusal(actor, &o.path, "admission"));
         }
-        let def = definition();
         let (_writer, tx) = self.begin_write().await?;
         // Read again inside the transaction: the state we act on is the
         // state we write after.
         let row = repo::get_instance(&tx, id)
             .await?
             .ok_or(AppError::NotFound("admission"))?;
+        // A run acts on the version it started on.
+        let def = self
+            .process_definition(&row.process_key, row.process_version)?
+            .clone();
         let m = mrepo::get(&tx, row.member_id)
             .await?
             .ok_or(AppError::NotFound("admission"))?;
@@ -1633,11 +1637,13 @@ impl App {
                 "give the reason for ending the admission",
             ));
         }
-        let def = definition();
         let (_writer, tx) = self.begin_write().await?;
         let row = repo::get_instance(&tx, id)
             .await?
             .ok_or(AppError::NotFound("admission"))?;
+        let def = self
+            .process_definition(&row.process_key, row.process_version)?
+            .clone();
         let m = mrepo::get(&tx, row.member_id)
             .await?
             .ok_or(AppError::NotFound("admission"))?;
@@ -1678,13 +1684,11 @@ impl App {
         id: i64,
     ) -> Result<AdmissionDetail, AppError> {
         let (row, m, o) = self.visible_admission(actor, id).await?;
-        let def = definition();
-        if row.process_version != i32::try_from(def.version).unwrap_or(i32::MAX) {
-            return Err(AppError::Internal(format!(
-                "admission {id} runs on definition version {}",
-                row.process_version
-            )));
-        }
+        // The run is read with the version it started on; an unknown
+        // version is named (see `workflows`).
+        let def = self
+            .process_definition(&row.process_key, row.process_version)?
+            .clone();
         let inst = self.load_instance(&self.db.conn, &row).await?;
         let timers = repo::timers_of(&self.db.conn, &[row.id]).await?;
         // Outside a write transaction: the audit chain is appended under

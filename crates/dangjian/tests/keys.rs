@@ -164,10 +164,10 @@ async fn seed_every_column(app: &App) -> Vec<Seeded> {
     .await;
     exec(
         app,
-        "INSERT INTO transfer_letters (origin, number, kind, status, member_id, member_name, \
+        "INSERT INTO transfer_letters (origin, number, kind, member_id, member_name, \
          member_stage, from_org_id, from_org_code, from_org_name, to_org_id, to_org_code, \
          to_org_name, to_origin, issued_on, valid_until, document_enc, created_at, updated_at) \
-         VALUES ('dangjian/GD', 'ZJ-TEST-1', 'outgoing', 'issued', 1, '测试', 'full', NULL, \
+         VALUES ('dangjian/GD', 'ZJ-TEST-1', 'outgoing', 1, '测试', 'full', NULL, \
          'GD', '省委', NULL, 'BJ', '北京', 'dangjian/BJ', '2026-11-01', '2027-01-30', ?, ?, ?)",
         vec![enc(&seeded[3]), now.into(), now.into()],
     )
