@@ -350,3 +350,20 @@ pub async fn set_disabled<C: ConnectionTrait>(
     .await?;
     Ok(())
 }
+
+/// Revokes every live API token of a user; returns how many.
+pub async fn revoke_user_tokens<C: ConnectionTrait>(
+    c: &C,
+    user_id: i64,
+) -> Result<u64, StoreError> {
+    let r = api_token::Entity::update_many()
+        .col_expr(
+            api_token::Column::Revoked,
+            sea_orm::sea_query::Expr::value(true),
+        )
+        .filter(api_token::Column::UserId.eq(user_id))
+        .filter(api_token::Column::Revoked.eq(false))
+        .exec(c)
+        .await?;
+    Ok(r.rows_affected)
+}
