@@ -8,6 +8,10 @@ use dangjian_domain::identity::Role;
 use dangjian_domain::security::{Backoff, check_password};
 use dangjian_store::repo::{audit, identity as repo, orgs};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::caches::Caller;
 
 use crate::totp::SecondFactor;
 use crate::{Actor, App, AppError, Grant};
@@ -181,6 +185,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.callers_changed();
         Ok(NewUser {
             user_id: u.id,
             login: login.to_string(),
@@ -370,6 +375,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.callers_changed();
         Ok(())
     }
 
@@ -418,6 +424,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.callers_changed();
         Ok(password)
     }
 
@@ -496,6 +503,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.callers_changed();
         Ok(n)
     }
 
@@ -527,6 +535,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.callers_changed();
         Ok(n)
     }
 
@@ -580,17 +589,61 @@ impl App {
         Ok((secret, csrf))
     }
 
-    /// The actor and CSRF token of a live session.
+    /// The actor and CSRF token of a live session (from the caller cache
+    /// when it was looked up in the last few seconds, see [`crate::caches`]).
     pub async fn session_actor(
         &self,
         secret: &str,
         remote_addr: Option<String>,
     ) -> Result<(Actor, String), AppError> {
-        let s = repo::session(&self.db.conn, &secret_hash(secret))
-            .await?
-            .filter(|s| !s.revoked && s.expires_at > self.clock.now())
-            .ok_or(AppError::Unauthorized)?;
-        Ok((self.actor_for(s.user_id, remote_addr).await?, s.csrf))
+        let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+        let cache = &self.caches.sessions;
+        let caller = match self.cached_caller(cache, &digest)? {
+            Some(c) => c,
+            None => {
+                let generation = cache.generation();
+                let s = repo::session(&self.db.conn, &hex::encode(digest))
+                    .await?
+                    .filter(|s| !s.revoked && s.expires_at > self.clock.now())
+                    .ok_or(AppError::Unauthorized)?;
+                let c = Caller {
+                    actor: Arc::new(self.actor_for(s.user_id, None).await?),
+                    expires_at: Some(s.expires_at),
+                    csrf: Some(s.csrf),
+                };
+                cache.put(digest, c.clone(), generation, Instant::now());
+                c
+            }
+        };
+        let mut actor = Actor::clone(&caller.actor);
+        actor.remote_addr = remote_addr;
+        Ok((actor, caller.csrf.unwrap_or_default()))
+    }
+
+    /// A cached caller still valid by the application's clock; a cached
+    /// one whose credential expired is dropped and refused.
+    fn cached_caller(
+        &self,
+        cache: &crate::caches::Ttl<[u8; 32], Caller>,
+        digest: &[u8; 32],
+    ) -> Result<Option<Caller>, AppError> {
+        match cache.get(digest, Instant::now()) {
+            Some(c) if c.expires_at.is_some_and(|e| e <= self.clock.now()) => {
+                cache.remove(digest);
+                Err(AppError::Unauthorized)
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// Forgets every cached caller (token and session → user and grants).
+    /// Called after each write that changes users, role grants, tokens,
+    /// sessions or organizations (grants carry their organization's path),
+    /// so this process sees the change at once; other processes see it
+    /// within [`crate::caches::TTL`].
+    pub fn callers_changed(&self) {
+        self.caches.tokens.clear();
+        self.caches.sessions.clear();
     }
 
     /// Ends a web session.
@@ -623,6 +676,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.callers_changed();
         Ok(())
     }
 
@@ -647,17 +701,92 @@ impl App {
         Ok(token)
     }
 
-    /// The actor of a bearer token.
+    /// The actor of a bearer token: SHA-256 of the token looked up (no
+    /// password hashing on this path), from the caller cache when it was
+    /// looked up in the last few seconds (see [`crate::caches`]).
     pub async fn token_actor(
         &self,
         token: &str,
         remote_addr: Option<String>,
     ) -> Result<Actor, AppError> {
-        let t = repo::token(&self.db.conn, &secret_hash(token))
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let cache = &self.caches.tokens;
+        let caller = match self.cached_caller(cache, &digest)? {
+            Some(c) => c,
+            None => {
+                let generation = cache.generation();
+                // Token, user and grants in one query (was three).
+                let rows = repo::token_caller(&self.db.conn, &hex::encode(digest)).await?;
+                let now = self.clock.now();
+                let t = rows
+                    .first()
+                    .filter(|t| !t.revoked && !t.disabled && t.expires_at.is_none_or(|e| e > now))
+                    .ok_or(AppError::Unauthorized)?;
+                let actor = Actor {
+                    user_id: t.user_id,
+                    login: t.login.clone(),
+                    display_name: t.display_name.clone(),
+                    member_id: t.member_id,
+                    grants: rows
+                        .iter()
+                        .filter_map(|g| {
+                            Some(Grant {
+                                role: Role::parse(g.role.as_deref()?)?,
+                                org_id: g.org_id?,
+                                org_path: g.org_path.clone()?,
+                                org_name: g.org_name.clone()?,
+                                org_code: g.org_code.clone()?,
+                            })
+                        })
+                        .collect(),
+                    remote_addr: None,
+                };
+                let c = Caller {
+                    actor: Arc::new(actor),
+                    expires_at: t.expires_at,
+                    csrf: None,
+                };
+                cache.put(digest, c.clone(), generation, Instant::now());
+                c
+            }
+        };
+        let mut actor = Actor::clone(&caller.actor);
+        actor.remote_addr = remote_addr;
+        Ok(actor)
+    }
+
+    /// Revokes every API token of the user `login` (an administrator over
+    /// each organization where the user holds a role); returns how many.
+    /// Refused at once by this process, within [`crate::caches::TTL`] by
+    /// others. Audited.
+    pub async fn revoke_user_tokens(&self, actor: &Actor, login: &str) -> Result<u64, AppError> {
+        let u = repo::user_by_login(&self.db.conn, login)
             .await?
-            .filter(|t| !t.revoked && t.expires_at.is_none_or(|e| e > self.clock.now()))
-            .ok_or(AppError::Unauthorized)?;
-        self.actor_for(t.user_id, remote_addr).await
+            .ok_or(AppError::NotFound("user"))?;
+        let grants = repo::grants_of(&self.db.conn, u.id).await?;
+        if grants.is_empty() || !grants.iter().all(|g| actor.can_admin(&g.org_path)) {
+            return Err(AppError::NotFound("user"));
+        }
+        let now = self.clock.now();
+        let (_writer, tx) = self.begin_write().await?;
+        let n = repo::revoke_user_tokens(&tx, u.id).await?;
+        audit::append(
+            &tx,
+            audit::Entry {
+                user_id: actor.audit_id(),
+                action: "user.tokens_revoke".into(),
+                target_kind: "user".into(),
+                target_id: Some(u.id),
+                org_id: grants.first().map(|g| g.org_id),
+                remote_addr: actor.remote_addr.clone(),
+                detail: serde_json::json!({"login": login, "tokens_revoked": n}),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.callers_changed();
+        Ok(n)
     }
 }
 

@@ -9,6 +9,7 @@ pub mod admission_forms;
 pub mod admissions;
 pub mod attachments;
 pub mod audit;
+pub mod caches;
 pub mod certificates;
 pub mod clock;
 pub mod decisions;
@@ -111,12 +112,17 @@ impl Default for AppConfig {
 }
 
 /// Everything a use case needs: the database, the keys and the clock.
+///
+/// Cloning is cheap (every field is shared): the web layer clones its state,
+/// and with it the `App`, several times per request.
 #[derive(Clone)]
 pub struct App {
     pub db: Db,
     pub keys: Arc<Keyring>,
     pub clock: Arc<dyn Clock>,
-    pub config: AppConfig,
+    /// Shared, read-only while serving; change it before serving with
+    /// [`App::config_mut`].
+    pub config: Arc<AppConfig>,
     /// The ledger's signing key once loaded (see [`ledger`]).
     ledger_key: Arc<std::sync::OnceLock<ed25519_dalek::SigningKey>>,
     /// The certificate key and the PDF renderer once loaded (see [`certificates`]).
@@ -127,6 +133,10 @@ pub struct App {
     write_gate: Arc<tokio::sync::Mutex<()>>,
     /// The process definitions of this build (see [`workflows`]).
     workflows: Arc<dangjian_workflow::Registry>,
+    /// Short-lived caches of callers and meetings (see [`caches`]).
+    pub(crate) caches: Arc<caches::Caches>,
+    /// Sign-ins waiting for their group commit (see [`meetings::signin`]).
+    signins: Arc<meetings::signin::Queue>,
 }
 
 impl App {
@@ -135,12 +145,20 @@ impl App {
             db,
             keys: Arc::new(keys),
             clock,
-            config: AppConfig::default(),
+            config: Arc::new(AppConfig::default()),
             ledger_key: Arc::default(),
             docs: Arc::default(),
             write_gate: Arc::default(),
             workflows: Arc::new(workflows::registry()),
+            caches: Arc::default(),
+            signins: Arc::default(),
         }
+    }
+
+    /// The settings, for changing them before serving (copied first if
+    /// another clone of this `App` shares them, so that clone keeps its own).
+    pub fn config_mut(&mut self) -> &mut AppConfig {
+        Arc::make_mut(&mut self.config)
     }
 
     /// Opens a write transaction; on SQLite, waits for the previous writer

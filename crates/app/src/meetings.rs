@@ -34,6 +34,8 @@ use crate::warnings::{
 };
 use crate::{Actor, App, AppError};
 
+pub mod signin;
+
 /// The warning rule this module raises (DOMAIN.md §5, §9).
 pub const MEETING_RULES: &[RuleId] = &[RuleId::MeetingFrequency];
 
@@ -787,15 +789,57 @@ impl App {
         Ok(())
     }
 
+    /// A meeting and its organization for a sign-in, from the meeting
+    /// cache when read in the last few seconds (see [`crate::caches`]);
+    /// `NotFound` unless the actor may see the meeting.
+    async fn signin_meeting(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<std::sync::Arc<(meeting::Model, org::Model)>, AppError> {
+        let cache = &self.caches.meetings;
+        let mo = match cache.get(&id, std::time::Instant::now()) {
+            Some(mo) => mo,
+            None => {
+                let generation = cache.generation();
+                let m = repo::get(&self.db.conn, id)
+                    .await?
+                    .ok_or(AppError::NotFound("meeting"))?;
+                let o = orepo::get(&self.db.conn, m.org_id)
+                    .await?
+                    .ok_or(AppError::NotFound("meeting"))?;
+                let mo = std::sync::Arc::new((m, o));
+                cache.put(id, mo.clone(), generation, std::time::Instant::now());
+                mo
+            }
+        };
+        if !actor.can_list_members(&mo.1.path) && !actor.attends(&mo.1.path) {
+            return Err(AppError::NotFound("meeting"));
+        }
+        Ok(mo)
+    }
+
+    /// Forgets the cached meetings (see [`crate::caches`]); called after
+    /// each write of a meeting row or an organization.
+    pub fn meetings_changed(&self) {
+        self.caches.meetings.clear();
+    }
+
     /// Online sign-in of the acting member with the meeting's code, inside
     /// its window, once (DOMAIN.md §5). The record keeps the online channel.
+    ///
+    /// The checks that need no lock run here (the meeting from a short-lived
+    /// cache); the write joins the group commit of [`signin`], which checks
+    /// the meeting, window, overlap and row again under the write lock and
+    /// answers once the batch is committed.
     pub async fn sign_in(
         &self,
         actor: &Actor,
         id: i64,
         code: &str,
     ) -> Result<AttendanceView, AppError> {
-        let (m, o, _) = self.visible_meeting(actor, id).await?;
+        let mo = self.signin_meeting(actor, id).await?;
+        let (m, o) = (&mo.0, &mo.1);
         let member_id = match actor.member_id {
             Some(me) if actor.attends(&o.path) => me,
             _ => {
@@ -831,70 +875,23 @@ impl App {
             ));
         }
         let now = self.clock.now();
-        if let Some(e) = dm::signin_time_error(&window_of(&m), now, &local_text) {
+        if let Some(e) = dm::signin_time_error(&window_of(m), now, &local_text) {
             return Err(AppError::Validation(ValidationErrors(vec![e])));
         }
-        let (_writer, tx) = self.begin_write().await?;
-        self.check_overlap(&tx, &m, member_id, None).await?;
-        let changed = repo::record(
-            &tx,
-            m.id,
-            member_id,
-            &["expected", "leave"],
-            Some(MAX_FAILED_CODES),
-            Record {
-                state: "present",
-                channel: Channel::Online.as_str(),
-                at: now,
-                by: actor.audit_id(),
-                leave_reason: None,
-                leave_status: None,
-            },
-        )
-        .await?;
-        if !changed {
-            let row = repo::attendance_row(&tx, m.id, member_id).await?;
-            drop(tx);
-            return Err(match row {
-                Some(r) if r.state != "present" && r.failed_codes >= MAX_FAILED_CODES => locked(),
-                row => AppError::Conflict(match row {
-                    Some(r) => FieldError::new(
-                        "member_id",
-                        "already_present",
-                        format!(
-                            "已于 {} 签到",
-                            r.recorded_at.map(local_text).unwrap_or_default()
-                        ),
-                        format!(
-                            "Already signed in at {}",
-                            r.recorded_at.map(local_text).unwrap_or_default()
-                        ),
-                    ),
-                    None => FieldError::new(
-                        "member_id",
-                        "not_expected",
-                        "您不在本次会议的应到名单上，请联系支部书记",
-                        "You are not on this meeting's attendance list; ask the secretary",
-                    ),
-                }),
-            });
-        }
-        self.issue_certificates_in(&tx, actor, &m, &o, Some(member_id), now)
+        let recorded_at = self
+            .commit_sign_in(signin::Pending {
+                actor: actor.clone(),
+                meeting_id: m.id,
+                member_id,
+                now,
+            })
             .await?;
-        // Presence counts for participation once the meeting is held: a
-        // sign-in to a meeting still in progress changes no finding (the
-        // closing write evaluates everyone), so it reads nothing more.
-        if m.status == MeetingStatus::Held.as_str() {
-            crate::participation::evaluate_after_presence(&tx, member_id, self.today(), now)
-                .await?;
-        }
-        tx.commit().await?;
         Ok(AttendanceView {
             member_id,
             name: actor.display_name.clone(),
             state: AttendanceState::Present,
             channel: Some(Channel::Online),
-            recorded_at: Some(now),
+            recorded_at: Some(recorded_at),
             leave_reason: None,
             leave_status: None,
         })
@@ -966,6 +963,9 @@ impl App {
             .collect();
         let mut report = EntryReport::default();
         let (_writer, tx) = self.begin_write().await?;
+        // PostgreSQL: the members' presence locks before their overlap
+        // checks, as the sign-in batches take them (see `signin`).
+        repo::lock_presence(&tx, &ids).await?;
         for (i, e) in entries.iter().enumerate() {
             let Some(row) = rows.iter().find(|r| r.member_id == e.member_id) else {
                 return Err(AppError::field(
@@ -1228,6 +1228,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.meetings_changed();
         view(&row, &o)
     }
 
@@ -1294,6 +1295,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.meetings_changed();
         view(&row, &o)
     }
 

@@ -220,6 +220,9 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        // Grants and cached meetings carry the organization's path and name.
+        self.callers_changed();
+        self.meetings_changed();
         Ok(OrgView::from_model(&o))
     }
 
@@ -294,6 +297,9 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        // Grants and cached meetings carry the organization's path and name.
+        self.callers_changed();
+        self.meetings_changed();
         let o = repo::get(&self.db.conn, o.id)
             .await?
             .ok_or(AppError::NotFound("organization"))?;
@@ -328,6 +334,9 @@ impl App {
         let o = repo::dissolve(&tx, o, now).await?;
         record_change(&tx, actor, o.id, "dissolved", serde_json::json!({}), now).await?;
         tx.commit().await?;
+        // Grants and cached meetings carry the organization's path and name.
+        self.callers_changed();
+        self.meetings_changed();
         Ok(OrgView::from_model(&o))
     }
 

@@ -171,6 +171,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.callers_changed();
         Ok(TotpEnrollment {
             uri: format!(
                 "otpauth://totp/dangjian:{login}?secret={secret}&issuer=dangjian&algorithm=SHA1&digits=6&period=30",
@@ -222,6 +223,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.callers_changed();
         Ok(())
     }
 }

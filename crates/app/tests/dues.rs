@@ -571,7 +571,7 @@ async fn a_dated_rule_change_recomputes_later_sheets() {
     }
     schedule.rules.extend(new_rules);
     schedule.check().unwrap();
-    fx.app.config.dues_schedule = schedule;
+    fx.app.config_mut().dues_schedule = schedule;
 
     let employed = fx.register(BRANCH_A, draft(1)).await;
     let farmer = fx.register(BRANCH_A, draft(2)).await;

@@ -248,7 +248,7 @@ async fn demo_archive_verifies_and_key_file_is_private() {
     let dir = std::env::temp_dir().join(format!("dj-ledger-key-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let key_file = dir.join("ledger.key");
-    app.config.ledger_key_file = Some(key_file.clone());
+    app.config_mut().ledger_key_file = Some(key_file.clone());
     app.seed_demo(300, &|_| {}).await.unwrap();
     let v = app.ledger_verify().await.unwrap();
     assert!(v.ok, "{:?}", v.problems);
@@ -293,7 +293,7 @@ async fn a_public_ledger_serves_anyone_but_never_the_events() {
         fx.app.ledger_entry(&anyone, 0).await,
         Err(AppError::Forbidden)
     ));
-    fx.app.config.ledger_public = true;
+    fx.app.config_mut().ledger_public = true;
     let note = fx.app.ledger_latest_checkpoint(&anyone).await.unwrap();
     assert!(note.starts_with("dangjian/SX\n2\n"), "{note}");
     let e = fx.app.ledger_entry(&anyone, 1).await.unwrap();

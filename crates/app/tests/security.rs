@@ -354,7 +354,7 @@ async fn totp_enrolls_confirms_and_is_then_required_once_per_code() {
         .await
         .expect("user");
     let mut strict = fx.app.clone();
-    strict.config.require_totp_for_staff = true;
+    strict.config_mut().require_totp_for_staff = true;
     // Required for staff by configuration: no sign-in before enrollment.
     let r = strict.authenticate("staff1", &nu.password, None).await;
     match r {

@@ -542,7 +542,8 @@ pub async fn restore(a: RestoreArgs) -> Result<(), Failure> {
         let keys = Keyring::load_or_create(&scratch.path().join("keys.json"))
             .map_err(|e| Failure(format!("the restored key file: {e}")))?;
         let mut app = App::new(db, keys, std::sync::Arc::new(SystemClock));
-        app.config.ledger_key_file = Some(scratch.path().join(dangjian_app::ledger::KEY_FILE_NAME));
+        app.config_mut().ledger_key_file =
+            Some(scratch.path().join(dangjian_app::ledger::KEY_FILE_NAME));
         let report = app.ledger_verify().await?;
         let members = count_members(&app.db).await?;
         app.db.conn.clone().close().await.ok();

@@ -64,7 +64,7 @@ pub async fn run(args: DuesArgs) -> Result<(), Failure> {
     let dir = crate::bench::workdir(args.dir)?;
     let mut app = crate::bench::fresh_app(&dir).await?;
     // Arrears evaluation is the sweep's job in this measurement.
-    app.config.evaluate_rules_on_write = false;
+    app.config_mut().evaluate_rules_on_write = false;
     eprintln!("seeding a demo tree of {} members…", args.members);
     let t = Instant::now();
     let demo = crate::seed(&app, args.members, args.json).await?;

@@ -13,8 +13,9 @@
 //!    `window_secs` (the surge: 5,000 members within 10 s), latency
 //!    measured from each request's scheduled time.
 //!
-//! It prints throughput, p50/p99/max, errors, the ratio, and whether every
-//! sign-in is in the database afterwards.
+//! It prints throughput, p50/p99/max, errors, the ratio, sign-ins per write
+//! transaction (the group commit of `app::meetings::signin`), and whether
+//! every sign-in is in the database afterwards.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -379,7 +380,9 @@ pub async fn run(args: SigninArgs) -> Result<(), Failure> {
         "{n} × sign-in to meeting {}, concurrency {concurrency}…",
         meetings[0].0
     );
+    let before = app.sign_in_stats();
     let signin = drive(&client, n, concurrency, 201, signin_req(&meetings[0])).await;
+    let closed_stats = app.sign_in_stats();
     let window = Duration::from_secs(args.window_secs.max(1));
     eprintln!(
         "{n} × sign-in to meeting {} spread over {} s (open loop)…",
@@ -387,6 +390,16 @@ pub async fn run(args: SigninArgs) -> Result<(), Failure> {
         window.as_secs()
     );
     let surge = open_loop(&client, n, window, 201, signin_req(&meetings[1])).await;
+    let surge_stats = app.sign_in_stats();
+    // Sign-ins per write transaction (the group commit), per phase.
+    let per_batch = |a: dangjian_app::meetings::signin::SignInStats,
+                     b: dangjian_app::meetings::signin::SignInStats| {
+        (b.items - a.items) as f64 / ((b.batches - a.batches).max(1)) as f64
+    };
+    let (closed_batch, surge_batch) = (
+        per_batch(before, closed_stats),
+        per_batch(closed_stats, surge_stats),
+    );
     server.abort();
 
     let mut durable = 0;
@@ -408,6 +421,7 @@ pub async fn run(args: SigninArgs) -> Result<(), Failure> {
                 "window_s": window.as_secs(),
                 "healthz": health.json(), "signin": signin.json(), "surge": surge.json(),
                 "throughput_ratio": ratio, "durable_signins": durable,
+                "signins_per_batch": {"closed": closed_batch, "surge": surge_batch},
             })
         );
     } else {
@@ -428,11 +442,13 @@ pub async fn run(args: SigninArgs) -> Result<(), Failure> {
         line("healthz", &health);
         line("sign-in", &signin);
         println!("  sign-in / healthz throughput: {ratio:.3} (target ≥ 0.5)");
+        println!("  sign-ins per write transaction: {closed_batch:.1}");
         println!(
             "  open loop, {n} sign-ins offered evenly over {} s:",
             window.as_secs()
         );
         line("surge", &surge);
+        println!("  sign-ins per write transaction: {surge_batch:.1}");
         println!(
             "  surge p99 {:.2} ms (target < 50 ms on SQLite); all answered after {:.2} s",
             surge.pct(0.99).as_secs_f64() * 1e3,

@@ -320,7 +320,7 @@ pub async fn run(args: SweepArgs) -> Result<(), Failure> {
         .ok_or_else(|| Failure("benchmark root missing".into()))?;
     let sys = Actor::system(root.id, &root.path);
     let mut without = app.clone();
-    without.config.evaluate_rules_on_write = false;
+    without.config_mut().evaluate_rules_on_write = false;
     // Registered members of the branch only grow, so each run numbers its
     // people after the previous run's.
     let start = dangjian_store::repo::members::count_in_subtree(&app.db.conn, &target.path)

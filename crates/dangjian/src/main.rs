@@ -252,6 +252,17 @@ enum UserCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Revoke every API token of a user (a leaked token, a departure). A
+    /// running server refuses them within 5 s (its caller cache), at once
+    /// when revoked through it.
+    RevokeTokens {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Enroll a second factor (TOTP) for a user and require it at once;
     /// prints the secret and the otpauth:// URI to hand over.
     Totp {
@@ -393,21 +404,22 @@ pub(crate) async fn open(data: &DataArgs) -> Result<(App, config::Settings), Fai
     let keys =
         Keyring::load_or_create_with(&s.key_file, suite).map_err(|e| Failure(e.to_string()))?;
     let mut app = App::new(db, keys, test_clock()?);
-    app.config.ledger_key_file = Some(
+    app.config_mut().ledger_key_file = Some(
         s.key_file
             .with_file_name(dangjian_app::ledger::KEY_FILE_NAME),
     );
     if let Some(h) = s.file.session_hours {
-        app.config.session_hours = h;
+        app.config_mut().session_hours = h;
     }
-    app.config.ledger_public = s.file.ledger_public.unwrap_or(false);
+    app.config_mut().ledger_public = s.file.ledger_public.unwrap_or(false);
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    app.config.parent_url = env("DANGJIAN_PARENT_URL").or_else(|| s.file.parent_url.clone());
-    app.config.parent_vkey = env("DANGJIAN_PARENT_VKEY").or_else(|| s.file.parent_vkey.clone());
-    app.config.federation_key =
+    app.config_mut().parent_url = env("DANGJIAN_PARENT_URL").or_else(|| s.file.parent_url.clone());
+    app.config_mut().parent_vkey =
+        env("DANGJIAN_PARENT_VKEY").or_else(|| s.file.parent_vkey.clone());
+    app.config_mut().federation_key =
         env("DANGJIAN_FEDERATION_KEY").or_else(|| s.file.federation_key.clone());
-    app.config.require_totp_for_staff = s.file.require_totp_for_staff.unwrap_or(false);
-    app.config.transfer_trusted_keys = match env("DANGJIAN_TRANSFER_TRUSTED_KEYS") {
+    app.config_mut().require_totp_for_staff = s.file.require_totp_for_staff.unwrap_or(false);
+    app.config_mut().transfer_trusted_keys = match env("DANGJIAN_TRANSFER_TRUSTED_KEYS") {
         Some(v) => v
             .split(',')
             .map(str::trim)
@@ -416,15 +428,15 @@ pub(crate) async fn open(data: &DataArgs) -> Result<(App, config::Settings), Fai
             .collect(),
         None => s.file.transfer_trusted_keys.clone().unwrap_or_default(),
     };
-    app.config.docs_fallback_font = env("DANGJIAN_DOCS_FALLBACK_FONT")
+    app.config_mut().docs_fallback_font = env("DANGJIAN_DOCS_FALLBACK_FONT")
         .map(std::path::PathBuf::from)
         .or_else(|| s.file.docs_fallback_font.clone());
-    app.config.docs_template_dir = env("DANGJIAN_DOCS_TEMPLATE_DIR")
+    app.config_mut().docs_template_dir = env("DANGJIAN_DOCS_TEMPLATE_DIR")
         .map(std::path::PathBuf::from)
         .or_else(|| s.file.docs_template_dir.clone());
-    app.config.work_calendar = work_calendar(&s.file)?;
+    app.config_mut().work_calendar = work_calendar(&s.file)?;
     match env("DANGJIAN_ATTACHMENT_MAX_BYTES").map(|v| v.trim().parse::<usize>()) {
-        Some(Ok(n)) if n > 0 => app.config.attachment_max_bytes = n,
+        Some(Ok(n)) if n > 0 => app.config_mut().attachment_max_bytes = n,
         Some(_) => {
             return Err(Failure(
                 "DANGJIAN_ATTACHMENT_MAX_BYTES must be a positive number of bytes".into(),
@@ -432,7 +444,7 @@ pub(crate) async fn open(data: &DataArgs) -> Result<(App, config::Settings), Fai
         }
         None => {
             if let Some(n) = s.file.attachment_max_bytes.filter(|n| *n > 0) {
-                app.config.attachment_max_bytes = n;
+                app.config_mut().attachment_max_bytes = n;
             }
         }
     }
@@ -784,6 +796,19 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 println!("{}", json!({"revoked": n}));
             } else {
                 println!("已结束 {n} 个会话 / ended {n} sessions");
+            }
+            Ok(())
+        }
+        Cmd::User {
+            cmd: UserCmd::RevokeTokens { data, login, json },
+        } => {
+            let (app, _) = open(&data).await?;
+            let actor = root_actor(&app).await?;
+            let n = app.revoke_user_tokens(&actor, &login).await?;
+            if json {
+                println!("{}", json!({"revoked": n}));
+            } else {
+                println!("已吊销 {n} 个 API 令牌 / revoked {n} API tokens");
             }
             Ok(())
         }

@@ -20,6 +20,7 @@ fn every_subcommand_has_help() {
         &["user", "disable"],
         &["user", "enable"],
         &["user", "reset-password"],
+        &["user", "revoke-tokens"],
         &["ledger", "push"],
         &["witness", "add-log"],
         &["witness", "inspect"],
@@ -429,4 +430,69 @@ fn the_holiday_calendar_is_read_and_a_bad_date_refused() {
         err.contains("holidays") && err.contains("2026-10-32"),
         "{err}"
     );
+}
+
+/// `user revoke-tokens` beside a running server: the server refuses the
+/// user's tokens within its 5-second caller cache (SECURITY.md), polled
+/// here rather than waited for; another user's token still works.
+#[test]
+fn revoke_tokens_beside_a_running_server() {
+    let dir = TempDir::new("cli-revoke-tokens");
+    demo(dir.path(), 60);
+    let member = support::token(dir.path(), "member_a");
+    let secretary = support::token(dir.path(), "secretary_a");
+    let server = support::Server::start(dir.path());
+    let me = |token: &str| {
+        support::http_send(
+            &server.base,
+            "GET",
+            "/api/v1/me",
+            Some(token),
+            "application/json",
+            b"",
+        )
+        .map(|(status, _)| status)
+    };
+    assert_eq!(me(&member), Some(200));
+    let out = bin()
+        .args([
+            "user",
+            "revoke-tokens",
+            "--login",
+            "member_a",
+            "--data",
+            dir.path(),
+            "--json",
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["revoked"], 1);
+    let started = std::time::Instant::now();
+    while me(&member) != Some(401) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the revoked token still works after 30 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(me(&secretary), Some(200));
+    // An unknown login is an error with a non-zero exit.
+    let out = bin()
+        .args([
+            "user",
+            "revoke-tokens",
+            "--login",
+            "nobody",
+            "--data",
+            dir.path(),
+        ])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
 }

@@ -30,7 +30,7 @@ async fn serve(app: &App) -> String {
 /// one branch, its signing key in `dir/ledger.key`.
 async fn server(tag: &str, root: &str, kind: OrgKind) -> (App, Actor, String) {
     let (mut app, dir) = common::bare_app(tag).await;
-    app.config.ledger_key_file = Some(dir.join("ledger.key"));
+    app.config_mut().ledger_key_file = Some(dir.join("ledger.key"));
     let sys = Actor::system(0, "/");
     let mut parent = None;
     let mut code = root.to_string();
@@ -96,10 +96,10 @@ async fn county_city_province_cosign_and_a_fork_is_refused() {
         .witness_add_log(&psys, &city.ledger_vkey().await.unwrap())
         .await
         .unwrap();
-    county.config.parent_url = Some(format!("{city_url}/witness"));
-    county.config.parent_vkey = Some(city.witness_vkey().await.unwrap());
-    city.config.parent_url = Some(format!("{province_url}/witness"));
-    city.config.parent_vkey = Some(province.witness_vkey().await.unwrap());
+    county.config_mut().parent_url = Some(format!("{city_url}/witness"));
+    county.config_mut().parent_vkey = Some(city.witness_vkey().await.unwrap());
+    city.config_mut().parent_url = Some(format!("{province_url}/witness"));
+    city.config_mut().parent_vkey = Some(province.witness_vkey().await.unwrap());
 
     // The county grows twice; each push is cosigned from the last size.
     import(&county, &ksys, &county_branch, 10, 1).await;
@@ -134,9 +134,9 @@ async fn county_city_province_cosign_and_a_fork_is_refused() {
 
     // A fork: the county's key and origin over a different history.
     let (mut fork, fsys, fork_branch) = server("fed-fork", "GD-C01-X01", OrgKind::County).await;
-    fork.config.ledger_key_file = county.config.ledger_key_file.clone();
-    fork.config.parent_url = county.config.parent_url.clone();
-    fork.config.parent_vkey = county.config.parent_vkey.clone();
+    fork.config_mut().ledger_key_file = county.config.ledger_key_file.clone();
+    fork.config_mut().parent_url = county.config.parent_url.clone();
+    fork.config_mut().parent_vkey = county.config.parent_vkey.clone();
     assert_eq!(
         fork.ledger_vkey().await.unwrap(),
         county.ledger_vkey().await.unwrap()
@@ -159,8 +159,8 @@ async fn county_city_province_cosign_and_a_fork_is_refused() {
 
     // Cross-level inspection: the city checks a county leaf against the
     // root it cosigned; the fork's leaf at the same index is not in it.
-    county.config.ledger_public = true;
-    fork.config.ledger_public = true;
+    county.config_mut().ledger_public = true;
+    fork.config_mut().ledger_public = true;
     let county_url = serve(&county).await;
     let fork_url = serve(&fork).await;
     let seen = city
@@ -237,7 +237,7 @@ async fn duplicate_warnings(app: &App) -> usize {
 async fn one_person_on_two_servers_is_found_without_the_number() {
     const KEY: &str = "6a1f0e9c3b5d7a2e4f6081c2d3e4f5a60718293a4b5c6d7e8f90a1b2c3d4e5f6";
     let (mut city, csys, city_branch) = server("dup-city", "GD-C01", OrgKind::City).await;
-    city.config.federation_key = Some(KEY.into());
+    city.config_mut().federation_key = Some(KEY.into());
     let city_url = serve(&city).await;
     let mut counties = Vec::new();
     for (tag, code) in [("dup-a", "GD-C01-X01"), ("dup-b", "GD-C01-X02")] {
@@ -245,9 +245,9 @@ async fn one_person_on_two_servers_is_found_without_the_number() {
         city.witness_add_log(&csys, &app.ledger_vkey().await.unwrap())
             .await
             .unwrap();
-        app.config.parent_url = Some(format!("{city_url}/witness"));
-        app.config.parent_vkey = Some(city.witness_vkey().await.unwrap());
-        app.config.federation_key = Some(KEY.into());
+        app.config_mut().parent_url = Some(format!("{city_url}/witness"));
+        app.config_mut().parent_vkey = Some(city.witness_vkey().await.unwrap());
+        app.config_mut().federation_key = Some(KEY.into());
         counties.push((app, sys, branch));
     }
     let (a, asys, abranch) = &counties[0];

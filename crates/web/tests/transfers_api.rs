@@ -23,7 +23,7 @@ mod common;
 /// committee and one branch `<root>-B01`; its branch secretary's token.
 async fn server(tag: &str, root: &str) -> (common::Env, Actor, String) {
     let (mut app, dir) = common::bare_app(tag).await;
-    app.config.ledger_key_file = Some(dir.join("ledger.key"));
+    app.config_mut().ledger_key_file = Some(dir.join("ledger.key"));
     let sys = Actor::system(0, "/");
     let mut parent = None;
     for (k, code) in [
@@ -135,8 +135,8 @@ async fn a_signed_letter_moves_a_member_between_two_servers() {
     let (mut hn, hn_sys, hn_sec) = server("tr-hn", "HN").await;
     let (stranger, _, stranger_sec) = server("tr-hn2", "HN").await;
     // Each server trusts the other's log key, exchanged out of band.
-    gd.app.config.transfer_trusted_keys = vec![vkey(&hn.app).await];
-    hn.app.config.transfer_trusted_keys = vec![vkey(&gd.app).await];
+    gd.app.config_mut().transfer_trusted_keys = vec![vkey(&hn.app).await];
+    hn.app.config_mut().transfer_trusted_keys = vec![vkey(&gd.app).await];
     for e in [&mut gd, &mut hn] {
         e.router = dangjian_web::router(dangjian_web::AppState::new(e.app.clone()));
     }

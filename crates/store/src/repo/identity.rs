@@ -350,3 +350,74 @@ pub async fn set_disabled<C: ConnectionTrait>(
     .await?;
     Ok(())
 }
+
+/// Revokes every live API token of a user; returns how many.
+pub async fn revoke_user_tokens<C: ConnectionTrait>(
+    c: &C,
+    user_id: i64,
+) -> Result<u64, StoreError> {
+    let r = api_token::Entity::update_many()
+        .col_expr(
+            api_token::Column::Revoked,
+            sea_orm::sea_query::Expr::value(true),
+        )
+        .filter(api_token::Column::UserId.eq(user_id))
+        .filter(api_token::Column::Revoked.eq(false))
+        .exec(c)
+        .await?;
+    Ok(r.rows_affected)
+}
+
+/// One row of [`token_caller`]: the token's state, its user, and one of the
+/// user's role grants with its organization (`None`s when they hold none).
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct TokenCallerRow {
+    pub user_id: i64,
+    pub login: String,
+    pub display_name: String,
+    pub member_id: Option<i64>,
+    pub disabled: bool,
+    pub revoked: bool,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub role: Option<String>,
+    pub org_id: Option<i64>,
+    pub org_path: Option<String>,
+    pub org_name: Option<String>,
+    pub org_code: Option<String>,
+}
+
+/// The bearer token with this hash, its user and the user's role grants
+/// with their organizations, in grant order, in one query — what every API
+/// call needs to know its caller (the sign-in surge of issue 6 makes one
+/// call per member, so this lookup is on its hot path). Empty when no
+/// token has this hash.
+pub async fn token_caller<C: ConnectionTrait>(
+    c: &C,
+    token_hash: &str,
+) -> Result<Vec<TokenCallerRow>, StoreError> {
+    use sea_orm::{DbBackend, Statement};
+    let backend = c.get_database_backend();
+    let p = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    let sql = format!(
+        "SELECT u.id AS user_id, u.login, u.display_name, u.member_id, u.disabled, \
+         t.revoked, t.expires_at, g.role, g.org_id, o.path AS org_path, \
+         o.name AS org_name, o.code AS org_code \
+         FROM api_tokens t JOIN users u ON u.id = t.user_id \
+         LEFT JOIN role_grants g ON g.user_id = u.id \
+         LEFT JOIN orgs o ON o.id = g.org_id \
+         WHERE t.token_hash = {p} ORDER BY g.id"
+    );
+    Ok(
+        TokenCallerRow::find_by_statement(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [token_hash.into()],
+        ))
+        .all(c)
+        .await?,
+    )
+}

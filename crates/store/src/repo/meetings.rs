@@ -334,3 +334,227 @@ pub async fn add_failed_code<C: ConnectionTrait>(
         .await?
         .map(|r| r.failed_codes))
 }
+
+/// Presence at other meetings for a batch of sign-ins: `(member_id,
+/// meeting)` for each of `member_ids` recorded present at a meeting, not
+/// cancelled, overlapping `[from, to)` (the union of the batch's meeting
+/// windows; the caller narrows it per meeting). Two queries whatever the
+/// batch size.
+pub async fn present_in_span<C: ConnectionTrait>(
+    c: &C,
+    member_ids: &[i64],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(i64, meeting::Model)>, StoreError> {
+    if member_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let overlapping = Query::select()
+        .column(meeting::Column::Id)
+        .from(meeting::Entity)
+        .and_where(meeting::Column::Status.ne("cancelled"))
+        .and_where(meeting::Column::StartsAt.lt(to))
+        .and_where(meeting::Column::EndsAt.gt(from))
+        .to_owned();
+    let pairs: Vec<(i64, i64)> = att::Entity::find()
+        .select_only()
+        .column(att::Column::MemberId)
+        .column(att::Column::MeetingId)
+        .filter(att::Column::MemberId.is_in(member_ids.iter().copied()))
+        .filter(att::Column::State.eq("present"))
+        .filter(att::Column::MeetingId.in_subquery(overlapping))
+        .into_tuple()
+        .all(c)
+        .await?;
+    if pairs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut ids: Vec<i64> = pairs.iter().map(|p| p.1).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let meetings: std::collections::HashMap<i64, meeting::Model> = by_ids(c, &ids)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect();
+    Ok(pairs
+        .into_iter()
+        .filter_map(|(member, m)| meetings.get(&m).map(|m| (member, m.clone())))
+        .collect())
+}
+
+/// The attendance rows of `member_ids` at `meeting_ids` (every pair that
+/// exists), for a batch of sign-ins.
+pub async fn attendance_of<C: ConnectionTrait>(
+    c: &C,
+    meeting_ids: &[i64],
+    member_ids: &[i64],
+) -> Result<Vec<att::Model>, StoreError> {
+    if meeting_ids.is_empty() || member_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(att::Entity::find()
+        .filter(att::Column::MeetingId.is_in(meeting_ids.iter().copied()))
+        .filter(att::Column::MemberId.is_in(member_ids.iter().copied()))
+        .all(c)
+        .await?)
+}
+
+/// One online sign-in of a batch: who, where, when, recorded by whom.
+#[derive(Debug, Clone, Copy)]
+pub struct OnlinePresence {
+    pub meeting_id: i64,
+    pub member_id: i64,
+    pub at: DateTime<Utc>,
+    pub by: Option<i64>,
+}
+
+/// Records a batch of online sign-ins with one multi-row
+/// `UPDATE … FROM (VALUES …) RETURNING` per [`SIGNIN_CHUNK`] rows: each row
+/// only if it is `expected` or `leave` and fewer than `max_failed` wrong
+/// codes were tried (the same guard as [`record`], so "once per member"
+/// holds under concurrent writers). Returns the `(meeting_id, member_id)`
+/// pairs that changed.
+///
+/// The VALUES list is padded to a power of two with rows that match
+/// nothing, so a handful of statement texts serve every batch size and
+/// stay in the driver's prepared-statement cache.
+pub async fn record_online_many<C: ConnectionTrait>(
+    c: &C,
+    rows: &[OnlinePresence],
+    max_failed: i32,
+) -> Result<Vec<(i64, i64)>, StoreError> {
+    use sea_orm::{Statement, TryGetable, Value};
+    let backend = c.get_database_backend();
+    let mut changed = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(SIGNIN_CHUNK) {
+        let n = chunk.len().next_power_of_two();
+        let mut values: Vec<Value> = Vec::with_capacity(n * 4 + 1);
+        for i in 0..n {
+            match chunk.get(i) {
+                Some(r) => {
+                    values.push(r.meeting_id.into());
+                    values.push(r.member_id.into());
+                    values.push(Some(r.at).into());
+                    values.push(r.by.into());
+                }
+                None => {
+                    // Matches no row: ids start at 1.
+                    values.push(0i64.into());
+                    values.push(0i64.into());
+                    values.push(Option::<DateTime<Utc>>::None.into());
+                    values.push(Option::<i64>::None.into());
+                }
+            }
+        }
+        values.push(max_failed.into());
+        let sql = record_online_sql(backend, n);
+        let stmt = Statement::from_sql_and_values(backend, sql, values);
+        for r in c.query_all_raw(stmt).await? {
+            let get = |i: usize| {
+                <i64 as TryGetable>::try_get_by(&r, i)
+                    .map_err(|e| StoreError::Corrupt(format!("{e:?}")))
+            };
+            changed.push((get(0)?, get(1)?));
+        }
+    }
+    Ok(changed)
+}
+
+/// Rows per statement of [`record_online_many`] (4 parameters each).
+pub const SIGNIN_CHUNK: usize = 256;
+
+fn record_online_sql(backend: sea_orm::DbBackend, rows: usize) -> String {
+    let pg = backend == sea_orm::DbBackend::Postgres;
+    let mut n = 0;
+    let mut p = |sql: &mut String| {
+        n += 1;
+        if pg {
+            sql.push('$');
+            sql.push_str(&n.to_string());
+        } else {
+            sql.push('?');
+        }
+    };
+    // Both engines name the columns of a bare VALUES list column1, column2…
+    // PostgreSQL needs the types of the first row's NULLs spelled out.
+    let mut sql = String::with_capacity(400 + rows * 24);
+    sql.push_str(
+        "UPDATE meeting_attendance SET state = 'present', channel = 'online', \
+         recorded_at = v.column3, recorded_by = v.column4, leave_reason = NULL, \
+         leave_status = NULL, leave_decided_by = NULL FROM (VALUES ",
+    );
+    for r in 0..rows {
+        if r > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        p(&mut sql);
+        sql.push(',');
+        p(&mut sql);
+        sql.push(',');
+        p(&mut sql);
+        if pg && r == 0 {
+            sql.push_str("::timestamptz");
+        }
+        sql.push(',');
+        p(&mut sql);
+        if pg && r == 0 {
+            sql.push_str("::bigint");
+        }
+        sql.push(')');
+    }
+    sql.push_str(
+        ") AS v WHERE meeting_attendance.meeting_id = v.column1 \
+         AND meeting_attendance.member_id = v.column2 \
+         AND meeting_attendance.state IN ('expected', 'leave') \
+         AND meeting_attendance.failed_codes < ",
+    );
+    p(&mut sql);
+    sql.push_str(" RETURNING meeting_attendance.meeting_id, meeting_attendance.member_id");
+    sql
+}
+
+/// PostgreSQL: takes the transaction-scoped advisory lock of each member
+/// about to be recorded present, in id order (so two writers never wait
+/// for each other in a cycle), before the overlap check reads their
+/// presence elsewhere (DOMAIN.md §5: no member present at two overlapping
+/// meetings, even when two transactions record them at once). SQLite has
+/// one writer at a time already; nothing to do there.
+pub async fn lock_presence<C: ConnectionTrait>(
+    c: &C,
+    member_ids: &[i64],
+) -> Result<(), StoreError> {
+    use sea_orm::{Statement, Value};
+    if c.get_database_backend() != sea_orm::DbBackend::Postgres || member_ids.is_empty() {
+        return Ok(());
+    }
+    let mut keys: Vec<i64> = member_ids
+        .iter()
+        .map(|&m| PRESENCE_LOCK | (m & 0xffff_ffff))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    // The LIMIT keeps the planner from evaluating the lock calls before
+    // the ORDER BY (the PostgreSQL manual's advisory-lock advice).
+    let list = keys
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let sql = "SELECT count(pg_advisory_xact_lock(k)) FROM \
+               (SELECT k FROM unnest(string_to_array($1, ',')::bigint[]) AS t(k) \
+               ORDER BY k LIMIT $2) s";
+    c.execute_raw(Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        sql,
+        [Value::from(list), Value::from(keys.len() as i64)],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// High half of the advisory-lock keys of [`lock_presence`] ("djpr"); the
+/// low half is the member id (ids past 2³² share keys, which only makes
+/// them wait for each other).
+pub const PRESENCE_LOCK: i64 = 0x646a_7072_0000_0000;
