@@ -210,6 +210,7 @@ async fn import(rows: usize, dir: Option<PathBuf>, floor: bool, json: bool) -> R
     // optimization: each row goes through every index as ours did).
     let floor_time = if floor {
         let ours_db = dir.join("ours").join("dangjian.db");
+        app.db.conn.close_by_ref().await.map_err(fail)?;
         drop(app);
         let mut sql = format!("ATTACH '{}' AS src; BEGIN;", ours_db.display());
         for t in IMPORT_TABLES {
