@@ -237,6 +237,12 @@ impl LedgerAppender {
         self.frontier.size()
     }
 
+    /// The commitment key and the tree's right edge, for appends made
+    /// elsewhere within the same transaction (the import's pipeline).
+    pub(crate) fn into_parts(self) -> ([u8; 32], Frontier) {
+        (self.key, self.frontier)
+    }
+
     /// Appends a leaf for every event of `member_ids` that has none yet.
     pub async fn append_members<C: ConnectionTrait>(
         &mut self,
@@ -316,6 +322,20 @@ fn leaf_of(
         commit(key, &event_content(ev, detail, digest)),
     )
     .map_err(internal)
+}
+
+/// The leaf of an event built in memory (the roster import's pipeline,
+/// which reserves ids and writes rows and leaves together), with the member
+/// digest stored beside it. Same derivation as [`LedgerAppender`]'s, so
+/// `ledger verify` re-derives it from the stored rows.
+pub(crate) fn leaf_in_memory(
+    key: &[u8; 32],
+    ev: &member_event::Model,
+    m: &member::Model,
+    detail: &[u8],
+) -> Result<(ArchiveLeaf, [u8; 32]), AppError> {
+    let digest = member_digest(key, m);
+    Ok((leaf_of(key, ev, m, detail, &digest)?, digest))
 }
 
 async fn members_by_id<C: ConnectionTrait>(

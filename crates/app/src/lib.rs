@@ -27,6 +27,7 @@ pub mod minutes;
 pub mod orgs;
 pub mod participation;
 pub mod roster;
+pub mod roster_pipeline;
 pub mod totp;
 pub mod transfers;
 pub mod votes;
@@ -88,6 +89,9 @@ pub struct AppConfig {
     /// Largest meeting attachment accepted, in bytes (the web layer's body
     /// limit follows it).
     pub attachment_max_bytes: usize,
+    /// Chunk size and bulk threshold of the roster import's pipeline
+    /// (`roster_pipeline`); tests make them small.
+    pub roster_import: roster_pipeline::Tuning,
 }
 
 impl Default for AppConfig {
@@ -107,6 +111,7 @@ impl Default for AppConfig {
             docs_fallback_font: None,
             work_calendar: Default::default(),
             attachment_max_bytes: crate::attachments::DEFAULT_MAX_BYTES,
+            roster_import: roster_pipeline::Tuning::default(),
         }
     }
 }

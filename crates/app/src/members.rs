@@ -10,11 +10,11 @@ use dangjian_domain::members::{
 use dangjian_domain::resident_id::{ResidentId, mask_phone};
 use dangjian_store::entities::{member, member_event, org};
 use dangjian_store::repo::{audit, members as repo, orgs as orepo};
-use sea_orm::{ConnectionTrait, Set};
+use sea_orm::{ActiveModelTrait, ActiveValue::NotSet, ConnectionTrait, Set};
 use serde::Serialize;
 
 use crate::orgs::OrgView;
-use crate::{Actor, App, AppError};
+use crate::{Actor, App, AppError, Keyring};
 
 /// Associated data binding each encrypted column (see store::crypto).
 pub const AAD_ID: &str = "members.id_number";
@@ -111,38 +111,75 @@ pub(crate) fn build_row(
     org_id: i64,
     now: DateTime<Utc>,
 ) -> Result<member::ActiveModel, AppError> {
-    let id = v.id.as_str();
+    let bidx = app.keys.blind_index(BIDX_ID, v.id.as_str());
+    let mut row =
+        member::ActiveModel::from(member_model(&app.keys, v, 0, bidx, org_id, now)?).reset_all();
+    row.id = NotSet;
+    Ok(row)
+}
+
+/// The member row of a new registration with its id (the roster import
+/// reserves ids, see `roster_pipeline`) and the blind index of its ID
+/// number: ID number and phone encrypted, masks for lists.
+pub(crate) fn member_model(
+    keys: &Keyring,
+    v: &ValidMember,
+    id: i64,
+    id_bidx: String,
+    org_id: i64,
+    now: DateTime<Utc>,
+) -> Result<member::Model, AppError> {
+    let number = v.id.as_str();
     let phone_enc = match &v.phone {
-        Some(p) => Some(app.keys.encrypt(p.as_bytes(), AAD_PHONE)?),
+        Some(p) => Some(keys.encrypt(p.as_bytes(), AAD_PHONE)?),
         None => None,
     };
-    Ok(member::ActiveModel {
-        uid: Set(uuid::Uuid::now_v7()),
-        org_id: Set(org_id),
-        group_id: Set(None),
-        name: Set(v.name.clone()),
-        id_enc: Set(app.keys.encrypt(id.as_bytes(), AAD_ID)?),
-        id_bidx: Set(app.keys.blind_index(BIDX_ID, id)),
-        id_masked: Set(mask_id_for_list(id)),
-        birth_date: Set(v.birth_date),
-        sex: Set(v.sex.as_str().into()),
-        ethnicity: Set(v.ethnicity.clone()),
-        phone_masked: Set(v.phone.as_deref().map(mask_phone)),
-        phone_enc: Set(phone_enc),
-        education: Set(v.education.map(|e| e.as_str().to_string())),
-        dues_category: Set(v.dues_category.as_str().into()),
-        stage: Set(v.stage.as_str().into()),
-        applied_on: Set(v.stage_dates.applied_on),
-        activist_on: Set(v.stage_dates.activist_on),
-        development_target_on: Set(v.stage_dates.development_target_on),
-        probationary_on: Set(v.stage_dates.probationary_on),
-        full_on: Set(v.stage_dates.full_on),
-        is_mobile: Set(v.mobile),
-        status: Set(MemberStatus::Active.as_str().into()),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
+    Ok(member::Model {
+        id,
+        uid: uuid::Uuid::now_v7(),
+        org_id,
+        group_id: None,
+        name: v.name.clone(),
+        id_enc: keys.encrypt(number.as_bytes(), AAD_ID)?,
+        id_bidx,
+        id_masked: mask_id_for_list(number),
+        birth_date: v.birth_date,
+        sex: v.sex.as_str().into(),
+        ethnicity: v.ethnicity.clone(),
+        phone_masked: v.phone.as_deref().map(mask_phone),
+        phone_enc,
+        education: v.education.map(|e| e.as_str().to_string()),
+        dues_category: v.dues_category.as_str().into(),
+        stage: v.stage.as_str().into(),
+        applied_on: v.stage_dates.applied_on,
+        activist_on: v.stage_dates.activist_on,
+        development_target_on: v.stage_dates.development_target_on,
+        probationary_on: v.stage_dates.probationary_on,
+        full_on: v.stage_dates.full_on,
+        is_mobile: v.mobile,
+        status: MemberStatus::Active.as_str().into(),
+        created_at: now,
+        updated_at: now,
     })
+}
+
+/// The detail of a registration event, as stored (encrypted) and committed
+/// to by its ledger leaf.
+pub(crate) fn registered_detail(v: &ValidMember, source: &str) -> String {
+    // One serialization, no intermediate `serde_json::Value`: the import
+    // builds a million of these.
+    #[derive(Serialize)]
+    struct Detail<'a> {
+        source: &'a str,
+        stage: &'a str,
+        stage_dates: &'a StageDates,
+    }
+    serde_json::to_string(&Detail {
+        source,
+        stage: v.stage.as_str(),
+        stage_dates: &v.stage_dates,
+    })
+    .unwrap_or_default()
 }
 
 /// The archive event recorded when a member is registered.
@@ -155,14 +192,14 @@ pub(crate) fn registered_event(
     now: DateTime<Utc>,
     source: &str,
 ) -> Result<member_event::ActiveModel, AppError> {
-    let detail = serde_json::json!({"stage": v.stage.as_str(), "stage_dates": v.stage_dates, "source": source});
+    let detail = registered_detail(v, source);
     Ok(member_event::ActiveModel {
         member_id: Set(member_id),
         org_id: Set(org_id),
         at: Set(now),
         kind: Set("registered".into()),
         actor_user_id: Set(actor),
-        detail_enc: Set(app.keys.encrypt(detail.to_string().as_bytes(), AAD_EVENT)?),
+        detail_enc: Set(app.keys.encrypt(detail.as_bytes(), AAD_EVENT)?),
         ..Default::default()
     })
 }

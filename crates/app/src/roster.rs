@@ -11,7 +11,8 @@ use dangjian_domain::members::{Education, MemberDraft, Stage, StageDates, valida
 use dangjian_store::repo::{audit, members as repo};
 use serde::Serialize;
 
-use crate::members::{AAD_ID, AAD_PHONE, BIDX_ID, build_row, check_member_org, registered_event};
+use crate::members::{AAD_ID, AAD_PHONE, check_member_org};
+use crate::roster_pipeline::{RowSource, estimate_csv_rows};
 use crate::{Actor, App, AppError};
 
 /// Columns of a roster file: (field, zh-CN header, other accepted headers).
@@ -227,26 +228,51 @@ fn map_headers(headers: &[String]) -> (HashMap<&'static str, usize>, Vec<RowErro
     (map, errors)
 }
 
-/// Builds a member draft from one row, collecting the cell-level errors.
-fn row_to_draft(
+/// The cells of one row, whichever reader produced it.
+pub(crate) trait Cells {
+    fn cell(&self, i: usize) -> Option<&str>;
+    /// Every cell empty or blank: the row is skipped.
+    fn is_blank(&self) -> bool;
+}
+
+impl Cells for Vec<String> {
+    fn cell(&self, i: usize) -> Option<&str> {
+        self.get(i).map(String::as_str)
+    }
+    fn is_blank(&self) -> bool {
+        self.iter().all(|c| c.trim().is_empty())
+    }
+}
+
+/// Header of the column holding `field`, as written in the file (empty when
+/// the file has no such column).
+pub(crate) fn column_of(
     map: &HashMap<&'static str, usize>,
-    row: &[String],
+    headers: &[String],
+    field: &str,
+) -> String {
+    map.get(field)
+        .and_then(|&i| headers.get(i))
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Builds a member draft from one row, collecting the cell-level errors.
+pub(crate) fn row_to_draft(
+    map: &HashMap<&'static str, usize>,
+    row: &impl Cells,
     line: usize,
     headers: &[String],
     errors: &mut Vec<RowError>,
 ) -> MemberDraft {
     let get = |f: &str| {
         map.get(f)
-            .and_then(|&i| row.get(i))
+            .and_then(|&i| row.cell(i))
             .map(|s| s.trim().to_string())
             .unwrap_or_default()
     };
     let mut err = |f: &str, code: &str, zh: String, en: String| {
-        let column = map
-            .get(f)
-            .and_then(|&i| headers.get(i))
-            .cloned()
-            .unwrap_or_default();
+        let column = column_of(map, headers, f);
         errors.push(RowError {
             row: line,
             column,
@@ -377,8 +403,10 @@ pub fn check_roster_file(
 }
 
 impl App {
-    /// Imports a roster into the branch `org_code`: validates every row first
-    /// and writes nothing unless every row is valid.
+    /// Imports a roster into the branch `org_code`: validates every row and
+    /// writes nothing unless every row is valid. Rows are prepared on a
+    /// second thread while earlier ones are written, in one transaction
+    /// (see [`crate::roster_pipeline`]).
     pub async fn import_roster(
         &self,
         actor: &Actor,
@@ -392,182 +420,42 @@ impl App {
             return Err(AppError::Forbidden);
         }
         check_member_org(&o)?;
-        let table = match format {
-            RosterFormat::Csv => read_csv(bytes)?,
-            RosterFormat::Xlsx => read_xlsx(bytes)?,
+        let (rows, headers, estimate) = match format {
+            RosterFormat::Csv => {
+                let data = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+                let estimate = estimate_csv_rows(data);
+                let mut rdr = csv::ReaderBuilder::new()
+                    .flexible(true)
+                    .from_reader(std::io::Cursor::new(data.to_vec()));
+                let headers: Vec<String> = rdr
+                    .headers()
+                    .map_err(|e| {
+                        file_error(
+                            format!("无法读取 CSV 表头：{e}"),
+                            format!("cannot read the CSV header: {e}"),
+                        )
+                    })?
+                    .iter()
+                    .map(|h| h.trim().to_string())
+                    .collect();
+                (RowSource::Csv(rdr), headers, estimate)
+            }
+            RosterFormat::Xlsx => {
+                let table = read_xlsx(bytes)?;
+                let n = table.rows.len();
+                (RowSource::Table(table.rows.into_iter()), table.headers, n)
+            }
         };
-        let total = table.rows.len();
-        let (map, mut errors) = map_headers(&table.headers);
+        let (map, errors) = map_headers(&headers);
         if !errors.is_empty() {
             return Ok(ImportReport {
-                rows: total,
+                rows: estimate,
                 imported: 0,
                 errors,
             });
         }
-        let today = self.today();
-        let mut valid = Vec::with_capacity(total);
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        for (i, row) in table.rows.iter().enumerate() {
-            let line = i + 2;
-            if row.iter().all(|c| c.trim().is_empty()) {
-                continue;
-            }
-            let before = errors.len();
-            let draft = row_to_draft(&map, row, line, &table.headers, &mut errors);
-            match validate_member(&draft, today) {
-                Ok(v) => {
-                    let bidx = self.keys.blind_index(BIDX_ID, v.id.as_str());
-                    if let Some(first) = seen.insert(bidx.clone(), line) {
-                        errors.push(self.row_error(
-                            &map,
-                            &table.headers,
-                            line,
-                            "id_number",
-                            "duplicate_in_file",
-                            format!("与第 {first} 行是同一人"),
-                            format!("same person as line {first}"),
-                        ));
-                    } else if errors.len() == before {
-                        valid.push((line, bidx, v));
-                    }
-                }
-                Err(ve) => {
-                    for fe in ve.0 {
-                        let base = fe
-                            .field
-                            .split('.')
-                            .next_back()
-                            .unwrap_or(&fe.field)
-                            .to_string();
-                        let column = map
-                            .get(base.as_str())
-                            .and_then(|&i| table.headers.get(i))
-                            .cloned()
-                            .unwrap_or_default();
-                        errors.push(RowError {
-                            row: line,
-                            column,
-                            field: fe.field,
-                            code: fe.code.into(),
-                            message_zh: fe.message_zh,
-                            message_en: fe.message_en,
-                        });
-                    }
-                }
-            }
-            if i % 1000 == 0 {
-                progress(Progress::Validated(i, total));
-            }
-        }
-        progress(Progress::Validated(total, total));
-        // Already registered anywhere in the tree (DOMAIN.md §3); the other
-        // organization is never named here.
-        let by_bidx: HashMap<&str, usize> =
-            valid.iter().map(|(l, b, _)| (b.as_str(), *l)).collect();
-        let keys: Vec<String> = valid.iter().map(|(_, b, _)| b.clone()).collect();
-        for chunk in keys.chunks(500) {
-            for b in repo::active_bidx_in(&self.db.conn, chunk).await? {
-                let line = by_bidx.get(b.as_str()).copied().unwrap_or(0);
-                errors.push(self.row_error(
-                    &map,
-                    &table.headers,
-                    line,
-                    "id_number",
-                    "duplicate_person",
-                    "此人已在本系统登记为在册人员（DOMAIN.md §3）".into(),
-                    "this person already has an active registration (DOMAIN.md §3)".into(),
-                ));
-            }
-        }
-        if !errors.is_empty() {
-            errors.sort_by_key(|e| e.row);
-            return Ok(ImportReport {
-                rows: total,
-                imported: 0,
-                errors,
-            });
-        }
-        let now = self.clock.now();
-        let (_writer, tx) = self.begin_write().await?;
-        let mut ledger = self.ledger_appender(&tx).await?;
-        let mut written = 0;
-        let mut facts = Vec::with_capacity(valid.len());
-        for chunk in valid.chunks(400) {
-            let rows = chunk
-                .iter()
-                .map(|(_, _, v)| build_row(self, v, o.id, now))
-                .collect::<Result<Vec<_>, _>>()?;
-            let ids = repo::insert_many(&tx, rows).await.map_err(|e| {
-                if e.to_string().to_lowercase().contains("unique") {
-                    crate::members::duplicate_conflict(actor, None)
-                } else {
-                    e.into()
-                }
-            })?;
-            let events = chunk
-                .iter()
-                .zip(&ids)
-                .map(|((_, _, v), id)| {
-                    registered_event(self, v, *id, o.id, actor.audit_id(), now, "import")
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            repo::add_events(&tx, events).await?;
-            ledger.append_members(self, &tx, &ids).await?;
-            facts.extend(chunk.iter().zip(&ids).map(|((_, _, v), id)| {
-                crate::warnings::member_facts(*id, v.stage.as_str(), &v.stage_dates)
-            }));
-            written += chunk.len();
-            progress(Progress::Written(written, valid.len()));
-        }
-        self.rules_after_member_write(&tx, &o, &facts).await?;
-        audit::append(
-            &tx,
-            audit::Entry {
-                user_id: actor.audit_id(),
-                action: "roster.import".into(),
-                target_kind: "org".into(),
-                target_id: Some(o.id),
-                org_id: Some(o.id),
-                remote_addr: actor.remote_addr.clone(),
-                detail: serde_json::json!({"rows": written}),
-            },
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(ImportReport {
-            rows: total,
-            imported: written,
-            errors: Vec::new(),
-        })
-    }
-
-    // One argument per RowError field; a struct here would only rename them.
-    #[allow(clippy::too_many_arguments)]
-    fn row_error(
-        &self,
-        map: &HashMap<&'static str, usize>,
-        headers: &[String],
-        line: usize,
-        field: &str,
-        code: &str,
-        zh: String,
-        en: String,
-    ) -> RowError {
-        let column = map
-            .get(field)
-            .and_then(|&i| headers.get(i))
-            .cloned()
-            .unwrap_or_default();
-        RowError {
-            row: line,
-            column,
-            field: field.into(),
-            code: code.into(),
-            message_zh: zh,
-            message_en: en,
-        }
+        self.import_rows(actor, &o, rows, map, headers, estimate, progress)
+            .await
     }
 
     /// Exports a branch's roster. ID numbers and phones are masked unless the

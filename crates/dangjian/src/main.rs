@@ -679,14 +679,22 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             if json {
                 pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
             }
+            // Rows are validated a chunk or two ahead of the rows written
+            // (one pipeline): the bar follows the validated rows until the
+            // first chunk is written, then the written ones.
+            let writing = std::sync::atomic::AtomicBool::new(false);
             let report = app
                 .import_roster(&actor, &org, format, &bytes, &|p| match p {
                     Progress::Validated(n, t) => {
                         pb.set_length(t as u64);
-                        pb.set_position(n as u64);
+                        if !writing.load(std::sync::atomic::Ordering::Relaxed) {
+                            pb.set_position(n as u64);
+                        }
                     }
                     Progress::Written(n, t) => {
-                        pb.set_message("写入 writing");
+                        if !writing.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                            pb.set_message("校验并写入 validating and writing");
+                        }
                         pb.set_length(t as u64);
                         pb.set_position(n as u64);
                     }

@@ -185,6 +185,37 @@ pub async fn active_bidx_in<C: ConnectionTrait>(
         .collect())
 }
 
+/// The blind index of every active member, in one query: the bulk
+/// import's duplicate-person check (DOMAIN.md §3) against the stored rows.
+pub async fn all_active_bidx<C: ConnectionTrait>(
+    c: &C,
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        id_bidx: String,
+    }
+    Ok(member::Entity::find()
+        .select_only()
+        .column(member::Column::IdBidx)
+        .filter(member::Column::Status.eq("active"))
+        .into_model::<Row>()
+        .all(c)
+        .await?
+        .into_iter()
+        .map(|r| r.id_bidx)
+        .collect())
+}
+
+/// Number of member rows (any status).
+pub async fn count_all<C: ConnectionTrait>(c: &C) -> Result<u64, StoreError> {
+    Ok(member::Entity::find().count(c).await?)
+}
+
+/// Indexes of `members` on the blind index. A bulk load fills them in
+/// random key order, so on SQLite the roster import drops and rebuilds them
+/// within its transaction (`bulk::suspend_indexes`).
+pub const BIDX_INDEXES: &[&str] = &["idx_members_bidx", "uq_members_active_person"];
+
 /// Inserts many members at once and returns their ids in input order.
 pub async fn insert_many<C: ConnectionTrait>(
     c: &C,
