@@ -62,7 +62,7 @@ fn csv_of(drafts: &[MemberDraft]) -> Vec<u8> {
 /// `bulk_rows` rows on.
 async fn fixture(chunk_rows: usize, bulk_rows: usize) -> Fixture {
     let mut fx = Fixture::new().await;
-    fx.app.config.roster_import = Tuning {
+    fx.app.config_mut().roster_import = Tuning {
         chunk_rows,
         bulk_rows,
     };
