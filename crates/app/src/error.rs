@@ -66,3 +66,16 @@ impl From<dangjian_store::CryptoError> for AppError {
         AppError::Internal(e.to_string())
     }
 }
+
+/// A roster file that cannot be read: the same single-field validation error
+/// (field `file`, code `unreadable_file`) the import always returned.
+impl From<dangjian_roster::FileError> for AppError {
+    fn from(e: dangjian_roster::FileError) -> Self {
+        AppError::field(
+            dangjian_roster::FileError::FIELD,
+            dangjian_roster::FileError::CODE,
+            e.message_zh,
+            e.message_en,
+        )
+    }
+}

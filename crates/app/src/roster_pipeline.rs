@@ -2,9 +2,10 @@
 //! validates, encrypts and builds the statements of chunks of rows while the
 //! calling task writes the previous chunk, all in one transaction.
 //!
-//! The preparing thread ([`Preparer`]) reads the file row by row and, per
-//! row, does what `roster` always did — cell parsing, `validate_member`, the
-//! blind index and the duplicate-in-file check — then, as long as no error
+//! The preparing thread ([`Preparer`]) reads the file row by row
+//! (`dangjian_roster::RowSource`) and, per row, does what `roster` always
+//! did — cell parsing (`dangjian_roster::row_to_draft`), `validate_member`,
+//! the blind index and the duplicate-in-file check — then, as long as no error
 //! has been found anywhere, builds the member row (ID number and phone
 //! encrypted), its `registered` event and the event's archive ledger leaf
 //! with the nodes it completes. Those need the ids of the rows, so ids are
@@ -33,6 +34,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use dangjian_domain::members::validate_member;
 use dangjian_domain::warnings::MemberFacts;
 use dangjian_ledger::{Frontier, StoredNode};
+use dangjian_roster::{Cells, RowError, RowSource, column_of, row_to_draft};
 use dangjian_store::entities::{ledger_leaf, ledger_node, member, member_event, org};
 use dangjian_store::repo::bulk::{self, Planner};
 use dangjian_store::repo::{audit, members as repo};
@@ -41,7 +43,7 @@ use sea_orm::{DbBackend, Statement, Value};
 use tokio::sync::mpsc;
 
 use crate::members::{AAD_EVENT, BIDX_ID, member_model, registered_detail};
-use crate::roster::{Cells, ImportReport, Progress, RowError, column_of, row_to_draft};
+use crate::roster::{ImportReport, Progress};
 use crate::{Actor, App, AppError};
 
 /// Sizes of the pipeline.
@@ -59,58 +61,6 @@ impl Default for Tuning {
         Self {
             chunk_rows: 2_000,
             bulk_rows: 20_000,
-        }
-    }
-}
-
-/// Rows of a roster file, in order.
-pub(crate) enum RowSource {
-    /// A CSV reader positioned after the header.
-    Csv(csv::Reader<std::io::Cursor<Vec<u8>>>),
-    /// Rows already read (XLSX).
-    Table(std::vec::IntoIter<Vec<String>>),
-}
-
-/// One row of either source.
-enum Row {
-    Csv(csv::StringRecord),
-    Table(Vec<String>),
-}
-
-impl Cells for Row {
-    fn cell(&self, i: usize) -> Option<&str> {
-        match self {
-            Row::Csv(r) => r.get(i),
-            Row::Table(r) => r.get(i).map(String::as_str),
-        }
-    }
-    fn is_blank(&self) -> bool {
-        match self {
-            Row::Csv(r) => r.iter().all(|c| c.trim().is_empty()),
-            Row::Table(r) => r.iter().all(|c| c.trim().is_empty()),
-        }
-    }
-}
-
-impl RowSource {
-    /// The next row; `index` is its position among the data rows (line
-    /// `index + 2`), for the error message.
-    fn next(&mut self, index: usize) -> Option<Result<Row, AppError>> {
-        match self {
-            RowSource::Csv(rdr) => {
-                let mut rec = csv::StringRecord::new();
-                match rdr.read_record(&mut rec) {
-                    Ok(true) => Some(Ok(Row::Csv(rec))),
-                    Ok(false) => None,
-                    Err(e) => Some(Err(AppError::field(
-                        "file",
-                        "unreadable_file",
-                        format!("第 {} 行无法读取：{e}", index + 2),
-                        format!("line {} cannot be read: {e}", index + 2),
-                    ))),
-                }
-            }
-            RowSource::Table(rows) => rows.next().map(|r| Ok(Row::Table(r))),
         }
     }
 }
@@ -240,7 +190,7 @@ impl Preparer {
                         break;
                     }
                     Some(Err(e)) => {
-                        let _ = out.blocking_send(Msg::Fail(e));
+                        let _ = out.blocking_send(Msg::Fail(e.into()));
                         return;
                     }
                     Some(Ok(r)) => r,
@@ -429,15 +379,6 @@ impl Preparer {
         out.extend(planner.insert(Vec::new(), nodes)?);
         Ok(out)
     }
-}
-
-/// Rows of a file before it is read, for the progress bar and the choice of
-/// bulk mode: the number of line breaks (an upper bound when quoted cells
-/// hold line breaks).
-pub(crate) fn estimate_csv_rows(bytes: &[u8]) -> usize {
-    let lines = bytes.iter().filter(|&&b| b == b'\n').count();
-    let last = usize::from(!bytes.is_empty() && !bytes.ends_with(b"\n"));
-    (lines + last).saturating_sub(1)
 }
 
 impl App {

@@ -1,0 +1,230 @@
+//! Reading roster files: a CSV or XLSX file into its headers and rows, either
+//! all at once ([`read_csv`], [`read_xlsx`]) or, for the import, row by row
+//! ([`open_rows`], [`RowSource`]).
+
+use std::io::Cursor;
+
+use crate::{FileError, RosterFormat};
+
+/// A whole roster file: trimmed headers and the data rows as written.
+pub(crate) struct Table {
+    pub(crate) headers: Vec<String>,
+    pub(crate) rows: Vec<Vec<String>>,
+}
+
+fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
+pub(crate) fn read_csv(bytes: &[u8]) -> Result<Table, FileError> {
+    let bytes = strip_bom(bytes);
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    let headers = rdr
+        .headers()
+        .map_err(|e| FileError::csv_header(&e))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    let mut rows = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.map_err(|e| FileError::csv_line(i + 2, &e))?;
+        rows.push(rec.iter().map(|s| s.to_string()).collect());
+    }
+    Ok(Table { headers, rows })
+}
+
+pub(crate) fn read_xlsx(bytes: &[u8]) -> Result<Table, FileError> {
+    use calamine::{Data, Reader, Xlsx};
+    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| {
+        FileError::new(
+            format!("无法打开 XLSX 文件：{e}"),
+            format!("cannot open the XLSX file: {e}"),
+        )
+    })?;
+    let sheet = wb
+        .worksheet_range_at(0)
+        .ok_or_else(|| FileError::new("XLSX 文件没有工作表", "the XLSX file has no worksheet"))?
+        .map_err(|e| {
+            FileError::new(
+                format!("无法读取工作表：{e}"),
+                format!("cannot read the worksheet: {e}"),
+            )
+        })?;
+    let cell = |d: &Data| -> String {
+        match d {
+            Data::Empty => String::new(),
+            Data::String(s) => s.clone(),
+            Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+            Data::Float(f) => f.to_string(),
+            Data::Int(i) => i.to_string(),
+            Data::Bool(b) => {
+                if *b {
+                    "是".into()
+                } else {
+                    "否".into()
+                }
+            }
+            Data::DateTime(dt) => dt
+                .as_datetime()
+                .map(|t| t.date().to_string())
+                .unwrap_or_default(),
+            Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+            Data::Error(e) => format!("#{e:?}"),
+        }
+    };
+    let mut it = sheet.rows();
+    let headers = it
+        .next()
+        .map(|r| r.iter().map(|c| cell(c).trim().to_string()).collect())
+        .unwrap_or_default();
+    let rows = it.map(|r| r.iter().map(cell).collect()).collect();
+    Ok(Table { headers, rows })
+}
+
+/// Rows of a file before it is read, for the progress bar and the choice of
+/// bulk mode: the number of line breaks (an upper bound when quoted cells
+/// hold line breaks).
+pub(crate) fn estimate_csv_rows(bytes: &[u8]) -> usize {
+    let lines = bytes.iter().filter(|&&b| b == b'\n').count();
+    let last = usize::from(!bytes.is_empty() && !bytes.ends_with(b"\n"));
+    (lines + last).saturating_sub(1)
+}
+
+/// A roster file opened for the import by [`open_rows`].
+pub struct OpenedRoster {
+    /// The rows after the header, not yet read (CSV) or read (XLSX).
+    pub rows: RowSource,
+    /// The headers, trimmed.
+    pub headers: Vec<String>,
+    /// Data rows in the file: counted for XLSX, estimated from the line
+    /// breaks for CSV (an upper bound).
+    pub estimate: usize,
+}
+
+/// Opens a roster file for the import: reads its headers and, for XLSX, its
+/// rows; the rows of a CSV file are read one by one as the import asks for
+/// them.
+pub fn open_rows(format: RosterFormat, bytes: &[u8]) -> Result<OpenedRoster, FileError> {
+    match format {
+        RosterFormat::Csv => {
+            let data = strip_bom(bytes);
+            let estimate = estimate_csv_rows(data);
+            let mut rdr = csv::ReaderBuilder::new()
+                .flexible(true)
+                .from_reader(Cursor::new(data.to_vec()));
+            let headers: Vec<String> = rdr
+                .headers()
+                .map_err(|e| FileError::csv_header(&e))?
+                .iter()
+                .map(|h| h.trim().to_string())
+                .collect();
+            Ok(OpenedRoster {
+                rows: RowSource::Csv(rdr),
+                headers,
+                estimate,
+            })
+        }
+        RosterFormat::Xlsx => {
+            let table = read_xlsx(bytes)?;
+            let estimate = table.rows.len();
+            Ok(OpenedRoster {
+                rows: RowSource::Table(table.rows.into_iter()),
+                headers: table.headers,
+                estimate,
+            })
+        }
+    }
+}
+
+/// Rows of a roster file, in order.
+pub enum RowSource {
+    /// A CSV reader positioned after the header.
+    Csv(csv::Reader<Cursor<Vec<u8>>>),
+    /// Rows already read (XLSX).
+    Table(std::vec::IntoIter<Vec<String>>),
+}
+
+/// One row of either source.
+pub enum Row {
+    Csv(csv::StringRecord),
+    Table(Vec<String>),
+}
+
+impl crate::Cells for Row {
+    fn cell(&self, i: usize) -> Option<&str> {
+        match self {
+            Row::Csv(r) => r.get(i),
+            Row::Table(r) => r.get(i).map(String::as_str),
+        }
+    }
+    fn is_blank(&self) -> bool {
+        match self {
+            Row::Csv(r) => r.iter().all(|c| c.trim().is_empty()),
+            Row::Table(r) => r.iter().all(|c| c.trim().is_empty()),
+        }
+    }
+}
+
+impl RowSource {
+    /// The next row; `index` is its position among the data rows (line
+    /// `index + 2`), for the error message.
+    pub fn next(&mut self, index: usize) -> Option<Result<Row, FileError>> {
+        match self {
+            RowSource::Csv(rdr) => {
+                let mut rec = csv::StringRecord::new();
+                match rdr.read_record(&mut rec) {
+                    Ok(true) => Some(Ok(Row::Csv(rec))),
+                    Ok(false) => None,
+                    Err(e) => Some(Err(FileError::csv_line(index + 2, &e))),
+                }
+            }
+            RowSource::Table(rows) => rows.next().map(|r| Ok(Row::Table(r))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Cells;
+
+    #[test]
+    fn csv_rows_are_estimated_from_line_breaks() {
+        assert_eq!(estimate_csv_rows(b""), 0);
+        assert_eq!(estimate_csv_rows(b"a,b\n"), 0);
+        assert_eq!(estimate_csv_rows(b"a,b\n1,2"), 1);
+        assert_eq!(estimate_csv_rows(b"a,b\n1,2\n3,4\n"), 2);
+    }
+
+    #[test]
+    fn opened_csv_reads_row_by_row_after_a_bom() {
+        let mut f = open_rows(
+            RosterFormat::Csv,
+            "\u{feff} 姓名 ,stage\n张三,正式党员\n,\n".as_bytes(),
+        )
+        .expect("open");
+        assert_eq!(f.headers, ["姓名", "stage"]);
+        assert_eq!(f.estimate, 2);
+        let row = f.rows.next(0).expect("row").expect("readable");
+        assert_eq!(row.cell(0), Some("张三"));
+        assert!(!row.is_blank());
+        assert!(f.rows.next(1).expect("row").expect("readable").is_blank());
+        assert!(f.rows.next(2).is_none());
+    }
+
+    #[test]
+    fn unreadable_files_say_so_in_both_languages() {
+        let e = read_xlsx(b"not a workbook").err().expect("refused");
+        assert!(e.message_zh.starts_with("无法打开 XLSX 文件："), "{e:?}");
+        assert!(
+            e.message_en.starts_with("cannot open the XLSX file: "),
+            "{e:?}"
+        );
+        // Invalid UTF-8 on line 3 (the header is line 1).
+        let e = read_csv(b"name,stage\na,b\n\xff,c\n")
+            .err()
+            .expect("refused");
+        assert!(e.message_zh.starts_with("第 3 行无法读取："), "{e:?}");
+        assert!(e.message_en.starts_with("line 3 cannot be read: "), "{e:?}");
+    }
+}
