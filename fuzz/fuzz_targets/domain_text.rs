@@ -25,5 +25,5 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = dues_ledger::parse_month("month", s);
     let _ = meetings::is_code_shape(s);
-    let _ = dangjian_app::roster::parse_date(s);
+    let _ = dangjian_roster::parse_date(s);
 });

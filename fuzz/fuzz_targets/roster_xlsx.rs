@@ -2,7 +2,7 @@
 //! cell types). Must never panic.
 #![no_main]
 
-use dangjian_app::roster::{RosterFormat, check_roster_file};
+use dangjian_roster::{RosterFormat, check_roster_file};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
