@@ -42,7 +42,14 @@ impl Db {
             .acquire_timeout(Duration::from_secs(30));
         let sqlite = url.starts_with("sqlite:");
         if sqlite {
-            opts.max_connections(8).min_connections(1);
+            // A pooled SQLite connection is a thread in this process with
+            // the file open: there is no peer that could have hung up, and
+            // sqlx's ping before each acquire was one more round trip to
+            // that thread per query (issue 6, the sign-in surge). sqlx
+            // still pings when a connection goes back to the pool.
+            opts.max_connections(8)
+                .min_connections(1)
+                .test_before_acquire(false);
             opts.map_sqlx_sqlite_opts(|o| {
                 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
                 o.create_if_missing(true)
