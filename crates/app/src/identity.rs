@@ -602,15 +602,12 @@ impl App {
             Some(c) => c,
             None => {
                 let generation = cache.generation();
-                let s = repo::session(&self.db.conn, &hex::encode(digest))
-                    .await?
-                    .filter(|s| !s.revoked && s.expires_at > self.clock.now())
-                    .ok_or(AppError::Unauthorized)?;
-                let c = Caller {
-                    actor: Arc::new(self.actor_for(s.user_id, None).await?),
-                    expires_at: Some(s.expires_at),
-                    csrf: Some(s.csrf),
-                };
+                // Session, user and grants in one query (was three).
+                let rows = repo::session_caller(&self.db.conn, &hex::encode(digest)).await?;
+                let c = self.caller_of(&rows)?;
+                if c.expires_at.is_none() || c.csrf.is_none() {
+                    return Err(AppError::Unauthorized);
+                }
                 cache.put(digest, c.clone(), generation, Instant::now());
                 c
             }
@@ -618,6 +615,41 @@ impl App {
         let mut actor = Actor::clone(&caller.actor);
         actor.remote_addr = remote_addr;
         Ok((actor, caller.csrf.unwrap_or_default()))
+    }
+
+    /// The caller from the rows of `repo::token_caller` or
+    /// `repo::session_caller`: refused when there is no such credential,
+    /// or it is revoked or expired, or its user is disabled.
+    fn caller_of(&self, rows: &[repo::CallerRow]) -> Result<Caller, AppError> {
+        let now = self.clock.now();
+        let t = rows
+            .first()
+            .filter(|t| !t.revoked && !t.disabled && t.expires_at.is_none_or(|e| e > now))
+            .ok_or(AppError::Unauthorized)?;
+        let actor = Actor {
+            user_id: t.user_id,
+            login: t.login.clone(),
+            display_name: t.display_name.clone(),
+            member_id: t.member_id,
+            grants: rows
+                .iter()
+                .filter_map(|g| {
+                    Some(Grant {
+                        role: Role::parse(g.role.as_deref()?)?,
+                        org_id: g.org_id?,
+                        org_path: g.org_path.clone()?,
+                        org_name: g.org_name.clone()?,
+                        org_code: g.org_code.clone()?,
+                    })
+                })
+                .collect(),
+            remote_addr: None,
+        };
+        Ok(Caller {
+            actor: Arc::new(actor),
+            expires_at: t.expires_at,
+            csrf: t.csrf.clone(),
+        })
     }
 
     /// A cached caller still valid by the application's clock; a cached
@@ -717,35 +749,7 @@ impl App {
                 let generation = cache.generation();
                 // Token, user and grants in one query (was three).
                 let rows = repo::token_caller(&self.db.conn, &hex::encode(digest)).await?;
-                let now = self.clock.now();
-                let t = rows
-                    .first()
-                    .filter(|t| !t.revoked && !t.disabled && t.expires_at.is_none_or(|e| e > now))
-                    .ok_or(AppError::Unauthorized)?;
-                let actor = Actor {
-                    user_id: t.user_id,
-                    login: t.login.clone(),
-                    display_name: t.display_name.clone(),
-                    member_id: t.member_id,
-                    grants: rows
-                        .iter()
-                        .filter_map(|g| {
-                            Some(Grant {
-                                role: Role::parse(g.role.as_deref()?)?,
-                                org_id: g.org_id?,
-                                org_path: g.org_path.clone()?,
-                                org_name: g.org_name.clone()?,
-                                org_code: g.org_code.clone()?,
-                            })
-                        })
-                        .collect(),
-                    remote_addr: None,
-                };
-                let c = Caller {
-                    actor: Arc::new(actor),
-                    expires_at: t.expires_at,
-                    csrf: None,
-                };
+                let c = self.caller_of(&rows)?;
                 cache.put(digest, c.clone(), generation, Instant::now());
                 c
             }

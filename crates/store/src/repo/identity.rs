@@ -368,10 +368,11 @@ pub async fn revoke_user_tokens<C: ConnectionTrait>(
     Ok(r.rows_affected)
 }
 
-/// One row of [`token_caller`]: the token's state, its user, and one of the
-/// user's role grants with its organization (`None`s when they hold none).
+/// One row of [`token_caller`] or [`session_caller`]: the credential's
+/// state, its user, and one of the user's role grants with its
+/// organization (`None`s when they hold none).
 #[derive(Debug, Clone, FromQueryResult)]
-pub struct TokenCallerRow {
+pub struct CallerRow {
     pub user_id: i64,
     pub login: String,
     pub display_name: String,
@@ -379,11 +380,46 @@ pub struct TokenCallerRow {
     pub disabled: bool,
     pub revoked: bool,
     pub expires_at: Option<DateTime<Utc>>,
+    /// The session's CSRF token (`None` for a bearer token).
+    pub csrf: Option<String>,
     pub role: Option<String>,
     pub org_id: Option<i64>,
     pub org_path: Option<String>,
     pub org_name: Option<String>,
     pub org_code: Option<String>,
+}
+
+/// The credential in table `credential` whose column `key` equals `hash`
+/// (aliased `c`; `csrf` is its CSRF column or a NULL), its user and the
+/// user's grants with their organizations, in grant order, in one query.
+async fn caller_rows<C: ConnectionTrait>(
+    c: &C,
+    credential: &str,
+    key: &str,
+    csrf: &str,
+    hash: &str,
+) -> Result<Vec<CallerRow>, StoreError> {
+    use sea_orm::{DbBackend, Statement};
+    let backend = c.get_database_backend();
+    let p = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    let sql = format!(
+        "SELECT u.id AS user_id, u.login, u.display_name, u.member_id, u.disabled, \
+         c.revoked, c.expires_at, {csrf} AS csrf, g.role, g.org_id, o.path AS org_path, \
+         o.name AS org_name, o.code AS org_code \
+         FROM {credential} c JOIN users u ON u.id = c.user_id \
+         LEFT JOIN role_grants g ON g.user_id = u.id \
+         LEFT JOIN orgs o ON o.id = g.org_id \
+         WHERE c.{key} = {p} ORDER BY g.id"
+    );
+    Ok(
+        CallerRow::find_by_statement(Statement::from_sql_and_values(backend, sql, [hash.into()]))
+            .all(c)
+            .await?,
+    )
 }
 
 /// The bearer token with this hash, its user and the user's role grants
@@ -394,30 +430,23 @@ pub struct TokenCallerRow {
 pub async fn token_caller<C: ConnectionTrait>(
     c: &C,
     token_hash: &str,
-) -> Result<Vec<TokenCallerRow>, StoreError> {
-    use sea_orm::{DbBackend, Statement};
-    let backend = c.get_database_backend();
-    let p = if backend == DbBackend::Postgres {
-        "$1"
-    } else {
-        "?"
-    };
-    let sql = format!(
-        "SELECT u.id AS user_id, u.login, u.display_name, u.member_id, u.disabled, \
-         t.revoked, t.expires_at, g.role, g.org_id, o.path AS org_path, \
-         o.name AS org_name, o.code AS org_code \
-         FROM api_tokens t JOIN users u ON u.id = t.user_id \
-         LEFT JOIN role_grants g ON g.user_id = u.id \
-         LEFT JOIN orgs o ON o.id = g.org_id \
-         WHERE t.token_hash = {p} ORDER BY g.id"
-    );
-    Ok(
-        TokenCallerRow::find_by_statement(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [token_hash.into()],
-        ))
-        .all(c)
-        .await?,
+) -> Result<Vec<CallerRow>, StoreError> {
+    caller_rows(
+        c,
+        "api_tokens",
+        "token_hash",
+        "CAST(NULL AS TEXT)",
+        token_hash,
     )
+    .await
+}
+
+/// The web session with this hash, its user and the user's grants, in one
+/// query (was three: session, user, grants) — what every page needs to
+/// know its caller. Empty when no session has this hash.
+pub async fn session_caller<C: ConnectionTrait>(
+    c: &C,
+    id_hash: &str,
+) -> Result<Vec<CallerRow>, StoreError> {
+    caller_rows(c, "sessions", "id_hash", "c.csrf", id_hash).await
 }
