@@ -29,7 +29,7 @@ use dangjian_workflow::{
     Instance, Override, Period, ProcessDef, Severity, SideActionDef, Status, StepDef, TimerState,
     timer_state,
 };
-use sea_orm::{ConnectionTrait, Set};
+use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::to_local;
@@ -1528,20 +1528,7 @@ impl App {
         let now = self.clock.now();
         let row = repo::insert_instance(
             &tx,
-            workflow_instance::ActiveModel {
-                uid: Set(uuid::Uuid::now_v7()),
-                process_key: Set(PROCESS_KEY.into()),
-                process_version: Set(i32::try_from(def.version).unwrap_or(i32::MAX)),
-                member_id: Set(m.id),
-                org_id: Set(o.id),
-                status: Set(Status::Active.as_str().into()),
-                next_step: Set(def.steps.first().map(|s| s.key.clone())),
-                steps_done: Set(0),
-                started_by: Set(actor.audit_id()),
-                started_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            },
+            crate::workflows::new_run(&def, m.id, o.id, actor.audit_id(), now),
         )
         .await?;
         let mut inst = Instance::new(&def);

@@ -737,20 +737,7 @@ impl App {
         let now = self.clock.now();
         wrepo::insert_instance(
             c,
-            workflow_instance::ActiveModel {
-                uid: Set(uuid::Uuid::now_v7()),
-                process_key: Set(def.key.clone()),
-                process_version: Set(i32::try_from(def.version).unwrap_or(i32::MAX)),
-                member_id: Set(member_id),
-                org_id: Set(org_id),
-                status: Set(Status::Active.as_str().into()),
-                next_step: Set(def.steps.first().map(|s| s.key.clone())),
-                steps_done: Set(0),
-                started_by: Set(started_by),
-                started_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            },
+            crate::workflows::new_run(def, member_id, org_id, started_by, now),
         )
         .await
         .map_err(|e| {

@@ -32,6 +32,32 @@ use crate::{App, AppError};
 /// Associated data binding the encrypted history detail.
 pub const AAD_ENTRY: &str = "workflow_entries.detail";
 
+/// The row of a new run of `def` for a member at an organization: active,
+/// at the first step, nothing done yet. Admissions and transfers start
+/// their runs with it.
+pub fn new_run(
+    def: &ProcessDef,
+    member_id: i64,
+    org_id: i64,
+    started_by: Option<i64>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> workflow_instance::ActiveModel {
+    workflow_instance::ActiveModel {
+        uid: Set(uuid::Uuid::now_v7()),
+        process_key: Set(def.key.clone()),
+        process_version: Set(i32::try_from(def.version).unwrap_or(i32::MAX)),
+        member_id: Set(member_id),
+        org_id: Set(org_id),
+        status: Set(Status::Active.as_str().into()),
+        next_step: Set(def.steps.first().map(|s| s.key.clone())),
+        steps_done: Set(0),
+        started_by: Set(started_by),
+        started_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
 /// The definitions of this build.
 pub fn registry() -> Registry {
     let mut r = Registry::new();
