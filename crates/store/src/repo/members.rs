@@ -160,6 +160,31 @@ pub async fn update<C: ConnectionTrait>(
     Ok(am.update(c).await?)
 }
 
+/// The blind indexes of active registrations (the duplicate-person check
+/// of DOMAIN.md §3), all of them or those in `only`.
+async fn active_bidx<C: ConnectionTrait, B: FromIterator<String>>(
+    c: &C,
+    only: Option<&[String]>,
+) -> Result<B, StoreError> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        id_bidx: String,
+    }
+    let mut q = member::Entity::find()
+        .select_only()
+        .column(member::Column::IdBidx)
+        .filter(member::Column::Status.eq("active"));
+    if let Some(only) = only {
+        q = q.filter(member::Column::IdBidx.is_in(only.to_vec()));
+    }
+    Ok(q.into_model::<Row>()
+        .all(c)
+        .await?
+        .into_iter()
+        .map(|r| r.id_bidx)
+        .collect())
+}
+
 /// Which of `bidxs` already have an active registration.
 pub async fn active_bidx_in<C: ConnectionTrait>(
     c: &C,
@@ -168,21 +193,7 @@ pub async fn active_bidx_in<C: ConnectionTrait>(
     if bidxs.is_empty() {
         return Ok(Vec::new());
     }
-    #[derive(FromQueryResult)]
-    struct Row {
-        id_bidx: String,
-    }
-    Ok(member::Entity::find()
-        .select_only()
-        .column(member::Column::IdBidx)
-        .filter(member::Column::IdBidx.is_in(bidxs.to_vec()))
-        .filter(member::Column::Status.eq("active"))
-        .into_model::<Row>()
-        .all(c)
-        .await?
-        .into_iter()
-        .map(|r| r.id_bidx)
-        .collect())
+    active_bidx(c, Some(bidxs)).await
 }
 
 /// The blind index of every active member, in one query: the bulk
@@ -190,20 +201,7 @@ pub async fn active_bidx_in<C: ConnectionTrait>(
 pub async fn all_active_bidx<C: ConnectionTrait>(
     c: &C,
 ) -> Result<std::collections::HashSet<String>, StoreError> {
-    #[derive(FromQueryResult)]
-    struct Row {
-        id_bidx: String,
-    }
-    Ok(member::Entity::find()
-        .select_only()
-        .column(member::Column::IdBidx)
-        .filter(member::Column::Status.eq("active"))
-        .into_model::<Row>()
-        .all(c)
-        .await?
-        .into_iter()
-        .map(|r| r.id_bidx)
-        .collect())
+    active_bidx(c, None).await
 }
 
 /// Number of member rows (any status).
