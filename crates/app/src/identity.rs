@@ -603,7 +603,7 @@ impl App {
             None => {
                 let generation = cache.generation();
                 // Session, user and grants in one query (was three).
-                let rows = repo::session_caller(&self.db.conn, &hex::encode(digest)).await?;
+                let rows = repo::session_caller(&self.db, &hex::encode(digest)).await?;
                 let c = self.caller_of(&rows)?;
                 cache.put(digest, c.clone(), generation, Instant::now());
                 c
@@ -745,7 +745,7 @@ impl App {
             None => {
                 let generation = cache.generation();
                 // Token, user and grants in one query (was three).
-                let rows = repo::token_caller(&self.db.conn, &hex::encode(digest)).await?;
+                let rows = repo::token_caller(&self.db, &hex::encode(digest)).await?;
                 let c = self.caller_of(&rows)?;
                 cache.put(digest, c.clone(), generation, Instant::now());
                 c

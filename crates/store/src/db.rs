@@ -1,10 +1,13 @@
 //! Opening the database (SQLite file or PostgreSQL URL) and running migrations.
 
+use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
 use sea_orm_migration::MigratorTrait;
 
+use crate::direct::Direct;
 use crate::migration::Migrator;
 
 /// Errors of the storage layer.
@@ -12,6 +15,8 @@ use crate::migration::Migrator;
 pub enum StoreError {
     #[error("database: {0}")]
     Db(#[from] DbErr),
+    #[error("database (direct SQLite connection): {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error(transparent)]
     Crypto(#[from] crate::crypto::CryptoError),
     #[error("stored data is inconsistent: {0}")]
@@ -30,6 +35,9 @@ pub enum Backend {
 pub struct Db {
     pub conn: DatabaseConnection,
     pub backend: Backend,
+    /// For a SQLite file: synchronous connections to the same file for the
+    /// hot paths that name them (see [`crate::direct`]).
+    pub direct: Option<Arc<Direct>>,
 }
 
 impl Db {
@@ -70,7 +78,22 @@ impl Db {
             DbBackend::Sqlite => Backend::Sqlite,
             _ => Backend::Postgres,
         };
-        Ok(Self { conn, backend })
+        let direct = if sqlite {
+            sqlite_file(url).map(|p| Arc::new(Direct::new(&p)))
+        } else {
+            None
+        };
+        Ok(Self {
+            conn,
+            backend,
+            direct,
+        })
+    }
+
+    /// The pool's SQLite file, for other tools (the direct connections,
+    /// backups); `None` on PostgreSQL or an in-memory database.
+    pub fn sqlite_path(&self) -> Option<&std::path::Path> {
+        self.direct.as_deref().map(Direct::path)
     }
 
     /// Applies pending migrations; returns how many were applied.
@@ -101,4 +124,15 @@ impl Db {
     pub async fn ping(&self) -> bool {
         self.conn.execute_unprepared("SELECT 1").await.is_ok()
     }
+}
+
+/// The file of a `sqlite:` URL; `None` for an in-memory database, which
+/// other connections cannot share.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        return None;
+    }
+    let opts = sea_orm::sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+    let path = opts.get_filename();
+    (!path.as_os_str().is_empty()).then(|| path.to_path_buf())
 }

@@ -5,10 +5,12 @@
 
 pub mod crypto;
 pub mod db;
+pub mod direct;
 pub mod entities;
 pub mod migration;
 pub mod repo;
 
 pub use crypto::{CryptoError, Keyring};
 pub use db::{Backend, Db, StoreError};
+pub use rusqlite;
 pub use sea_orm;

@@ -281,7 +281,7 @@ impl App {
         while let Some(batch) = self.signins.take() {
             let (pending, replies): (Vec<Pending>, Vec<oneshot::Sender<Outcome>>) =
                 batch.into_iter().unzip();
-            let outcomes = match self.sign_in_batch(&pending).await {
+            let outcomes = match self.sign_in_batch_any(&pending).await {
                 Ok(o) => o,
                 Err(e) if pending.len() == 1 => vec![Err(e)],
                 Err(e) => {
@@ -312,15 +312,126 @@ impl App {
         self.signins.stats()
     }
 
+    /// Records `pending` in one write transaction: on a SQLite file over
+    /// the direct writer connection ([`Self::sign_in_batch_direct`]) unless
+    /// a meeting of the batch is already held, otherwise through the pool
+    /// ([`Self::sign_in_batch`]).
+    async fn sign_in_batch_any(&self, pending: &[Pending]) -> Result<Vec<Outcome>, AppError> {
+        if let Some(out) = self.sign_in_batch_direct(pending).await? {
+            return Ok(out);
+        }
+        self.sign_in_batch(pending).await
+    }
+
+    /// SQLite: the whole batch on the direct writer connection, in one
+    /// blocking task (one thread hand-off per batch; through the pool each
+    /// of its six statements was two). `None` when there is no direct
+    /// connection (PostgreSQL) or a meeting of the batch is already marked
+    /// held: a late sign-in there also gets its certificate and counts for
+    /// participation, which [`Self::sign_in_batch`] writes.
+    async fn sign_in_batch_direct(
+        &self,
+        pending: &[Pending],
+    ) -> Result<Option<Vec<Outcome>>, AppError> {
+        let Some(direct) = self.db.direct.clone() else {
+            return Ok(None);
+        };
+        let asks: Vec<(Ask, Option<i64>)> = pending
+            .iter()
+            .map(|p| {
+                let ask = Ask {
+                    meeting_id: p.meeting_id,
+                    member_id: p.member_id,
+                    now: p.now,
+                };
+                (ask, p.actor.audit_id())
+            })
+            .collect();
+        // The same gate as every other write of this process, so the pool's
+        // writers and this one take turns instead of meeting SQLite's busy
+        // handler.
+        let _writer = self.write_gate.lock().await;
+        let decided = tokio::task::spawn_blocking(move || {
+            direct.write(|c| {
+                let (members, meeting_ids) = ids_of(asks.iter().map(|a| &a.0));
+                let meetings: HashMap<i64, meeting::Model> = repo::direct::by_ids(c, &meeting_ids)?
+                    .into_iter()
+                    .map(|m| (m.id, m))
+                    .collect();
+                if meetings
+                    .values()
+                    .any(|m| m.status == MeetingStatus::Held.as_str())
+                {
+                    return Ok(None);
+                }
+                let mut pairs: Vec<(i64, i64)> = asks
+                    .iter()
+                    .map(|a| (a.0.meeting_id, a.0.member_id))
+                    .collect();
+                pairs.sort_unstable();
+                pairs.dedup();
+                let mut rows: HashMap<(i64, i64), RowState> =
+                    repo::direct::attendance_of(c, &pairs)?
+                        .iter()
+                        .map(|r| ((r.meeting_id, r.member_id), RowState::from(r)))
+                        .collect();
+                let mut elsewhere = match span_of(&meetings) {
+                    Some((from, to)) => {
+                        elsewhere_of(repo::direct::present_in_span(c, &members, from, to)?)
+                    }
+                    None => HashMap::new(),
+                };
+                let plain: Vec<Ask> = asks.iter().map(|a| a.0).collect();
+                let decided = decide(&plain, &meetings, &mut rows, &mut elsewhere);
+                let accepted: Vec<OnlinePresence> = asks
+                    .iter()
+                    .zip(&decided)
+                    .filter(|(_, d)| d.is_none())
+                    .map(|((a, by), _)| OnlinePresence {
+                        meeting_id: a.meeting_id,
+                        member_id: a.member_id,
+                        at: a.now,
+                        by: *by,
+                    })
+                    .collect();
+                let changed: std::collections::HashSet<(i64, i64)> =
+                    repo::direct::record_online(c, &accepted, MAX_FAILED_CODES)?
+                        .into_iter()
+                        .collect();
+                Ok(Some(
+                    plain
+                        .iter()
+                        .zip(decided)
+                        .map(|(a, d)| match d {
+                            Some(e) => Err(e),
+                            // Rows were read under SQLite's write lock in
+                            // this transaction: an accepted one changes.
+                            None if changed.contains(&(a.meeting_id, a.member_id)) => Ok(a.now),
+                            None => Err(AppError::Internal(
+                                "sign-in row changed within its transaction".into(),
+                            )),
+                        })
+                        .collect::<Vec<Outcome>>(),
+                ))
+            })
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("the sign-in writer failed: {e}")))??;
+        Ok(decided)
+    }
+
     /// Records `pending` in one write transaction; one outcome per item.
     async fn sign_in_batch(&self, pending: &[Pending]) -> Result<Vec<Outcome>, AppError> {
         let (_writer, tx) = self.begin_write().await?;
-        let mut members: Vec<i64> = pending.iter().map(|p| p.member_id).collect();
-        members.sort_unstable();
-        members.dedup();
-        let mut meeting_ids: Vec<i64> = pending.iter().map(|p| p.meeting_id).collect();
-        meeting_ids.sort_unstable();
-        meeting_ids.dedup();
+        let asks: Vec<Ask> = pending
+            .iter()
+            .map(|p| Ask {
+                meeting_id: p.meeting_id,
+                member_id: p.member_id,
+                now: p.now,
+            })
+            .collect();
+        let (members, meeting_ids) = ids_of(asks.iter());
         repo::lock_presence(&tx, &members).await?;
         let meetings: HashMap<i64, meeting::Model> = repo::by_ids(&tx, &meeting_ids)
             .await?
@@ -333,36 +444,10 @@ impl App {
                 .iter()
                 .map(|r| ((r.meeting_id, r.member_id), RowState::from(r)))
                 .collect();
-        let mut elsewhere: HashMap<i64, Vec<OtherMeeting>> = HashMap::new();
-        let span =
-            meetings
-                .values()
-                .fold(None, |acc: Option<(DateTime<Utc>, DateTime<Utc>)>, m| {
-                    Some(match acc {
-                        None => (m.starts_at, m.ends_at),
-                        Some((s, e)) => (s.min(m.starts_at), e.max(m.ends_at)),
-                    })
-                });
-        if let Some((from, to)) = span {
-            for (member, m) in repo::present_in_span(&tx, &members, from, to).await? {
-                elsewhere.entry(member).or_default().push(OtherMeeting {
-                    id: m.id,
-                    title: m.title.clone(),
-                    window: window_of(&m),
-                });
-            }
-            for v in elsewhere.values_mut() {
-                v.sort_by_key(|o| o.window.starts_at);
-            }
-        }
-        let asks: Vec<Ask> = pending
-            .iter()
-            .map(|p| Ask {
-                meeting_id: p.meeting_id,
-                member_id: p.member_id,
-                now: p.now,
-            })
-            .collect();
+        let mut elsewhere = match span_of(&meetings) {
+            Some((from, to)) => elsewhere_of(repo::present_in_span(&tx, &members, from, to).await?),
+            None => HashMap::new(),
+        };
         let decided = decide(&asks, &meetings, &mut rows, &mut elsewhere);
         let accepted: Vec<OnlinePresence> = pending
             .iter()
@@ -427,6 +512,44 @@ impl App {
         tx.commit().await?;
         Ok(out)
     }
+}
+
+/// The distinct members and meetings of a batch, each in id order.
+fn ids_of<'a>(asks: impl Iterator<Item = &'a Ask>) -> (Vec<i64>, Vec<i64>) {
+    let (mut members, mut meetings): (Vec<i64>, Vec<i64>) =
+        asks.map(|a| (a.member_id, a.meeting_id)).unzip();
+    for v in [&mut members, &mut meetings] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    (members, meetings)
+}
+
+/// The union of the meetings' windows: the span in which presence
+/// elsewhere can overlap one of them.
+fn span_of(meetings: &HashMap<i64, meeting::Model>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    meetings.values().fold(None, |acc, m| {
+        Some(match acc {
+            None => (m.starts_at, m.ends_at),
+            Some((s, e)) => (s.min(m.starts_at), e.max(m.ends_at)),
+        })
+    })
+}
+
+/// Presence elsewhere by member, each list by start.
+fn elsewhere_of(pairs: Vec<(i64, meeting::Model)>) -> HashMap<i64, Vec<OtherMeeting>> {
+    let mut elsewhere: HashMap<i64, Vec<OtherMeeting>> = HashMap::new();
+    for (member, m) in pairs {
+        elsewhere.entry(member).or_default().push(OtherMeeting {
+            id: m.id,
+            title: m.title.clone(),
+            window: window_of(&m),
+        });
+    }
+    for v in elsewhere.values_mut() {
+        v.sort_by_key(|o| o.window.starts_at);
+    }
+    elsewhere
 }
 
 #[cfg(test)]

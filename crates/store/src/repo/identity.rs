@@ -6,8 +6,9 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, RelationDef, Set,
 };
 
-use crate::StoreError;
+use crate::direct::Time;
 use crate::entities::{api_token, login_throttle, org, role_grant, session, user};
+use crate::{Db, StoreError};
 
 pub async fn insert_user<C: ConnectionTrait>(
     c: &C,
@@ -389,24 +390,12 @@ pub struct CallerRow {
     pub org_code: Option<String>,
 }
 
-/// The credential in table `credential` whose column `key` equals `hash`
-/// (aliased `c`; `csrf` is its CSRF column or a NULL), its user and the
-/// user's grants with their organizations, in grant order, in one query.
-async fn caller_rows<C: ConnectionTrait>(
-    c: &C,
-    credential: &str,
-    key: &str,
-    csrf: &str,
-    hash: &str,
-) -> Result<Vec<CallerRow>, StoreError> {
-    use sea_orm::{DbBackend, Statement};
-    let backend = c.get_database_backend();
-    let p = if backend == DbBackend::Postgres {
-        "$1"
-    } else {
-        "?"
-    };
-    let sql = format!(
+/// The query behind [`token_caller`] and [`session_caller`]: the
+/// credential in table `credential` whose column `key` equals the one
+/// parameter `p` (aliased `c`; `csrf` is its CSRF column or a NULL), its
+/// user and the user's grants with their organizations, in grant order.
+fn caller_sql(credential: &str, key: &str, csrf: &str, p: &str) -> String {
+    format!(
         "SELECT u.id AS user_id, u.login, u.display_name, u.member_id, u.disabled, \
          c.revoked, c.expires_at, {csrf} AS csrf, g.role, g.org_id, o.path AS org_path, \
          o.name AS org_name, o.code AS org_code \
@@ -414,10 +403,55 @@ async fn caller_rows<C: ConnectionTrait>(
          LEFT JOIN role_grants g ON g.user_id = u.id \
          LEFT JOIN orgs o ON o.id = g.org_id \
          WHERE c.{key} = {p} ORDER BY g.id"
-    );
+    )
+}
+
+/// [`caller_sql`] in one query: on a SQLite file through a direct
+/// connection on this thread (see [`crate::direct`]: this lookup precedes
+/// every API call and page, and sqlx's hand-off to its connection thread
+/// cost more than the query), elsewhere through the pool.
+async fn caller_rows(
+    db: &Db,
+    credential: &str,
+    key: &str,
+    csrf: &str,
+    hash: &str,
+) -> Result<Vec<CallerRow>, StoreError> {
+    use sea_orm::{DbBackend, Statement};
+    if let Some(d) = &db.direct {
+        let sql = caller_sql(credential, key, csrf, "?");
+        return d.read(|c| {
+            let mut st = c.prepare_cached(&sql)?;
+            let rows = st.query_map([hash], |r| {
+                Ok(CallerRow {
+                    user_id: r.get(0)?,
+                    login: r.get(1)?,
+                    display_name: r.get(2)?,
+                    member_id: r.get(3)?,
+                    disabled: r.get(4)?,
+                    revoked: r.get(5)?,
+                    expires_at: r.get::<_, Option<Time>>(6)?.map(|t| t.0),
+                    csrf: r.get(7)?,
+                    role: r.get(8)?,
+                    org_id: r.get(9)?,
+                    org_path: r.get(10)?,
+                    org_name: r.get(11)?,
+                    org_code: r.get(12)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        });
+    }
+    let backend = db.conn.get_database_backend();
+    let p = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    let sql = caller_sql(credential, key, csrf, p);
     Ok(
         CallerRow::find_by_statement(Statement::from_sql_and_values(backend, sql, [hash.into()]))
-            .all(c)
+            .all(&db.conn)
             .await?,
     )
 }
@@ -427,12 +461,9 @@ async fn caller_rows<C: ConnectionTrait>(
 /// call needs to know its caller (the sign-in surge of issue 6 makes one
 /// call per member, so this lookup is on its hot path). Empty when no
 /// token has this hash.
-pub async fn token_caller<C: ConnectionTrait>(
-    c: &C,
-    token_hash: &str,
-) -> Result<Vec<CallerRow>, StoreError> {
+pub async fn token_caller(db: &Db, token_hash: &str) -> Result<Vec<CallerRow>, StoreError> {
     caller_rows(
-        c,
+        db,
         "api_tokens",
         "token_hash",
         "CAST(NULL AS TEXT)",
@@ -444,9 +475,6 @@ pub async fn token_caller<C: ConnectionTrait>(
 /// The web session with this hash, its user and the user's grants, in one
 /// query (was three: session, user, grants) — what every page needs to
 /// know its caller. Empty when no session has this hash.
-pub async fn session_caller<C: ConnectionTrait>(
-    c: &C,
-    id_hash: &str,
-) -> Result<Vec<CallerRow>, StoreError> {
-    caller_rows(c, "sessions", "id_hash", "c.csrf", id_hash).await
+pub async fn session_caller(db: &Db, id_hash: &str) -> Result<Vec<CallerRow>, StoreError> {
+    caller_rows(db, "sessions", "id_hash", "c.csrf", id_hash).await
 }

@@ -4,6 +4,8 @@
 //! member's present meetings for the overlap check. Rows are corrected,
 //! never deleted.
 
+pub mod direct;
+
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Query;
 use sea_orm::{

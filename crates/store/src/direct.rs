@@ -1,0 +1,213 @@
+//! Synchronous SQLite connections for the hot paths (issue 6, the sign-in
+//! surge). sqlx runs every SQLite connection on a thread of its own, so each
+//! statement is a hand-off to that thread and back; on the 2-core standard
+//! machine those hand-offs, not SQLite, were half the CPU of a sign-in
+//! (BENCHMARKS.md). [`Direct`] keeps plain rusqlite connections to the same
+//! file, opened with the pool's settings:
+//!
+//! - [`Direct::read`] runs a short read (the caller behind a token or a
+//!   session: one indexed row and its grants) on the calling thread. In WAL
+//!   mode a reader never waits for the writer, so the call takes
+//!   microseconds of CPU and no I/O wait beyond the page cache.
+//! - [`Direct::write`] runs a whole `BEGIN IMMEDIATE` transaction on the one
+//!   writer connection; it blocks, so async code calls it from
+//!   `spawn_blocking` (one hand-off per transaction instead of one per
+//!   statement).
+//!
+//! Only SQLite files get one (PostgreSQL's driver has no such hand-off), and
+//! only the functions that name it use it: everything else goes through
+//! SeaORM. Timestamps are stored exactly as sqlx stores them (RFC 3339 text
+//! with `+00:00`), so rows written here and there compare and read alike.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use crate::StoreError;
+
+/// Read connections kept open between calls (more may be open at once
+/// under load; the extra ones are closed after use).
+const READERS_KEPT: usize = 8;
+
+/// Prepared statements kept per connection.
+const STATEMENTS_CACHED: usize = 64;
+
+/// Direct connections to one SQLite file.
+pub struct Direct {
+    path: PathBuf,
+    readers: Mutex<Vec<Connection>>,
+    writer: Mutex<Option<Connection>>,
+}
+
+impl std::fmt::Debug for Direct {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Direct").field("path", &self.path).finish()
+    }
+}
+
+fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Direct {
+    /// Direct connections to the SQLite file at `path` (which the pool has
+    /// created and put in WAL mode); connections open on first use.
+    pub fn new(path: &Path) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            readers: Mutex::new(Vec::new()),
+            writer: Mutex::new(None),
+        }
+    }
+
+    /// The file these connections open.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn open(&self) -> Result<Connection, StoreError> {
+        let c = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // The pool's settings (db.rs), with a smaller page cache: these
+        // connections read and write a few rows at a time.
+        c.busy_timeout(Duration::from_secs(30))?;
+        c.execute_batch(
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+             PRAGMA cache_size = -16384; PRAGMA temp_store = memory;",
+        )?;
+        c.set_prepared_statement_cache_capacity(STATEMENTS_CACHED);
+        Ok(c)
+    }
+
+    /// Runs the read `f` on a pooled connection, on this thread. For
+    /// reads of a few rows by an index only: an async caller runs it on
+    /// its executor thread.
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let taken = relock(&self.readers).pop();
+        let conn = match taken {
+            Some(c) => c,
+            None => self.open()?,
+        };
+        let out = f(&conn);
+        // A connection left inside a transaction (it cannot be, with
+        // reads only, but then it must not be reused) is dropped.
+        if conn.is_autocommit() {
+            let mut pool = relock(&self.readers);
+            if pool.len() < READERS_KEPT {
+                pool.push(conn);
+            }
+        }
+        out
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer
+    /// connection: committed when `f` returns `Ok`, rolled back when it
+    /// returns an error. Blocks until SQLite's write lock is free (the
+    /// busy timeout, 30 s); async callers run it in `spawn_blocking`.
+    pub fn write<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut slot = relock(&self.writer);
+        if slot.is_none() {
+            *slot = Some(self.open()?);
+        }
+        let Some(conn) = slot.as_mut() else {
+            return Err(StoreError::Corrupt("no writer connection".into()));
+        };
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+/// A UTC instant as sqlx stores it in SQLite: RFC 3339 text with as many
+/// fraction digits as needed and a `+00:00` offset (`SecondsFormat::AutoSi`).
+/// Text order is time order only between values of this one format.
+pub fn time_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+}
+
+/// Reads a stored instant: RFC 3339 first (what sqlx writes), then the
+/// other forms SQLite's own date functions produce.
+pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for f in ["%F %T%.f%:z", "%FT%T%.f%:z"] {
+        if let Ok(t) = DateTime::parse_from_str(s, f) {
+            return Some(t.with_timezone(&Utc));
+        }
+    }
+    for f in ["%F %T%.f", "%FT%T%.f", "%F %R", "%FT%R"] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, f) {
+            return Some(t.and_utc());
+        }
+    }
+    None
+}
+
+/// A stored instant, read or bound in sqlx's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Time(pub DateTime<Utc>);
+
+impl FromSql for Time {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        let s = v.as_str()?;
+        parse_time(s)
+            .map(Time)
+            .ok_or_else(|| FromSqlError::Other(format!("not a time: {s:?}").into()))
+    }
+}
+
+impl ToSql for Time {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(time_text(self.0)))
+    }
+}
+
+/// A stored calendar date (`YYYY-MM-DD`, sqlx's format).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Day(pub NaiveDate);
+
+impl FromSql for Day {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        let s = v.as_str()?;
+        NaiveDate::parse_from_str(s, "%F")
+            .map(Day)
+            .map_err(|e| FromSqlError::Other(Box::new(e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn times_are_written_as_sqlx_writes_them_and_read_back() {
+        let whole = Utc
+            .with_ymd_and_hms(2026, 11, 29, 2, 0, 0)
+            .single()
+            .expect("instant");
+        assert_eq!(time_text(whole), "2026-11-29T02:00:00+00:00");
+        let fine = whole + chrono::Duration::nanoseconds(123_456_789);
+        assert_eq!(time_text(fine), "2026-11-29T02:00:00.123456789+00:00");
+        for t in [whole, fine] {
+            assert_eq!(parse_time(&time_text(t)), Some(t));
+        }
+        assert_eq!(parse_time("2026-11-29 02:00:00"), Some(whole));
+        assert_eq!(parse_time("2026-11-29 10:00:00+08:00"), Some(whole));
+        assert_eq!(parse_time("yesterday"), None);
+    }
+}
