@@ -163,6 +163,14 @@ async fn a_wave_of_sign_ins_is_committed_in_batches_and_answered_one_by_one() {
         (1..=2).contains(&batches),
         "{n} sign-ins in {batches} batches"
     );
+    // On a SQLite file every batch is written over the direct connection
+    // (store::direct); PostgreSQL has none.
+    let direct = after.direct - before.direct;
+    if common::TestDb::is_sqlite() {
+        assert_eq!(direct, batches, "{after:?}");
+    } else {
+        assert_eq!(direct, 0, "{after:?}");
+    }
 
     let codes: Vec<String> = answers.iter().map(code_of).collect();
     let at = |k: usize| &codes[k];
@@ -265,6 +273,7 @@ async fn a_sign_in_after_the_meeting_is_held_gets_its_certificate() {
             .expect("count"),
         1
     );
+    let before = app.sign_in_stats();
     app.sign_in(&b.members[1].1, m, &code)
         .await
         .expect("late sign in");
@@ -274,6 +283,10 @@ async fn a_sign_in_after_the_meeting_is_held_gets_its_certificate() {
             .expect("count"),
         2
     );
+    // Written through the pool, which issues certificates, even on SQLite.
+    let after = app.sign_in_stats();
+    assert_eq!(after.batches, before.batches + 1, "{after:?}");
+    assert_eq!(after.direct, before.direct, "{after:?}");
 }
 
 /// Cached callers and meetings never outlive a write of this process.

@@ -12,7 +12,11 @@
 //! - [`Direct::write`] runs a whole `BEGIN IMMEDIATE` transaction on the one
 //!   writer connection; it blocks, so async code calls it from
 //!   `spawn_blocking` (one hand-off per transaction instead of one per
-//!   statement).
+//!   statement). Its commits do not checkpoint the WAL themselves (SQLite's
+//!   automatic checkpoint copies pages and syncs the file inside the commit
+//!   that crosses 1,000 pages, stalling every sign-in queued behind it):
+//!   every [`CHECKPOINT_EVERY`] commits a thread of its own runs a passive
+//!   checkpoint, which never blocks the writer or the readers.
 //!
 //! Only SQLite files get one (PostgreSQL's driver has no such hand-off), and
 //! only the functions that name it use it: everything else goes through
@@ -20,7 +24,9 @@
 //! with `+00:00`), so rows written here and there compare and read alike.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
@@ -36,11 +42,19 @@ const READERS_KEPT: usize = 8;
 /// Prepared statements kept per connection.
 const STATEMENTS_CACHED: usize = 64;
 
+/// Commits over the writer connection between two passive checkpoints.
+pub const CHECKPOINT_EVERY: u64 = 16;
+
 /// Direct connections to one SQLite file.
 pub struct Direct {
     path: PathBuf,
     readers: Mutex<Vec<Connection>>,
     writer: Mutex<Option<Connection>>,
+    commits: AtomicU64,
+    /// Wakes the checkpoint thread (started with the first checkpoint; it
+    /// ends when this is dropped).
+    checkpointer: Mutex<Option<SyncSender<()>>>,
+    checkpoints: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Direct {
@@ -61,6 +75,9 @@ impl Direct {
             path: path.to_path_buf(),
             readers: Mutex::new(Vec::new()),
             writer: Mutex::new(None),
+            commits: AtomicU64::new(0),
+            checkpointer: Mutex::new(None),
+            checkpoints: Arc::default(),
         }
     }
 
@@ -69,20 +86,13 @@ impl Direct {
         &self.path
     }
 
+    /// Passive checkpoints run so far by the checkpoint thread.
+    pub fn checkpoints(&self) -> u64 {
+        self.checkpoints.load(Ordering::Relaxed)
+    }
+
     fn open(&self) -> Result<Connection, StoreError> {
-        let c = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        // The pool's settings (db.rs), with a smaller page cache: these
-        // connections read and write a few rows at a time.
-        c.busy_timeout(Duration::from_secs(30))?;
-        c.execute_batch(
-            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-             PRAGMA cache_size = -16384; PRAGMA temp_store = memory;",
-        )?;
-        c.set_prepared_statement_cache_capacity(STATEMENTS_CACHED);
-        Ok(c)
+        open(&self.path)
     }
 
     /// Runs the read `f` on a pooled connection, on this thread. For
@@ -119,7 +129,9 @@ impl Direct {
     ) -> Result<T, StoreError> {
         let mut slot = relock(&self.writer);
         if slot.is_none() {
-            *slot = Some(self.open()?);
+            let c = self.open()?;
+            c.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+            *slot = Some(c);
         }
         let Some(conn) = slot.as_mut() else {
             return Err(StoreError::Corrupt("no writer connection".into()));
@@ -127,8 +139,72 @@ impl Direct {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
+        drop(slot);
+        if self.commits.fetch_add(1, Ordering::Relaxed) % CHECKPOINT_EVERY == CHECKPOINT_EVERY - 1 {
+            self.wake_checkpointer();
+        }
         Ok(out)
     }
+
+    /// Asks the checkpoint thread for a passive checkpoint (starting it the
+    /// first time); a request while one is pending is dropped.
+    fn wake_checkpointer(&self) {
+        let mut slot = relock(&self.checkpointer);
+        if slot.is_none() {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
+            let (path, done) = (self.path.clone(), self.checkpoints.clone());
+            let started = std::thread::Builder::new()
+                .name("dangjian-checkpoint".into())
+                .spawn(move || {
+                    let conn = match open(&path) {
+                        Ok(c) => c,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "checkpoint thread: cannot open the database");
+                            return;
+                        }
+                    };
+                    while rx.recv().is_ok() {
+                        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                            Ok(()) => {
+                                done.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(e) => tracing::warn!(error = %e, "passive checkpoint failed"),
+                        }
+                    }
+                });
+            match started {
+                Ok(_) => *slot = Some(tx),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot start the checkpoint thread");
+                    return;
+                }
+            }
+        }
+        if let Some(tx) = slot.as_ref()
+            && let Err(TrySendError::Disconnected(())) = tx.try_send(())
+        {
+            // The thread ended (it could not open the file): the next
+            // request starts another.
+            *slot = None;
+        }
+    }
+}
+
+/// A connection to the file at `path` with the pool's settings (db.rs).
+fn open(path: &Path) -> Result<Connection, StoreError> {
+    let c = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    // The pool's settings (db.rs), with a smaller page cache: these
+    // connections read and write a few rows at a time.
+    c.busy_timeout(Duration::from_secs(30))?;
+    c.execute_batch(
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA cache_size = -16384; PRAGMA temp_store = memory;",
+    )?;
+    c.set_prepared_statement_cache_capacity(STATEMENTS_CACHED);
+    Ok(c)
 }
 
 /// A UTC instant as sqlx stores it in SQLite: RFC 3339 text with as many

@@ -1,0 +1,166 @@
+//! The direct SQLite connections (`store::direct`) against the pool on the
+//! same file: a SQLite file gets them and an in-memory database does not;
+//! instants written on one side read back exactly on the other and compare
+//! in the same order in SQL; a failed write leaves nothing; and the writer's
+//! commits are checkpointed by the checkpoint thread. SQLite only: the
+//! direct connections exist for SQLite files alone.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeZone, Utc};
+use dangjian_store::direct::{CHECKPOINT_EVERY, Time};
+use dangjian_store::rusqlite::params;
+use dangjian_store::sea_orm::{ConnectionTrait, DbBackend, Statement};
+use dangjian_store::{Db, StoreError};
+
+fn instant(secs: i64, nanos: u32) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_795_000_000 + secs, nanos)
+        .single()
+        .expect("instant")
+}
+
+/// A directory removed on drop.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        static SEQ: AtomicUsize = AtomicUsize::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "dangjian-direct-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&p).expect("temp dir");
+        Self(p)
+    }
+
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn file_db() -> (Db, TempDir) {
+    let dir = TempDir::new();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    let db = Db::connect(&url).await.expect("open");
+    db.conn
+        .execute_unprepared("CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT NOT NULL)")
+        .await
+        .expect("table");
+    (db, dir)
+}
+
+#[tokio::test]
+async fn only_a_sqlite_file_gets_direct_connections() {
+    let (db, dir) = file_db().await;
+    assert_eq!(db.sqlite_path(), Some(dir.path().join("t.db").as_path()));
+    let mem = Db::connect("sqlite::memory:").await.expect("memory");
+    assert!(mem.direct.is_none());
+}
+
+#[tokio::test]
+async fn instants_cross_between_the_pool_and_the_direct_connections() {
+    let (db, _dir) = file_db().await;
+    let d = db.direct.clone().expect("direct connections");
+    let whole = instant(0, 0);
+    let fine = instant(1, 123_456_789);
+    // Written through the pool (sqlx encodes the instant) …
+    db.conn
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "INSERT INTO t (id, at) VALUES (1, ?)",
+            [fine.into()],
+        ))
+        .await
+        .expect("pool insert");
+    // … and through the direct writer.
+    d.write(|c| {
+        c.execute("INSERT INTO t (id, at) VALUES (2, ?)", params![Time(whole)])?;
+        Ok(())
+    })
+    .expect("direct insert");
+    // Each side reads both exactly, and the text is the same format: SQL
+    // orders them in time.
+    let direct: Vec<(i64, DateTime<Utc>)> = d
+        .read(|c| {
+            let mut st = c.prepare("SELECT id, at FROM t ORDER BY at")?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get::<_, Time>(1)?.0)))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .expect("direct read");
+    assert_eq!(direct, vec![(2, whole), (1, fine)]);
+    let pool = db
+        .conn
+        .query_all_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT id, at FROM t ORDER BY at",
+        ))
+        .await
+        .expect("pool read");
+    let pool: Vec<(i64, DateTime<Utc>)> = pool
+        .iter()
+        .map(|r| {
+            (
+                r.try_get_by_index(0).expect("id"),
+                r.try_get_by_index(1).expect("at"),
+            )
+        })
+        .collect();
+    assert_eq!(pool, direct);
+}
+
+#[tokio::test]
+async fn a_failed_direct_write_leaves_nothing() {
+    let (db, _dir) = file_db().await;
+    let d = db.direct.clone().expect("direct connections");
+    let r: Result<(), StoreError> = d.write(|c| {
+        c.execute("INSERT INTO t (id, at) VALUES (1, 'x')", [])?;
+        // The same key again: the whole transaction is rolled back.
+        c.execute("INSERT INTO t (id, at) VALUES (1, 'y')", [])?;
+        Ok(())
+    });
+    assert!(matches!(r, Err(StoreError::Sqlite(_))), "{r:?}");
+    let n: i64 = d
+        .read(|c| Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?))
+        .expect("count");
+    assert_eq!(n, 0);
+    // The writer is usable afterwards.
+    d.write(|c| {
+        c.execute("INSERT INTO t (id, at) VALUES (1, 'z')", [])?;
+        Ok(())
+    })
+    .expect("write after a failure");
+}
+
+#[tokio::test]
+async fn the_writers_commits_are_checkpointed_in_the_background() {
+    let (db, _dir) = file_db().await;
+    let d = db.direct.clone().expect("direct connections");
+    for i in 0..CHECKPOINT_EVERY as i64 {
+        d.write(|c| {
+            c.execute(
+                "INSERT INTO t (id, at) VALUES (?, ?)",
+                params![i, Time(instant(i, 0))],
+            )?;
+            Ok(())
+        })
+        .expect("write");
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while d.checkpoints() == 0 {
+        assert!(Instant::now() < deadline, "no checkpoint ran");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Everything written is still there.
+    let n: i64 = d
+        .read(|c| Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?))
+        .expect("count");
+    assert_eq!(n, CHECKPOINT_EVERY as i64);
+}
