@@ -610,9 +610,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             tokio::spawn(ledger_cmd::watch(app.clone()));
             tokio::spawn(keys_cmd::watch(app.keys.clone()));
             let mut state = dangjian_web::AppState::new(app);
-            state.trusted_proxies = Arc::new(config::trusted_proxies(&s.file)?);
+            state.settings_mut().trusted_proxies = Arc::new(config::trusted_proxies(&s.file)?);
             if let (Some(cert), Some(key)) = (tls_cert, tls_key) {
-                state.secure_cookies = true;
+                state.settings_mut().secure_cookies = true;
                 return serve_tls(state, addr, &cert, &key).await;
             }
             let router = dangjian_web::router(state);

@@ -293,7 +293,7 @@ async fn security_headers_forbid_inline_script_and_framing() {
     }
     // Behind TLS the server sends HSTS.
     let mut st = dangjian_web::AppState::new(env.app.clone());
-    st.secure_cookies = true;
+    st.settings_mut().secure_cookies = true;
     let res = send_full(
         &dangjian_web::router(st),
         Request::get("/login").body(Body::empty()).expect("req"),
@@ -423,7 +423,8 @@ async fn extractor_rejections_on_the_api_are_problem_details() {
 async fn behind_a_trusted_proxy_limits_and_audit_follow_the_forwarded_client() {
     let env = common::env("proxy").await;
     let mut state = dangjian_web::AppState::new(env.app.clone());
-    state.trusted_proxies = std::sync::Arc::new(vec!["10.0.0.0/8".parse().expect("net")]);
+    state.settings_mut().trusted_proxies =
+        std::sync::Arc::new(vec!["10.0.0.0/8".parse().expect("net")]);
     let router = dangjian_web::router(state);
     let via = |proxy: &str, client: &str, login: &str| {
         let mut req = api_login(login, "wrong-password-1");
