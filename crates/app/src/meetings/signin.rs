@@ -287,7 +287,14 @@ impl App {
     async fn write_sign_ins(&self) {
         let mut guard = WriterGuard(&self.signins, false);
         loop {
-            self.gather().await;
+            // Let the requests that are ready run first: under load they
+            // join this batch, so there are fewer, larger transactions —
+            // and fewer commits, each of which also empties the page cache
+            // of every reading connection (4 sign-ins per transaction
+            // became 24 in the bench). When idle it costs one yield.
+            // (Yielding again while the queue kept growing doubled the
+            // batches and gained nothing more.)
+            tokio::task::yield_now().await;
             let Some(batch) = self.signins.take() else {
                 break;
             };
@@ -323,17 +330,6 @@ impl App {
         guard.1 = true;
     }
 
-    /// Lets the requests that are ready run before the writer takes its
-    /// batch: under load they join it, so there are fewer, larger
-    /// transactions — and fewer commits, each of which also empties the
-    /// page cache of every reading connection (4 sign-ins per transaction
-    /// became 24 in the bench). When idle it costs one yield. (Yielding
-    /// again while the queue kept growing doubled the batches and gained
-    /// nothing more.)
-    async fn gather(&self) {
-        tokio::task::yield_now().await;
-    }
-
     /// Counters of the sign-in group commit.
     pub fn sign_in_stats(&self) -> SignInStats {
         self.signins.stats()
@@ -366,24 +362,15 @@ impl App {
         let Some(direct) = self.db.direct.clone() else {
             return Ok(None);
         };
-        let asks: Vec<(Ask, Option<i64>)> = pending
-            .iter()
-            .map(|p| {
-                let ask = Ask {
-                    meeting_id: p.meeting_id,
-                    member_id: p.member_id,
-                    now: p.now,
-                };
-                (ask, p.actor.audit_id())
-            })
-            .collect();
+        let asks = asks_of(pending);
+        let by: Vec<Option<i64>> = pending.iter().map(|p| p.actor.audit_id()).collect();
         // The same gate as every other write of this process, so the pool's
         // writers and this one take turns instead of meeting SQLite's busy
         // handler.
         let _writer = self.write_gate.lock().await;
         let decided = tokio::task::spawn_blocking(move || {
             direct.write(|c| {
-                let (members, meeting_ids) = ids_of(asks.iter().map(|a| &a.0));
+                let (members, meeting_ids) = ids_of(&asks);
                 let meetings: HashMap<i64, meeting::Model> = repo::direct::by_ids(c, &meeting_ids)?
                     .into_iter()
                     .map(|m| (m.id, m))
@@ -394,10 +381,8 @@ impl App {
                 {
                     return Ok(None);
                 }
-                let mut pairs: Vec<(i64, i64)> = asks
-                    .iter()
-                    .map(|a| (a.0.meeting_id, a.0.member_id))
-                    .collect();
+                let mut pairs: Vec<(i64, i64)> =
+                    asks.iter().map(|a| (a.meeting_id, a.member_id)).collect();
                 pairs.sort_unstable();
                 pairs.dedup();
                 let mut rows: HashMap<(i64, i64), RowState> =
@@ -411,26 +396,14 @@ impl App {
                     }
                     None => HashMap::new(),
                 };
-                let plain: Vec<Ask> = asks.iter().map(|a| a.0).collect();
-                let decided = decide(&plain, &meetings, &mut rows, &mut elsewhere);
-                let accepted: Vec<OnlinePresence> = asks
-                    .iter()
-                    .zip(&decided)
-                    .filter(|(_, d)| d.is_none())
-                    .map(|((a, by), _)| OnlinePresence {
-                        meeting_id: a.meeting_id,
-                        member_id: a.member_id,
-                        at: a.now,
-                        by: *by,
-                    })
-                    .collect();
+                let decided = decide(&asks, &meetings, &mut rows, &mut elsewhere);
+                let accepted = accepted_of(&asks, &by, &decided);
                 let changed: std::collections::HashSet<(i64, i64)> =
                     repo::direct::record_online(c, &accepted, MAX_FAILED_CODES)?
                         .into_iter()
                         .collect();
                 Ok(Some(
-                    plain
-                        .iter()
+                    asks.iter()
                         .zip(decided)
                         .map(|(a, d)| match d {
                             Some(e) => Err(e),
@@ -453,15 +426,8 @@ impl App {
     /// Records `pending` in one write transaction; one outcome per item.
     async fn sign_in_batch(&self, pending: &[Pending]) -> Result<Vec<Outcome>, AppError> {
         let (_writer, tx) = self.begin_write().await?;
-        let asks: Vec<Ask> = pending
-            .iter()
-            .map(|p| Ask {
-                meeting_id: p.meeting_id,
-                member_id: p.member_id,
-                now: p.now,
-            })
-            .collect();
-        let (members, meeting_ids) = ids_of(asks.iter());
+        let asks = asks_of(pending);
+        let (members, meeting_ids) = ids_of(&asks);
         repo::lock_presence(&tx, &members).await?;
         let meetings: HashMap<i64, meeting::Model> = repo::by_ids(&tx, &meeting_ids)
             .await?
@@ -479,17 +445,8 @@ impl App {
             None => HashMap::new(),
         };
         let decided = decide(&asks, &meetings, &mut rows, &mut elsewhere);
-        let accepted: Vec<OnlinePresence> = pending
-            .iter()
-            .zip(&decided)
-            .filter(|(_, d)| d.is_none())
-            .map(|(p, _)| OnlinePresence {
-                meeting_id: p.meeting_id,
-                member_id: p.member_id,
-                at: p.now,
-                by: p.actor.audit_id(),
-            })
-            .collect();
+        let by: Vec<Option<i64>> = pending.iter().map(|p| p.actor.audit_id()).collect();
+        let accepted = accepted_of(&asks, &by, &decided);
         let changed: std::collections::HashSet<(i64, i64)> =
             repo::record_online_many(&tx, &accepted, MAX_FAILED_CODES)
                 .await?
@@ -544,10 +501,42 @@ impl App {
     }
 }
 
+/// What each item of a batch asks.
+fn asks_of(pending: &[Pending]) -> Vec<Ask> {
+    pending
+        .iter()
+        .map(|p| Ask {
+            meeting_id: p.meeting_id,
+            member_id: p.member_id,
+            now: p.now,
+        })
+        .collect()
+}
+
+/// The presences to write: the items `decide` accepted, each recorded by
+/// its `by` (the acting user's audit id).
+fn accepted_of(
+    asks: &[Ask],
+    by: &[Option<i64>],
+    decided: &[Option<AppError>],
+) -> Vec<OnlinePresence> {
+    asks.iter()
+        .zip(by)
+        .zip(decided)
+        .filter(|(_, d)| d.is_none())
+        .map(|((a, by), _)| OnlinePresence {
+            meeting_id: a.meeting_id,
+            member_id: a.member_id,
+            at: a.now,
+            by: *by,
+        })
+        .collect()
+}
+
 /// The distinct members and meetings of a batch, each in id order.
-fn ids_of<'a>(asks: impl Iterator<Item = &'a Ask>) -> (Vec<i64>, Vec<i64>) {
+fn ids_of(asks: &[Ask]) -> (Vec<i64>, Vec<i64>) {
     let (mut members, mut meetings): (Vec<i64>, Vec<i64>) =
-        asks.map(|a| (a.member_id, a.meeting_id)).unzip();
+        asks.iter().map(|a| (a.member_id, a.meeting_id)).unzip();
     for v in [&mut members, &mut meetings] {
         v.sort_unstable();
         v.dedup();
