@@ -90,12 +90,6 @@ impl Db {
         })
     }
 
-    /// The pool's SQLite file, for other tools (the direct connections,
-    /// backups); `None` on PostgreSQL or an in-memory database.
-    pub fn sqlite_path(&self) -> Option<&std::path::Path> {
-        self.direct.as_deref().map(Direct::path)
-    }
-
     /// Applies pending migrations; returns how many were applied.
     pub async fn migrate(&self) -> Result<usize, StoreError> {
         let pending = Migrator::get_pending_migrations(&self.conn).await?.len();

@@ -91,10 +91,6 @@ impl Direct {
         self.checkpoints.load(Ordering::Relaxed)
     }
 
-    fn open(&self) -> Result<Connection, StoreError> {
-        open(&self.path)
-    }
-
     /// Runs the read `f` on a pooled connection, on this thread. For
     /// reads of a few rows by an index only: an async caller runs it on
     /// its executor thread.
@@ -105,7 +101,7 @@ impl Direct {
         let taken = relock(&self.readers).pop();
         let conn = match taken {
             Some(c) => c,
-            None => self.open()?,
+            None => open(&self.path)?,
         };
         let out = f(&conn);
         // A connection left inside a transaction (it cannot be, with
@@ -129,7 +125,7 @@ impl Direct {
     ) -> Result<T, StoreError> {
         let mut slot = relock(&self.writer);
         if slot.is_none() {
-            let c = self.open()?;
+            let c = open(&self.path)?;
             c.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
             *slot = Some(c);
         }

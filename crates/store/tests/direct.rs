@@ -60,7 +60,8 @@ async fn file_db() -> (Db, TempDir) {
 #[tokio::test]
 async fn only_a_sqlite_file_gets_direct_connections() {
     let (db, dir) = file_db().await;
-    assert_eq!(db.sqlite_path(), Some(dir.path().join("t.db").as_path()));
+    let d = db.direct.as_ref().expect("direct connections");
+    assert_eq!(d.path(), dir.path().join("t.db"));
     let mem = Db::connect("sqlite::memory:").await.expect("memory");
     assert!(mem.direct.is_none());
 }

@@ -1,5 +1,7 @@
 //! Users, role grants, web sessions and API tokens (secrets stored only as SHA-256).
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType,
@@ -390,38 +392,53 @@ pub struct CallerRow {
     pub org_code: Option<String>,
 }
 
-/// The query behind [`token_caller`] and [`session_caller`]: the
-/// credential in table `credential` whose column `key` equals the one
-/// parameter `p` (aliased `c`; `csrf` is its CSRF column or a NULL), its
-/// user and the user's grants with their organizations, in grant order.
-fn caller_sql(credential: &str, key: &str, csrf: &str, p: &str) -> String {
-    format!(
-        "SELECT u.id AS user_id, u.login, u.display_name, u.member_id, u.disabled, \
-         c.revoked, c.expires_at, {csrf} AS csrf, g.role, g.org_id, o.path AS org_path, \
-         o.name AS org_name, o.code AS org_code \
-         FROM {credential} c JOIN users u ON u.id = c.user_id \
-         LEFT JOIN role_grants g ON g.user_id = u.id \
-         LEFT JOIN orgs o ON o.id = g.org_id \
-         WHERE c.{key} = {p} ORDER BY g.id"
-    )
+/// The credential a caller presents: a bearer token or a web session.
+#[derive(Debug, Clone, Copy)]
+enum Credential {
+    Token,
+    Session,
 }
 
-/// [`caller_sql`] in one query: on a SQLite file through a direct
+impl Credential {
+    /// The query behind [`token_caller`] and [`session_caller`] with its
+    /// one parameter as `?` (SQLite) or `$1` (PostgreSQL): the credential
+    /// by its hash (aliased `c`, with its CSRF token or a NULL), its user
+    /// and the user's grants with their organizations, in grant order.
+    /// Built once: the lookup precedes every request.
+    fn sql(self, pg: bool) -> &'static str {
+        static SQL: LazyLock<[String; 4]> = LazyLock::new(|| {
+            let sql = |credential: &str, key: &str, csrf: &str, p: &str| {
+                format!(
+                    "SELECT u.id AS user_id, u.login, u.display_name, u.member_id, u.disabled, \
+                     c.revoked, c.expires_at, {csrf} AS csrf, g.role, g.org_id, \
+                     o.path AS org_path, o.name AS org_name, o.code AS org_code \
+                     FROM {credential} c JOIN users u ON u.id = c.user_id \
+                     LEFT JOIN role_grants g ON g.user_id = u.id \
+                     LEFT JOIN orgs o ON o.id = g.org_id \
+                     WHERE c.{key} = {p} ORDER BY g.id"
+                )
+            };
+            let token = |p| sql("api_tokens", "token_hash", "CAST(NULL AS TEXT)", p);
+            let session = |p| sql("sessions", "id_hash", "c.csrf", p);
+            [token("?"), token("$1"), session("?"), session("$1")]
+        });
+        &SQL[self as usize * 2 + usize::from(pg)]
+    }
+}
+
+/// [`Credential::sql`] in one query: on a SQLite file through a direct
 /// connection on this thread (see [`crate::direct`]: this lookup precedes
 /// every API call and page, and sqlx's hand-off to its connection thread
 /// cost more than the query), elsewhere through the pool.
 async fn caller_rows(
     db: &Db,
-    credential: &str,
-    key: &str,
-    csrf: &str,
+    credential: Credential,
     hash: &str,
 ) -> Result<Vec<CallerRow>, StoreError> {
     use sea_orm::{DbBackend, Statement};
     if let Some(d) = &db.direct {
-        let sql = caller_sql(credential, key, csrf, "?");
         return d.read(|c| {
-            let mut st = c.prepare_cached(&sql)?;
+            let mut st = c.prepare_cached(credential.sql(false))?;
             let rows = st.query_map([hash], |r| {
                 Ok(CallerRow {
                     user_id: r.get(0)?,
@@ -443,12 +460,7 @@ async fn caller_rows(
         });
     }
     let backend = db.conn.get_database_backend();
-    let p = if backend == DbBackend::Postgres {
-        "$1"
-    } else {
-        "?"
-    };
-    let sql = caller_sql(credential, key, csrf, p);
+    let sql = credential.sql(backend == DbBackend::Postgres);
     Ok(
         CallerRow::find_by_statement(Statement::from_sql_and_values(backend, sql, [hash.into()]))
             .all(&db.conn)
@@ -462,19 +474,12 @@ async fn caller_rows(
 /// call per member, so this lookup is on its hot path). Empty when no
 /// token has this hash.
 pub async fn token_caller(db: &Db, token_hash: &str) -> Result<Vec<CallerRow>, StoreError> {
-    caller_rows(
-        db,
-        "api_tokens",
-        "token_hash",
-        "CAST(NULL AS TEXT)",
-        token_hash,
-    )
-    .await
+    caller_rows(db, Credential::Token, token_hash).await
 }
 
 /// The web session with this hash, its user and the user's grants, in one
 /// query (was three: session, user, grants) — what every page needs to
 /// know its caller. Empty when no session has this hash.
 pub async fn session_caller(db: &Db, id_hash: &str) -> Result<Vec<CallerRow>, StoreError> {
-    caller_rows(db, "sessions", "id_hash", "c.csrf", id_hash).await
+    caller_rows(db, Credential::Session, id_hash).await
 }

@@ -371,18 +371,29 @@ pub async fn present_in_span<C: ConnectionTrait>(
     if pairs.is_empty() {
         return Ok(Vec::new());
     }
+    let meetings = by_ids(c, &meeting_ids_of(&pairs)).await?;
+    Ok(with_meetings(pairs, meetings))
+}
+
+/// The distinct meeting ids of `(member_id, meeting_id)` pairs, in order.
+fn meeting_ids_of(pairs: &[(i64, i64)]) -> Vec<i64> {
     let mut ids: Vec<i64> = pairs.iter().map(|p| p.1).collect();
     ids.sort_unstable();
     ids.dedup();
-    let meetings: std::collections::HashMap<i64, meeting::Model> = by_ids(c, &ids)
-        .await?
-        .into_iter()
-        .map(|m| (m.id, m))
-        .collect();
-    Ok(pairs
+    ids
+}
+
+/// `(member_id, meeting)` for each pair whose meeting is among `meetings`.
+fn with_meetings(
+    pairs: Vec<(i64, i64)>,
+    meetings: Vec<meeting::Model>,
+) -> Vec<(i64, meeting::Model)> {
+    let meetings: std::collections::HashMap<i64, meeting::Model> =
+        meetings.into_iter().map(|m| (m.id, m)).collect();
+    pairs
         .into_iter()
         .filter_map(|(member, m)| meetings.get(&m).map(|m| (member, m.clone())))
-        .collect())
+        .collect()
 }
 
 /// The attendance rows of `member_ids` at `meeting_ids` (every pair that

@@ -5,8 +5,6 @@
 //! inside the caller's `Direct::write` transaction, so a batch of sign-ins
 //! costs one thread hand-off instead of two per statement.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Row, params};
 
@@ -15,9 +13,10 @@ use crate::StoreError;
 use crate::direct::{Day, Time};
 use crate::entities::{meeting, meeting_attendance as att};
 
-const MEETING_COLUMNS: &str = "id, org_id, kind, title, agenda, place, online_link, lecturer, \
-     by_secretary, starts_at, ends_at, status, signin_code, series_id, minutes, minutes_on, \
-     created_by, created_at, updated_at";
+/// A meeting by id, every column in the entity's order ([`meeting_of`]).
+const MEETING_BY_ID: &str = "SELECT id, org_id, kind, title, agenda, place, online_link, \
+     lecturer, by_secretary, starts_at, ends_at, status, signin_code, series_id, minutes, \
+     minutes_on, created_by, created_at, updated_at FROM meetings WHERE id = ?";
 
 fn meeting_of(r: &Row<'_>) -> rusqlite::Result<meeting::Model> {
     Ok(meeting::Model {
@@ -45,9 +44,7 @@ fn meeting_of(r: &Row<'_>) -> rusqlite::Result<meeting::Model> {
 
 /// Meetings by id (those that exist), one indexed read each.
 pub fn by_ids(c: &Connection, ids: &[i64]) -> Result<Vec<meeting::Model>, StoreError> {
-    let mut st = c.prepare_cached(&format!(
-        "SELECT {MEETING_COLUMNS} FROM meetings WHERE id = ?"
-    ))?;
+    let mut st = c.prepare_cached(MEETING_BY_ID)?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         let mut rows = st.query_map([id], meeting_of)?;
@@ -114,15 +111,8 @@ pub fn present_in_span(
     if pairs.is_empty() {
         return Ok(Vec::new());
     }
-    let mut ids: Vec<i64> = pairs.iter().map(|p| p.1).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let meetings: HashMap<i64, meeting::Model> =
-        by_ids(c, &ids)?.into_iter().map(|m| (m.id, m)).collect();
-    Ok(pairs
-        .into_iter()
-        .filter_map(|(member, m)| meetings.get(&m).map(|m| (member, m.clone())))
-        .collect())
+    let meetings = by_ids(c, &super::meeting_ids_of(&pairs))?;
+    Ok(super::with_meetings(pairs, meetings))
 }
 
 /// Records each online sign-in with the guarded update of
