@@ -668,11 +668,15 @@ impl App {
     /// Forgets every cached caller (token and session → user and grants).
     /// Called after each write that changes users, role grants, tokens,
     /// sessions or organizations (grants carry their organization's path),
-    /// so this process sees the change at once; other processes see it
-    /// within [`crate::caches::TTL`].
+    /// and every recent snapshot of the caller lookup
+    /// (`store::direct::Direct::read_recent`), so this process sees the
+    /// change at once; other processes see it within [`crate::caches::TTL`].
     pub fn callers_changed(&self) {
         self.caches.tokens.clear();
         self.caches.sessions.clear();
+        if let Some(d) = &self.db.direct {
+            d.credentials_changed();
+        }
     }
 
     /// Ends a web session.

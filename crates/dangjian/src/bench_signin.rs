@@ -71,6 +71,10 @@ pub struct SigninArgs {
 /// What one phase of the load generator measured.
 struct Phase {
     wall: Duration,
+    /// CPU time of the whole process (server and generator) over the
+    /// phase: less disturbed by other work on the machine than the wall
+    /// time, so it tells what a request costs.
+    cpu: Duration,
     latencies: Vec<Duration>,
     errors: usize,
     first_error: Option<String>,
@@ -79,6 +83,10 @@ struct Phase {
 impl Phase {
     fn throughput(&self) -> f64 {
         self.latencies.len() as f64 / self.wall.as_secs_f64().max(1e-9)
+    }
+    /// Microseconds of CPU per request (server and generator together).
+    fn cpu_us(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / (self.latencies.len().max(1) as f64)
     }
     fn pct(&self, p: f64) -> Duration {
         let mut v = self.latencies.clone();
@@ -98,6 +106,7 @@ impl Phase {
             "p99_ms": self.pct(0.99).as_secs_f64() * 1e3,
             "max_ms": self.pct(1.0).as_secs_f64() * 1e3,
             "errors": self.errors,
+            "cpu_us_per_request": self.cpu_us(),
         })
     }
 }
@@ -134,6 +143,7 @@ async fn open_loop(
     make: MakeRequest,
 ) -> Phase {
     let start = Instant::now();
+    let cpu = process_cpu();
     let mut tasks = Vec::with_capacity(n);
     for i in 0..n {
         let at = start + window.mul_f64(i as f64 / n as f64);
@@ -146,6 +156,7 @@ async fn open_loop(
     }
     let mut phase = Phase {
         wall: Duration::ZERO,
+        cpu: Duration::ZERO,
         latencies: Vec::with_capacity(n),
         errors: 0,
         first_error: None,
@@ -166,6 +177,7 @@ async fn open_loop(
         }
     }
     phase.wall = start.elapsed();
+    phase.cpu = process_cpu().saturating_sub(cpu);
     phase
 }
 
@@ -180,6 +192,7 @@ async fn drive(
 ) -> Phase {
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
+    let cpu = process_cpu();
     let mut tasks = Vec::with_capacity(concurrency);
     for _ in 0..concurrency {
         let (client, next, make) = (client.clone(), next.clone(), make.clone());
@@ -205,6 +218,7 @@ async fn drive(
     }
     let mut phase = Phase {
         wall: Duration::ZERO,
+        cpu: Duration::ZERO,
         latencies: Vec::with_capacity(n),
         errors: 0,
         first_error: None,
@@ -219,6 +233,7 @@ async fn drive(
         }
     }
     phase.wall = start.elapsed();
+    phase.cpu = process_cpu().saturating_sub(cpu);
     phase
 }
 
@@ -447,7 +462,8 @@ pub async fn run(args: SigninArgs) -> Result<(), Failure> {
                 "members": n, "concurrency": concurrency, "backend": "sqlite",
                 "window_s": window.as_secs(), "surge_closed": args.surge_closed,
                 "healthz": health.json(), "signin": signin.json(), "surge": surge.json(),
-                "throughput_ratio": ratio, "durable_signins": durable,
+                "throughput_ratio": ratio,
+                "cpu_ratio": health.cpu_us() / signin.cpu_us().max(1e-9), "durable_signins": durable,
                 "signins_per_batch": {"closed": closed_batch, "surge": surge_batch},
                 "direct_batches": direct.0, "batches": direct.1,
             })
@@ -455,10 +471,11 @@ pub async fn run(args: SigninArgs) -> Result<(), Failure> {
     } else {
         let line = |name: &str, p: &Phase| {
             println!(
-                "  {name:<8} {:>6} req in {:>6.2} s = {:>8.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   max {:>7.2} ms   errors {}",
+                "  {name:<8} {:>6} req in {:>6.2} s = {:>8.0} req/s   {:>5.1} µs CPU/req   p50 {:>6.2} ms   p99 {:>6.2} ms   max {:>7.2} ms   errors {}",
                 p.latencies.len(),
                 p.wall.as_secs_f64(),
                 p.throughput(),
+                p.cpu_us(),
                 p.pct(0.5).as_secs_f64() * 1e3,
                 p.pct(0.99).as_secs_f64() * 1e3,
                 p.pct(1.0).as_secs_f64() * 1e3,
@@ -470,6 +487,10 @@ pub async fn run(args: SigninArgs) -> Result<(), Failure> {
         line("healthz", &health);
         line("sign-in", &signin);
         println!("  sign-in / healthz throughput: {ratio:.3} (target ≥ 0.5)");
+        println!(
+            "  healthz / sign-in CPU per request: {:.3} (the same ratio by cost; steadier when the machine is shared)",
+            health.cpu_us() / signin.cpu_us().max(1e-9)
+        );
         println!("  sign-ins per write transaction: {closed_batch:.1}");
         if args.surge_closed {
             println!(
@@ -525,6 +546,14 @@ pub async fn run(args: SigninArgs) -> Result<(), Failure> {
         )));
     }
     Ok(())
+}
+
+/// CPU time used by this process so far (zero where the platform cannot
+/// tell).
+fn process_cpu() -> Duration {
+    cpu_time::ProcessTime::try_now()
+        .map(|t| t.as_duration())
+        .unwrap_or_default()
 }
 
 fn hex_of(b: &[u8]) -> String {

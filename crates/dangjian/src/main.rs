@@ -1,6 +1,11 @@
 //! The `dangjian` command: wires configuration to the application and the web
 //! server. Subcommands stay thin: parse, open the app, call one use case, print.
 
+/// mimalloc instead of glibc's malloc for every Rust allocation (SQLite
+/// keeps the C allocator): see BENCHMARKS.md, sign-in surge.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod audit_cmd;
 mod backup_cmd;
 mod bench;

@@ -9,6 +9,15 @@
 //!   session: one indexed row and its grants) on the calling thread. In WAL
 //!   mode a reader never waits for the writer, so the call takes
 //!   microseconds of CPU and no I/O wait beyond the page cache.
+//! - [`Direct::read_recent`] runs such a read inside a read transaction
+//!   that stays open for up to [`RECENT`] across calls. SQLite drops a
+//!   connection's whole page cache when a read transaction begins after
+//!   any commit, so under a write load every fresh lookup re-read its
+//!   B-tree pages from the file (about a fifth of a sign-in's CPU); a
+//!   reused snapshot keeps them. The snapshot is at most 2 × [`RECENT`]
+//!   old and is dropped at once when this process changes credentials
+//!   ([`Direct::credentials_changed`]); callers re-check an empty answer
+//!   with [`Direct::read`], so a row written since is never missed.
 //! - [`Direct::write`] runs a whole `BEGIN IMMEDIATE` transaction on the one
 //!   writer connection; it blocks, so async code calls it from
 //!   `spawn_blocking` (one hand-off per transaction instead of one per
@@ -24,10 +33,10 @@
 //! with `+00:00`), so rows written here and there compare and read alike.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
@@ -42,6 +51,10 @@ const READERS_KEPT: usize = 8;
 /// Prepared statements kept per connection.
 const STATEMENTS_CACHED: usize = 64;
 
+/// How long a read transaction of [`Direct::read_recent`] is reused; the
+/// sweeper thread ends the idle ones within twice this.
+pub const RECENT: Duration = Duration::from_millis(10);
+
 /// Commits over the writer connection between two passive checkpoints.
 pub const CHECKPOINT_EVERY: u64 = 16;
 
@@ -49,6 +62,15 @@ pub const CHECKPOINT_EVERY: u64 = 16;
 pub struct Direct {
     path: PathBuf,
     readers: Mutex<Vec<Connection>>,
+    /// Readers of [`Direct::read_recent`], maybe inside a read transaction.
+    recent: Arc<Mutex<Vec<Recent>>>,
+    /// Bumped by [`Direct::credentials_changed`]: a snapshot taken under
+    /// an older value is not reused.
+    generation: AtomicU64,
+    /// Wakes the sweeper thread when a read transaction is left open.
+    sweeper: Mutex<Option<SyncSender<()>>>,
+    /// Set when the sweeper has been woken and has not swept since.
+    sweep_armed: Arc<AtomicBool>,
     writer: Mutex<Option<Connection>>,
     commits: AtomicU64,
     /// Wakes the checkpoint thread (started with the first checkpoint; it
@@ -63,6 +85,24 @@ impl std::fmt::Debug for Direct {
     }
 }
 
+/// A reader of [`Direct::read_recent`]: when it is inside a read
+/// transaction, since when and under which generation.
+struct Recent {
+    conn: Connection,
+    began: Instant,
+    generation: u64,
+}
+
+impl Recent {
+    /// Ends the read transaction, if one is open.
+    fn end(&mut self) -> Result<(), StoreError> {
+        if !self.conn.is_autocommit() {
+            self.conn.execute_batch("COMMIT")?;
+        }
+        Ok(())
+    }
+}
+
 fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -74,6 +114,10 @@ impl Direct {
         Self {
             path: path.to_path_buf(),
             readers: Mutex::new(Vec::new()),
+            recent: Arc::default(),
+            generation: AtomicU64::new(0),
+            sweeper: Mutex::new(None),
+            sweep_armed: Arc::default(),
             writer: Mutex::new(None),
             commits: AtomicU64::new(0),
             checkpointer: Mutex::new(None),
@@ -113,6 +157,129 @@ impl Direct {
             }
         }
         out
+    }
+
+    /// Runs the read `f` like [`Direct::read`], but inside a read
+    /// transaction that may have begun up to [`RECENT`] earlier (on
+    /// another call), so the B-tree pages it touches are still in the
+    /// connection's cache. What `f` sees may thus miss the last few
+    /// milliseconds of commits: use it only where a caller re-checks a
+    /// negative answer with [`Direct::read`] and where this process calls
+    /// [`Direct::credentials_changed`] after each write that must be seen
+    /// at once.
+    pub fn read_recent<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let generation = self.generation.load(Ordering::Acquire);
+        let taken = relock(&self.recent).pop();
+        let mut r = match taken {
+            Some(r) => r,
+            None => Recent {
+                conn: open(&self.path)?,
+                began: Instant::now(),
+                generation,
+            },
+        };
+        if !r.conn.is_autocommit() && (r.generation != generation || r.began.elapsed() >= RECENT) {
+            r.end()?;
+        }
+        if r.conn.is_autocommit() {
+            r.conn.execute_batch("BEGIN")?;
+            r.began = Instant::now();
+            r.generation = generation;
+        }
+        let out = f(&r.conn);
+        if out.is_err() {
+            r.end()?;
+        }
+        let left_open = !r.conn.is_autocommit();
+        {
+            let mut pool = relock(&self.recent);
+            if pool.len() < READERS_KEPT {
+                pool.push(r);
+            } else {
+                r.end()?;
+            }
+        }
+        if left_open {
+            self.wake_sweeper();
+        }
+        out
+    }
+
+    /// This process changed users, grants, tokens, sessions or
+    /// organizations: no read of [`Direct::read_recent`] from now on uses a
+    /// snapshot taken before.
+    pub fn credentials_changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Read transactions of [`Direct::read_recent`] open at this moment
+    /// (in pooled readers; for tests).
+    pub fn recent_open(&self) -> usize {
+        relock(&self.recent)
+            .iter()
+            .filter(|r| !r.conn.is_autocommit())
+            .count()
+    }
+
+    /// Starts the sweeper thread the first time; wakes it. The sweeper
+    /// ends the read transactions left open in idle readers once they are
+    /// [`RECENT`] old: an open snapshot would keep checkpoints from
+    /// reaching the end of the WAL.
+    fn wake_sweeper(&self) {
+        // A reader left its transaction open before this; the sweeper
+        // clears the flag before it sweeps, so either it sees that
+        // transaction or this sends it a wake-up.
+        if self.sweep_armed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let mut slot = relock(&self.sweeper);
+        if slot.is_none() {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
+            let pool = Arc::downgrade(&self.recent);
+            let armed = self.sweep_armed.clone();
+            let started = std::thread::Builder::new()
+                .name("dangjian-sweeper".into())
+                .spawn(move || {
+                    while rx.recv().is_ok() {
+                        loop {
+                            std::thread::sleep(RECENT);
+                            let Some(pool) = pool.upgrade() else { return };
+                            armed.store(false, Ordering::Release);
+                            let mut open = false;
+                            for r in relock(&pool).iter_mut() {
+                                if r.conn.is_autocommit() {
+                                    continue;
+                                }
+                                if r.began.elapsed() >= RECENT {
+                                    if let Err(e) = r.end() {
+                                        tracing::warn!(error = %e, "cannot end a read transaction");
+                                    }
+                                } else {
+                                    open = true;
+                                }
+                            }
+                            if !open {
+                                break;
+                            }
+                        }
+                    }
+                });
+            match started {
+                Ok(_) => *slot = Some(tx),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot start the sweeper thread");
+                    self.sweep_armed.store(false, Ordering::Release);
+                    return;
+                }
+            }
+        }
+        if let Some(tx) = slot.as_ref() {
+            // Full: a wake-up is already pending.
+            let _ = tx.try_send(());
+        }
     }
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer

@@ -2,14 +2,16 @@
 //! same file: a SQLite file gets them and an in-memory database does not;
 //! instants written on one side read back exactly on the other and compare
 //! in the same order in SQL; a failed write leaves nothing; and the writer's
-//! commits are checkpointed by the checkpoint thread. SQLite only: the
+//! commits are checkpointed by the checkpoint thread; recent reads reuse a
+//! snapshot for at most `RECENT`, never across `credentials_changed`, and
+//! the sweeper ends the ones left open. SQLite only: the
 //! direct connections exist for SQLite files alone.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
-use dangjian_store::direct::{CHECKPOINT_EVERY, Time};
+use dangjian_store::direct::{CHECKPOINT_EVERY, RECENT, Time};
 use dangjian_store::rusqlite::params;
 use dangjian_store::sea_orm::{ConnectionTrait, DbBackend, Statement};
 use dangjian_store::{Db, StoreError};
@@ -164,4 +166,55 @@ async fn the_writers_commits_are_checkpointed_in_the_background() {
         .read(|c| Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?))
         .expect("count");
     assert_eq!(n, CHECKPOINT_EVERY as i64);
+}
+
+fn count(c: &dangjian_store::rusqlite::Connection) -> Result<i64, StoreError> {
+    Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)
+}
+
+fn insert(d: &dangjian_store::direct::Direct, id: i64) {
+    d.write(|c| {
+        c.execute("INSERT INTO t (id, at) VALUES (?, 'x')", params![id])?;
+        Ok(())
+    })
+    .expect("write");
+}
+
+#[tokio::test]
+async fn recent_reads_reuse_a_snapshot_briefly_and_never_across_a_credential_change() {
+    let (db, _dir) = file_db().await;
+    let d = db.direct.clone().expect("direct connections");
+    insert(&d, 1);
+    let began = Instant::now();
+    assert_eq!(d.read_recent(count).expect("recent"), 1);
+    assert_eq!(d.recent_open(), 1, "the read transaction stays open");
+    insert(&d, 2);
+    // A plain read always sees the last commit.
+    assert_eq!(d.read(count).expect("read"), 2);
+    let seen = d.read_recent(count).expect("recent");
+    if began.elapsed() < RECENT {
+        // Within RECENT the same snapshot answers: the page cache is kept.
+        assert_eq!(seen, 1, "a recent read reuses its snapshot");
+    }
+    // After a change of credentials, no snapshot from before is used.
+    d.credentials_changed();
+    assert_eq!(d.read_recent(count).expect("recent"), 2);
+    // Nor one older than RECENT.
+    insert(&d, 3);
+    std::thread::sleep(RECENT);
+    assert_eq!(d.read_recent(count).expect("recent"), 3);
+    // The sweeper ends idle read transactions, so checkpoints can reach
+    // the end of the WAL.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while d.recent_open() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the read transaction stayed open"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // A failed read leaves no transaction behind.
+    let r = d.read_recent(|c| Ok(c.query_row("SELECT nope FROM t", [], |r| r.get::<_, i64>(0))?));
+    assert!(matches!(r, Err(StoreError::Sqlite(_))), "{r:?}");
+    assert_eq!(d.recent_open(), 0);
 }

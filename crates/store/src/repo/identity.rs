@@ -437,7 +437,7 @@ async fn caller_rows(
 ) -> Result<Vec<CallerRow>, StoreError> {
     use sea_orm::{DbBackend, Statement};
     if let Some(d) = &db.direct {
-        return d.read(|c| {
+        let query = |c: &rusqlite::Connection| -> Result<Vec<CallerRow>, StoreError> {
             let mut st = c.prepare_cached(credential.sql(false))?;
             let rows = st.query_map([hash], |r| {
                 Ok(CallerRow {
@@ -457,7 +457,17 @@ async fn caller_rows(
                 })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        });
+        };
+        // A recent snapshot (its pages still cached): the application calls
+        // `Direct::credentials_changed` after each change of a credential,
+        // user, grant or organization, so what it finds is current for
+        // this process. A credential it does not find may be newer than
+        // the snapshot (a session opened a moment ago): looked up again.
+        let rows = d.read_recent(query)?;
+        if !rows.is_empty() {
+            return Ok(rows);
+        }
+        return d.read(query);
     }
     let backend = db.conn.get_database_backend();
     let sql = credential.sql(backend == DbBackend::Postgres);
