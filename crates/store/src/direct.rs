@@ -34,7 +34,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -71,15 +71,15 @@ pub struct Direct {
     /// Bumped by [`Direct::credentials_changed`]: a snapshot taken under
     /// an older value is not reused.
     generation: AtomicU64,
-    /// Wakes the sweeper thread when a read transaction is left open.
-    sweeper: Mutex<Option<SyncSender<()>>>,
+    /// The thread that ends idle read transactions of `recent`.
+    sweeper: Background,
     /// Set when the sweeper has been woken and has not swept since.
     sweep_armed: Arc<AtomicBool>,
     writer: Mutex<Option<Connection>>,
     commits: AtomicU64,
-    /// Wakes the checkpoint thread (started with the first checkpoint; it
-    /// ends when this is dropped).
-    checkpointer: Mutex<Option<SyncSender<()>>>,
+    /// The checkpoint thread (started with the first checkpoint; it ends
+    /// when this is dropped).
+    checkpointer: Background,
     checkpoints: Arc<AtomicU64>,
 }
 
@@ -111,6 +111,45 @@ fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A thread of its own, started by the first wake-up, that waits for
+/// wake-ups on a channel; a wake-up while one is pending is dropped, and
+/// the thread ends when this is dropped (its channel closes).
+#[derive(Default)]
+struct Background(Mutex<Option<SyncSender<()>>>);
+
+impl Background {
+    /// Wakes the thread; the first time, starts it as `name` running the
+    /// loop `make` builds. False when it could not be started.
+    fn wake<B>(&self, name: &str, make: impl FnOnce() -> B) -> bool
+    where
+        B: FnOnce(Receiver<()>) + Send + 'static,
+    {
+        let mut slot = relock(&self.0);
+        if slot.is_none() {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
+            let body = make();
+            match std::thread::Builder::new()
+                .name(name.into())
+                .spawn(move || body(rx))
+            {
+                Ok(_) => *slot = Some(tx),
+                Err(e) => {
+                    tracing::warn!(error = %e, thread = name, "cannot start a background thread");
+                    return false;
+                }
+            }
+        }
+        if let Some(tx) = slot.as_ref()
+            && let Err(TrySendError::Disconnected(())) = tx.try_send(())
+        {
+            // The thread ended early (the checkpointer could not open the
+            // file): the next wake-up starts another.
+            *slot = None;
+        }
+        true
+    }
+}
+
 impl Direct {
     /// Direct connections to the SQLite file at `path` (which the pool has
     /// created and put in WAL mode); connections open on first use.
@@ -120,11 +159,11 @@ impl Direct {
             readers: Mutex::new(Vec::new()),
             recent: Arc::default(),
             generation: AtomicU64::new(0),
-            sweeper: Mutex::new(None),
+            sweeper: Background::default(),
             sweep_armed: Arc::default(),
             writer: Mutex::new(None),
             commits: AtomicU64::new(0),
-            checkpointer: Mutex::new(None),
+            checkpointer: Background::default(),
             checkpoints: Arc::default(),
         }
     }
@@ -194,16 +233,16 @@ impl Direct {
             r.generation = generation;
         }
         let out = f(&r.conn);
-        if out.is_err() {
-            r.end()?;
-        }
-        let left_open = !r.conn.is_autocommit();
-        {
+        // After a failed read the transaction ends; a reader that cannot
+        // end it, or that the pool has no room for, is closed (closing
+        // ends its transaction).
+        let keep = out.is_ok() || r.end().is_ok();
+        let mut left_open = false;
+        if keep {
             let mut pool = relock(&self.recent);
             if pool.len() < READERS_KEPT {
+                left_open = !r.conn.is_autocommit();
                 pool.push(r);
-            } else {
-                r.end()?;
             }
         }
         if left_open {
@@ -239,50 +278,36 @@ impl Direct {
         if self.sweep_armed.swap(true, Ordering::AcqRel) {
             return;
         }
-        let mut slot = relock(&self.sweeper);
-        if slot.is_none() {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
-            let pool = Arc::downgrade(&self.recent);
-            let armed = self.sweep_armed.clone();
-            let started = std::thread::Builder::new()
-                .name("dangjian-sweeper".into())
-                .spawn(move || {
-                    while rx.recv().is_ok() {
-                        loop {
-                            std::thread::sleep(RECENT);
-                            let Some(pool) = pool.upgrade() else { return };
-                            armed.store(false, Ordering::Release);
-                            let mut open = false;
-                            for r in relock(&pool).iter_mut() {
-                                if r.conn.is_autocommit() {
-                                    continue;
-                                }
-                                if r.began.elapsed() >= RECENT {
-                                    if let Err(e) = r.end() {
-                                        tracing::warn!(error = %e, "cannot end a read transaction");
-                                    }
-                                } else {
-                                    open = true;
-                                }
+        let (pool, armed) = (Arc::downgrade(&self.recent), self.sweep_armed.clone());
+        let started = self.sweeper.wake("dangjian-sweeper", || {
+            move |rx: Receiver<()>| {
+                while rx.recv().is_ok() {
+                    loop {
+                        std::thread::sleep(RECENT);
+                        let Some(pool) = pool.upgrade() else { return };
+                        armed.store(false, Ordering::Release);
+                        let mut open = false;
+                        for r in relock(&pool).iter_mut() {
+                            if r.conn.is_autocommit() {
+                                continue;
                             }
-                            if !open {
-                                break;
+                            if r.began.elapsed() >= RECENT {
+                                if let Err(e) = r.end() {
+                                    tracing::warn!(error = %e, "cannot end a read transaction");
+                                }
+                            } else {
+                                open = true;
                             }
                         }
+                        if !open {
+                            break;
+                        }
                     }
-                });
-            match started {
-                Ok(_) => *slot = Some(tx),
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot start the sweeper thread");
-                    self.sweep_armed.store(false, Ordering::Release);
-                    return;
                 }
             }
-        }
-        if let Some(tx) = slot.as_ref() {
-            // Full: a wake-up is already pending.
-            let _ = tx.try_send(());
+        });
+        if !started {
+            self.sweep_armed.store(false, Ordering::Release);
         }
     }
 
@@ -316,44 +341,26 @@ impl Direct {
     /// Asks the checkpoint thread for a passive checkpoint (starting it the
     /// first time); a request while one is pending is dropped.
     fn wake_checkpointer(&self) {
-        let mut slot = relock(&self.checkpointer);
-        if slot.is_none() {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
+        self.checkpointer.wake("dangjian-checkpoint", || {
             let (path, done) = (self.path.clone(), self.checkpoints.clone());
-            let started = std::thread::Builder::new()
-                .name("dangjian-checkpoint".into())
-                .spawn(move || {
-                    let conn = match open(&path) {
-                        Ok(c) => c,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "checkpoint thread: cannot open the database");
-                            return;
-                        }
-                    };
-                    while rx.recv().is_ok() {
-                        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                            Ok(()) => {
-                                done.fetch_add(1, Ordering::Relaxed);
-                            }
-                            Err(e) => tracing::warn!(error = %e, "passive checkpoint failed"),
-                        }
+            move |rx: Receiver<()>| {
+                let conn = match open(&path) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "checkpoint thread: cannot open the database");
+                        return;
                     }
-                });
-            match started {
-                Ok(_) => *slot = Some(tx),
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot start the checkpoint thread");
-                    return;
+                };
+                while rx.recv().is_ok() {
+                    match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        Ok(()) => {
+                            done.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(e) => tracing::warn!(error = %e, "passive checkpoint failed"),
+                    }
                 }
             }
-        }
-        if let Some(tx) = slot.as_ref()
-            && let Err(TrySendError::Disconnected(())) = tx.try_send(())
-        {
-            // The thread ended (it could not open the file): the next
-            // request starts another.
-            *slot = None;
-        }
+        });
     }
 }
 

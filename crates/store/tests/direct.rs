@@ -59,6 +59,10 @@ async fn file_db() -> (Db, TempDir) {
     (db, dir)
 }
 
+fn count(c: &dangjian_store::rusqlite::Connection) -> Result<i64, StoreError> {
+    Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)
+}
+
 #[tokio::test]
 async fn only_a_sqlite_file_gets_direct_connections() {
     let (db, dir) = file_db().await;
@@ -130,9 +134,7 @@ async fn a_failed_direct_write_leaves_nothing() {
         Ok(())
     });
     assert!(matches!(r, Err(StoreError::Sqlite(_))), "{r:?}");
-    let n: i64 = d
-        .read(|c| Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?))
-        .expect("count");
+    let n = d.read(count).expect("count");
     assert_eq!(n, 0);
     // The writer is usable afterwards.
     d.write(|c| {
@@ -162,14 +164,8 @@ async fn the_writers_commits_are_checkpointed_in_the_background() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     // Everything written is still there.
-    let n: i64 = d
-        .read(|c| Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?))
-        .expect("count");
+    let n = d.read(count).expect("count");
     assert_eq!(n, CHECKPOINT_EVERY as i64);
-}
-
-fn count(c: &dangjian_store::rusqlite::Connection) -> Result<i64, StoreError> {
-    Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)
 }
 
 fn insert(d: &dangjian_store::direct::Direct, id: i64) {
