@@ -26,6 +26,12 @@
 //!   that crosses 1,000 pages, stalling every sign-in queued behind it):
 //!   every [`CHECKPOINT_EVERY`] commits a thread of its own runs a passive
 //!   checkpoint, which never blocks the writer or the readers.
+//! - [`Direct::try_write`] is the same transaction for a caller that must
+//!   not block: it gives up at once (`None`) when the writer connection is
+//!   busy or another process holds SQLite's write lock, so an async task can
+//!   run a short CPU-bound write in place and fall back to `spawn_blocking`
+//!   only then (the sign-in batch: a thread hand-off per batch cost more
+//!   CPU than the batch's own statements).
 //!
 //! Only SQLite files get one (PostgreSQL's driver has no such hand-off), and
 //! only the functions that name it use it: everything else goes through
@@ -58,6 +64,9 @@ const STATEMENTS_CACHED: usize = 64;
 /// sign-in surge): 50 ms kept more of the token index's leaves cached than
 /// 10 ms, and the sign-in cost 8 % less CPU.
 pub const RECENT: Duration = Duration::from_millis(50);
+
+/// How long a connection waits for another process's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Commits over the writer connection between two passive checkpoints.
 pub const CHECKPOINT_EVERY: u64 = 16;
@@ -338,6 +347,59 @@ impl Direct {
         Ok(out)
     }
 
+    /// Like [`Direct::write`], but never waits: `Ok(None)` when the writer
+    /// connection is in use or SQLite's write lock is held elsewhere.
+    pub fn try_write<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        let mut slot = match self.writer.try_lock() {
+            Ok(s) => s,
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(None),
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+        };
+        if slot.is_none() {
+            let c = open(&self.path)?;
+            c.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+            *slot = Some(c);
+        }
+        let Some(conn) = slot.as_mut() else {
+            return Err(StoreError::Corrupt("no writer connection".into()));
+        };
+        conn.busy_timeout(Duration::ZERO)?;
+        let began = conn.execute_batch("BEGIN IMMEDIATE");
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        match began {
+            Ok(()) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let out = match f(conn) {
+            Ok(v) => conn
+                .execute_batch("COMMIT")
+                .map(|()| v)
+                .map_err(StoreError::from),
+            Err(e) => Err(e),
+        };
+        if !conn.is_autocommit() {
+            // Failed, or the commit did not go through: nothing of it stays.
+            if let Err(e) = conn.execute_batch("ROLLBACK") {
+                *slot = None;
+                tracing::warn!(error = %e, "cannot roll back; the writer connection is closed");
+            }
+        }
+        drop(slot);
+        let out = out?;
+        if self.commits.fetch_add(1, Ordering::Relaxed) % CHECKPOINT_EVERY == CHECKPOINT_EVERY - 1 {
+            self.wake_checkpointer();
+        }
+        Ok(Some(out))
+    }
+
     /// Asks the checkpoint thread for a passive checkpoint (starting it the
     /// first time); a request while one is pending is dropped.
     fn wake_checkpointer(&self) {
@@ -372,7 +434,7 @@ fn open(path: &Path) -> Result<Connection, StoreError> {
     )?;
     // The pool's settings (db.rs), with a smaller page cache: these
     // connections read and write a few rows at a time.
-    c.busy_timeout(Duration::from_secs(30))?;
+    c.busy_timeout(BUSY_TIMEOUT)?;
     c.execute_batch(
         "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
          PRAGMA cache_size = -16384; PRAGMA temp_store = memory;",

@@ -1,7 +1,8 @@
 //! The direct SQLite connections (`store::direct`) against the pool on the
 //! same file: a SQLite file gets them and an in-memory database does not;
 //! instants written on one side read back exactly on the other and compare
-//! in the same order in SQL; a failed write leaves nothing; and the writer's
+//! in the same order in SQL; a failed write leaves nothing; `try_write`
+//! gives up at once when another connection holds the write lock; the writer's
 //! commits are checkpointed by the checkpoint thread; recent reads reuse a
 //! snapshot for at most `RECENT`, never across `credentials_changed`, and
 //! the sweeper ends the ones left open. SQLite only: the
@@ -166,6 +167,38 @@ async fn the_writers_commits_are_checkpointed_in_the_background() {
     // Everything written is still there.
     let n = d.read(count).expect("count");
     assert_eq!(n, CHECKPOINT_EVERY as i64);
+}
+
+#[tokio::test]
+async fn try_write_commits_never_waits_and_a_failure_leaves_nothing() {
+    let (db, dir) = file_db().await;
+    let d = db.direct.clone().expect("direct connections");
+    let put = |id: i64| {
+        move |c: &dangjian_store::rusqlite::Connection| -> Result<i64, StoreError> {
+            c.execute("INSERT INTO t (id, at) VALUES (?, 'x')", params![id])?;
+            count(c)
+        }
+    };
+    assert_eq!(d.try_write(put(1)).expect("free lock"), Some(1));
+    // Another process holds SQLite's write lock: no wait, no write.
+    let other = dangjian_store::rusqlite::Connection::open(dir.path().join("t.db")).expect("open");
+    other.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let t = Instant::now();
+    assert_eq!(d.try_write(put(2)).expect("busy is no error"), None);
+    assert!(t.elapsed() < Duration::from_secs(5), "try_write waited");
+    other.execute_batch("COMMIT").expect("unlock");
+    // The busy timeout is back for `write`, and the connection is usable.
+    assert_eq!(d.try_write(put(2)).expect("free again"), Some(2));
+    // A failed transaction is rolled back whole, and the writer goes on.
+    let r = d.try_write(|c| {
+        c.execute("INSERT INTO t (id, at) VALUES (3, 'x')", [])?;
+        c.execute("INSERT INTO t (id, at) VALUES (3, 'y')", [])?;
+        Ok(())
+    });
+    assert!(matches!(r, Err(StoreError::Sqlite(_))), "{r:?}");
+    assert_eq!(d.read(count).expect("count"), 2);
+    insert(&d, 3);
+    assert_eq!(d.read(count).expect("count"), 3);
 }
 
 fn insert(d: &dangjian_store::direct::Direct, id: i64) {

@@ -2,9 +2,11 @@
 //! in to one meeting within minutes). A sign-in that passed the checks made
 //! before any write (the caller, the meeting, the code, the window) joins a
 //! queue; one writer task at a time takes up to [`BATCH_MAX`] of them and
-//! records them in one write transaction — the meeting rows and attendance
-//! rows re-read under the write lock, the overlap check for every member at
-//! once (DOMAIN.md §5), one multi-row guarded `UPDATE … RETURNING` — and
+//! records them in one write transaction — the meeting rows re-read under
+//! the write lock, the overlap check for every member at once (DOMAIN.md
+//! §5), the guarded `UPDATE` of each attendance row (on SQLite's direct
+//! connection one short update per item, through the pool the rows read
+//! first and one multi-row `UPDATE … RETURNING`) — and
 //! answers each caller only after that transaction committed, so a `201`
 //! is as durable as before. Each sign-in gets its own answer: a refusal
 //! (already signed in, outside the window, not expected, present at an
@@ -226,48 +228,77 @@ pub(crate) fn decide(
     rows: &mut HashMap<(i64, i64), RowState>,
     elsewhere: &mut HashMap<i64, Vec<OtherMeeting>>,
 ) -> Vec<Option<AppError>> {
-    asks.iter()
-        .map(|a| {
-            let Some(m) = meetings.get(&a.meeting_id) else {
-                return Some(AppError::NotFound("meeting"));
-            };
-            if m.status == MeetingStatus::Cancelled.as_str() {
-                return Some(AppError::Conflict(FieldError::new(
-                    "status",
-                    "cancelled",
-                    "会议已取消",
-                    "The meeting was cancelled",
-                )));
-            }
-            let w = window_of(m);
-            if let Some(e) = dm::signin_time_error(&w, a.now, &local_text) {
-                return Some(AppError::Validation(ValidationErrors(vec![e])));
-            }
-            let others: Vec<OtherMeeting> = elsewhere
-                .get(&a.member_id)
-                .map(|v| v.iter().filter(|o| o.id != m.id).cloned().collect())
-                .unwrap_or_default();
-            if let Some(e) = dm::overlap_error(&w, &others, &local_text) {
-                return Some(AppError::Conflict(e));
-            }
-            let key = (a.meeting_id, a.member_id);
-            if let Some(e) = row_refusal(rows.get(&key)) {
-                return Some(e);
-            }
-            if let Some(r) = rows.get_mut(&key) {
-                r.state = "present".into();
-                r.recorded_at = Some(a.now);
-            }
-            let list = elsewhere.entry(a.member_id).or_default();
-            list.push(OtherMeeting {
-                id: m.id,
-                title: m.title.clone(),
-                window: w,
-            });
-            list.sort_by_key(|o| o.window.starts_at);
-            None
-        })
-        .collect()
+    let taken = decide_with(asks, meetings, elsewhere, |_, a| {
+        let key = (a.meeting_id, a.member_id);
+        if let Some(e) = row_refusal(rows.get(&key)) {
+            return Ok::<_, std::convert::Infallible>(Some(e));
+        }
+        if let Some(r) = rows.get_mut(&key) {
+            r.state = "present".into();
+            r.recorded_at = Some(a.now);
+        }
+        Ok(None)
+    });
+    match taken {
+        Ok(d) => d,
+        Err(never) => match never {},
+    }
+}
+
+/// The order and rules of [`decide`], with the row's part left to `take`:
+/// called, in order, for each item that passed the meeting, window and
+/// overlap checks, it records the item's presence (the item's index and
+/// ask) or answers why its row refuses it ([`row_refusal`]). So the direct
+/// SQLite batch can run each guarded `UPDATE` as its own decision instead
+/// of reading every row first. An error of `take` stops the batch.
+pub(crate) fn decide_with<E>(
+    asks: &[Ask],
+    meetings: &HashMap<i64, meeting::Model>,
+    elsewhere: &mut HashMap<i64, Vec<OtherMeeting>>,
+    mut take: impl FnMut(usize, &Ask) -> Result<Option<AppError>, E>,
+) -> Result<Vec<Option<AppError>>, E> {
+    let mut out = Vec::with_capacity(asks.len());
+    for (i, a) in asks.iter().enumerate() {
+        let Some(m) = meetings.get(&a.meeting_id) else {
+            out.push(Some(AppError::NotFound("meeting")));
+            continue;
+        };
+        if m.status == MeetingStatus::Cancelled.as_str() {
+            out.push(Some(AppError::Conflict(FieldError::new(
+                "status",
+                "cancelled",
+                "会议已取消",
+                "The meeting was cancelled",
+            ))));
+            continue;
+        }
+        let w = window_of(m);
+        if let Some(e) = dm::signin_time_error(&w, a.now, &local_text) {
+            out.push(Some(AppError::Validation(ValidationErrors(vec![e]))));
+            continue;
+        }
+        let others: Vec<OtherMeeting> = elsewhere
+            .get(&a.member_id)
+            .map(|v| v.iter().filter(|o| o.id != m.id).cloned().collect())
+            .unwrap_or_default();
+        if let Some(e) = dm::overlap_error(&w, &others, &local_text) {
+            out.push(Some(AppError::Conflict(e)));
+            continue;
+        }
+        if let Some(e) = take(i, a)? {
+            out.push(Some(e));
+            continue;
+        }
+        let list = elsewhere.entry(a.member_id).or_default();
+        list.push(OtherMeeting {
+            id: m.id,
+            title: m.title.clone(),
+            window: w,
+        });
+        list.sort_by_key(|o| o.window.starts_at);
+        out.push(None);
+    }
+    Ok(out)
 }
 
 impl App {
@@ -349,9 +380,16 @@ impl App {
         Ok((self.sign_in_batch(pending).await?, false))
     }
 
-    /// SQLite: the whole batch on the direct writer connection, in one
-    /// blocking task (one thread hand-off per batch; through the pool each
-    /// of its six statements was two). `None` when there is no direct
+    /// SQLite: the whole batch on the direct writer connection
+    /// ([`batch_direct`]). When SQLite's write lock is free at once (no
+    /// other process writes; this process's writers take turns behind the
+    /// write gate) it runs right here on the writer task: a batch is a few
+    /// hundred microseconds of CPU and no `fsync` (WAL with
+    /// `synchronous = NORMAL`), and a hand-off to a blocking thread and back
+    /// cost each sign-in about 5 µs of CPU (BENCHMARKS.md). Otherwise it
+    /// waits for the lock in `spawn_blocking`, off the runtime's threads.
+    /// Through the pool each of the batch's statements was two hand-offs.
+    /// `None` when there is no direct
     /// connection (PostgreSQL) or a meeting of the batch is already marked
     /// held: a late sign-in there also gets its certificate and counts for
     /// participation, which [`Self::sign_in_batch`] writes.
@@ -368,58 +406,13 @@ impl App {
         // writers and this one take turns instead of meeting SQLite's busy
         // handler.
         let _writer = self.write_gate.lock().await;
-        let decided = tokio::task::spawn_blocking(move || {
-            direct.write(|c| {
-                let (members, meeting_ids) = ids_of(&asks);
-                let meetings: HashMap<i64, meeting::Model> = repo::direct::by_ids(c, &meeting_ids)?
-                    .into_iter()
-                    .map(|m| (m.id, m))
-                    .collect();
-                if meetings
-                    .values()
-                    .any(|m| m.status == MeetingStatus::Held.as_str())
-                {
-                    return Ok(None);
-                }
-                let mut pairs: Vec<(i64, i64)> =
-                    asks.iter().map(|a| (a.meeting_id, a.member_id)).collect();
-                pairs.sort_unstable();
-                pairs.dedup();
-                let mut rows: HashMap<(i64, i64), RowState> =
-                    repo::direct::attendance_of(c, &pairs)?
-                        .iter()
-                        .map(|r| ((r.meeting_id, r.member_id), RowState::from(r)))
-                        .collect();
-                let mut elsewhere = match span_of(&meetings) {
-                    Some((from, to)) => {
-                        elsewhere_of(repo::direct::present_in_span(c, &members, from, to)?)
-                    }
-                    None => HashMap::new(),
-                };
-                let decided = decide(&asks, &meetings, &mut rows, &mut elsewhere);
-                let accepted = accepted_of(&asks, &by, &decided);
-                let changed: std::collections::HashSet<(i64, i64)> =
-                    repo::direct::record_online(c, &accepted, MAX_FAILED_CODES)?
-                        .into_iter()
-                        .collect();
-                Ok(Some(
-                    asks.iter()
-                        .zip(decided)
-                        .map(|(a, d)| match d {
-                            Some(e) => Err(e),
-                            // Rows were read under SQLite's write lock in
-                            // this transaction: an accepted one changes.
-                            None if changed.contains(&(a.meeting_id, a.member_id)) => Ok(a.now),
-                            None => Err(AppError::Internal(
-                                "sign-in row changed within its transaction".into(),
-                            )),
-                        })
-                        .collect::<Vec<Outcome>>(),
-                ))
-            })
-        })
-        .await
-        .map_err(|e| AppError::Internal(format!("the sign-in writer failed: {e}")))??;
+        if let Some(decided) = direct.try_write(|c| batch_direct(c, &asks, &by))? {
+            return Ok(decided);
+        }
+        let decided =
+            tokio::task::spawn_blocking(move || direct.write(|c| batch_direct(c, &asks, &by)))
+                .await
+                .map_err(|e| AppError::Internal(format!("the sign-in writer failed: {e}")))??;
         Ok(decided)
     }
 
@@ -499,6 +492,62 @@ impl App {
         tx.commit().await?;
         Ok(out)
     }
+}
+
+/// The whole batch in the writer's transaction (SQLite, direct
+/// connection): the meetings and the members' presence elsewhere read
+/// under the write lock, then [`decide_with`] in queue order, where each
+/// item's guarded `UPDATE` is its row's decision (its row is read only when
+/// the update refuses it, to say why). `None` when a meeting of the batch
+/// is already held.
+fn batch_direct(
+    c: &dangjian_store::rusqlite::Connection,
+    asks: &[Ask],
+    by: &[Option<i64>],
+) -> Result<Option<Vec<Outcome>>, dangjian_store::StoreError> {
+    let (members, meeting_ids) = ids_of(&asks);
+    let meetings: HashMap<i64, meeting::Model> = repo::direct::by_ids(c, &meeting_ids)?
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect();
+    if meetings
+        .values()
+        .any(|m| m.status == MeetingStatus::Held.as_str())
+    {
+        return Ok(None);
+    }
+    let mut elsewhere = match span_of(&meetings) {
+        Some((from, to)) => elsewhere_of(repo::direct::present_in_span(c, &members, from, to)?),
+        None => HashMap::new(),
+    };
+    // Under SQLite's write lock each guarded update is the row's decision:
+    // it changes the row, or the row (read only then) says why not.
+    let decided = decide_with(asks, &meetings, &mut elsewhere, |i, a| {
+        let presence = OnlinePresence {
+            meeting_id: a.meeting_id,
+            member_id: a.member_id,
+            at: a.now,
+            by: by.get(i).copied().flatten(),
+        };
+        if repo::direct::record_online(c, &presence, MAX_FAILED_CODES)? {
+            return Ok::<_, dangjian_store::StoreError>(None);
+        }
+        let row = repo::direct::attendance_of(c, &[(a.meeting_id, a.member_id)])?;
+        Ok(Some(
+            row_refusal(row.first().map(RowState::from).as_ref()).unwrap_or_else(|| {
+                AppError::Internal("sign-in row changed within its transaction".into())
+            }),
+        ))
+    })?;
+    Ok(Some(
+        asks.iter()
+            .zip(decided)
+            .map(|(a, d)| match d {
+                Some(e) => Err(e),
+                None => Ok(a.now),
+            })
+            .collect::<Vec<Outcome>>(),
+    ))
 }
 
 /// What each item of a batch asks.

@@ -100,10 +100,11 @@ pub fn present_in_span(
          WHERE a.member_id = ? AND a.state = 'present' AND m.status <> 'cancelled' \
          AND m.starts_at < ? AND m.ends_at > ?",
     )?;
-    let (from, to) = (Time(from), Time(to));
+    // Formatted once for every member's query.
+    let (from, to) = (crate::direct::time_text(from), crate::direct::time_text(to));
     let mut pairs = Vec::new();
     for member in member_ids {
-        let rows = st.query_map(params![member, to, from], |r| r.get::<_, i64>(0))?;
+        let rows = st.query_map(params![member, &to, &from], |r| r.get::<_, i64>(0))?;
         for m in rows {
             pairs.push((*member, m?));
         }
@@ -115,14 +116,14 @@ pub fn present_in_span(
     Ok(super::with_meetings(pairs, meetings))
 }
 
-/// Records each online sign-in with the guarded update of
+/// Records one online sign-in with the guarded update of
 /// [`super::record_online_many`] (only an `expected` or `leave` row with
-/// fewer than `max_failed` wrong codes); returns the pairs that changed.
+/// fewer than `max_failed` wrong codes); true when the row changed.
 pub fn record_online(
     c: &Connection,
-    rows: &[OnlinePresence],
+    row: &OnlinePresence,
     max_failed: i32,
-) -> Result<Vec<(i64, i64)>, StoreError> {
+) -> Result<bool, StoreError> {
     let mut st = c.prepare_cached(
         "UPDATE meeting_attendance SET state = 'present', channel = 'online', \
          recorded_at = ?, recorded_by = ?, leave_reason = NULL, leave_status = NULL, \
@@ -130,18 +131,12 @@ pub fn record_online(
          WHERE meeting_id = ? AND member_id = ? AND state IN ('expected', 'leave') \
          AND failed_codes < ?",
     )?;
-    let mut changed = Vec::with_capacity(rows.len());
-    for r in rows {
-        let n = st.execute(params![
-            Time(r.at),
-            r.by,
-            r.meeting_id,
-            r.member_id,
-            max_failed
-        ])?;
-        if n == 1 {
-            changed.push((r.meeting_id, r.member_id));
-        }
-    }
-    Ok(changed)
+    let n = st.execute(params![
+        Time(row.at),
+        row.by,
+        row.meeting_id,
+        row.member_id,
+        max_failed
+    ])?;
+    Ok(n == 1)
 }
