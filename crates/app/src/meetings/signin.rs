@@ -505,7 +505,7 @@ fn batch_direct(
     asks: &[Ask],
     by: &[Option<i64>],
 ) -> Result<Option<Vec<Outcome>>, dangjian_store::StoreError> {
-    let (members, meeting_ids) = ids_of(&asks);
+    let (members, meeting_ids) = ids_of(asks);
     let meetings: HashMap<i64, meeting::Model> = repo::direct::by_ids(c, &meeting_ids)?
         .into_iter()
         .map(|m| (m.id, m))
