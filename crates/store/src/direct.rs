@@ -337,6 +337,10 @@ impl Direct {
         let Some(conn) = slot.as_mut() else {
             return Err(StoreError::Corrupt("no writer connection".into()));
         };
+        // A `try_write` whose closure panicked left its transaction open.
+        if !conn.is_autocommit() {
+            conn.execute_batch("ROLLBACK")?;
+        }
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
@@ -366,9 +370,19 @@ impl Direct {
         let Some(conn) = slot.as_mut() else {
             return Err(StoreError::Corrupt("no writer connection".into()));
         };
-        conn.busy_timeout(Duration::ZERO)?;
-        let began = conn.execute_batch("BEGIN IMMEDIATE");
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // A `try_write` whose closure panicked left its transaction open.
+        if !conn.is_autocommit() {
+            conn.execute_batch("ROLLBACK")?;
+        }
+        let began = conn
+            .busy_timeout(Duration::ZERO)
+            .and_then(|()| conn.execute_batch("BEGIN IMMEDIATE"));
+        if let Err(e) = conn.busy_timeout(BUSY_TIMEOUT) {
+            // Closing the connection ends what began and forgets the zero
+            // timeout; the next write opens a fresh one.
+            *slot = None;
+            return Err(e.into());
+        }
         match began {
             Ok(()) => {}
             Err(rusqlite::Error::SqliteFailure(e, _))

@@ -199,6 +199,25 @@ async fn try_write_commits_never_waits_and_a_failure_leaves_nothing() {
     assert_eq!(d.read(count).expect("count"), 2);
     insert(&d, 3);
     assert_eq!(d.read(count).expect("count"), 3);
+    // A closure that panics leaves its transaction open on the writer; the
+    // next write (either kind) rolls it back and goes on.
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = d.try_write(|c| -> Result<(), StoreError> {
+            c.execute("INSERT INTO t (id, at) VALUES (4, 'x')", [])?;
+            panic!("in the middle of a write");
+        });
+    }));
+    assert!(panicked.is_err());
+    insert(&d, 5);
+    assert_eq!(d.try_write(put(6)).expect("after a panic"), Some(5));
+    let ids: Vec<i64> = d
+        .read(|c| {
+            let mut st = c.prepare("SELECT id FROM t ORDER BY id")?;
+            let rows = st.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .expect("ids");
+    assert_eq!(ids, vec![1, 2, 3, 5, 6], "the panicked insert is gone");
 }
 
 fn insert(d: &dangjian_store::direct::Direct, id: i64) {
