@@ -345,7 +345,7 @@ impl App {
     pub(crate) async fn issue_certificates_in<C: ConnectionTrait>(
         &self,
         c: &C,
-        actor: &Actor,
+        by: Option<i64>,
         m: &meeting::Model,
         o: &org::Model,
         only: Option<i64>,
@@ -438,7 +438,7 @@ impl App {
                             org_id: Set(mb.org_id),
                             at: Set(now),
                             kind: Set(EVENT_KIND.into()),
-                            actor_user_id: Set(actor.audit_id()),
+                            actor_user_id: Set(by),
                             detail_enc: Set(self
                                 .keys
                                 .encrypt(detail.to_string().as_bytes(), AAD_EVENT)?),

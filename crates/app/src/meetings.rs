@@ -880,7 +880,7 @@ impl App {
         }
         let recorded_at = self
             .commit_sign_in(signin::Pending {
-                actor: actor.clone(),
+                by: actor.audit_id(),
                 meeting_id: m.id,
                 member_id,
                 now,
@@ -1045,7 +1045,7 @@ impl App {
             crate::participation::evaluate_meeting_members(&tx, m.id, self.today(), now).await?;
         }
         // Recorded after the meeting was marked held: certificates now.
-        self.issue_certificates_in(&tx, actor, &m, &o, None, now)
+        self.issue_certificates_in(&tx, actor.audit_id(), &m, &o, None, now)
             .await?;
         tx.commit().await?;
         Ok(report)
@@ -1205,7 +1205,7 @@ impl App {
         let row = repo::update(&tx, am).await?;
         // Certificates of organizational life for everyone present (issue 6).
         let issued = self
-            .issue_certificates_in(&tx, actor, &row, &o, None, now)
+            .issue_certificates_in(&tx, actor.audit_id(), &row, &o, None, now)
             .await?;
         if self.config.evaluate_rules_on_write {
             let overrides = load_overrides(&tx, Some(&path_ids(&o.path))).await?;

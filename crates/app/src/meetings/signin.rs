@@ -39,14 +39,15 @@ use dangjian_store::repo::orgs as orepo;
 use tokio::sync::oneshot;
 
 use super::{MAX_FAILED_CODES, local_text, locked, window_of};
-use crate::{Actor, App, AppError};
+use crate::{App, AppError};
 
 /// Sign-ins recorded per transaction at most.
 pub const BATCH_MAX: usize = 256;
 
 /// A sign-in that passed the checks made before writing.
 pub(crate) struct Pending {
-    pub actor: Actor,
+    /// The acting user's audit id (who recorded the presence).
+    pub by: Option<i64>,
     pub meeting_id: i64,
     pub member_id: i64,
     pub now: DateTime<Utc>,
@@ -401,7 +402,7 @@ impl App {
             return Ok(None);
         };
         let asks = asks_of(pending);
-        let by: Vec<Option<i64>> = pending.iter().map(|p| p.actor.audit_id()).collect();
+        let by: Vec<Option<i64>> = pending.iter().map(|p| p.by).collect();
         // The same gate as every other write of this process, so the pool's
         // writers and this one take turns instead of meeting SQLite's busy
         // handler.
@@ -438,7 +439,7 @@ impl App {
             None => HashMap::new(),
         };
         let decided = decide(&asks, &meetings, &mut rows, &mut elsewhere);
-        let by: Vec<Option<i64>> = pending.iter().map(|p| p.actor.audit_id()).collect();
+        let by: Vec<Option<i64>> = pending.iter().map(|p| p.by).collect();
         let accepted = accepted_of(&asks, &by, &decided);
         let changed: std::collections::HashSet<(i64, i64)> =
             repo::record_online_many(&tx, &accepted, MAX_FAILED_CODES)
@@ -477,7 +478,7 @@ impl App {
                             .ok_or(AppError::NotFound("meeting"))?,
                     ),
                 };
-                self.issue_certificates_in(&tx, &p.actor, m, o, Some(p.member_id), p.now)
+                self.issue_certificates_in(&tx, p.by, m, o, Some(p.member_id), p.now)
                     .await?;
                 crate::participation::evaluate_after_presence(
                     &tx,
@@ -623,6 +624,7 @@ fn elsewhere_of(pairs: Vec<(i64, meeting::Model)>) -> HashMap<i64, Vec<OtherMeet
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Actor;
     use chrono::{Duration, TimeZone};
 
     fn t0() -> DateTime<Utc> {
@@ -812,7 +814,7 @@ mod tests {
             rxs.push(rx);
             (
                 Pending {
-                    actor: Actor::system(1, "/1/"),
+                    by: Actor::system(1, "/1/").audit_id(),
                     meeting_id: 1,
                     member_id: 1,
                     now: t0(),
