@@ -46,7 +46,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags};
 
 use crate::StoreError;
 
@@ -329,26 +329,8 @@ impl Direct {
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut slot = relock(&self.writer);
-        if slot.is_none() {
-            let c = open(&self.path)?;
-            c.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
-            *slot = Some(c);
-        }
-        let Some(conn) = slot.as_mut() else {
-            return Err(StoreError::Corrupt("no writer connection".into()));
-        };
-        // A `try_write` whose closure panicked left its transaction open.
-        if !conn.is_autocommit() {
-            conn.execute_batch("ROLLBACK")?;
-        }
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        drop(slot);
-        if self.commits.fetch_add(1, Ordering::Relaxed) % CHECKPOINT_EVERY == CHECKPOINT_EVERY - 1 {
-            self.wake_checkpointer();
-        }
-        Ok(out)
+        writer_of(&mut slot, &self.path)?.execute_batch("BEGIN IMMEDIATE")?;
+        self.finish(slot, f)
     }
 
     /// Like [`Direct::write`], but never waits: `Ok(None)` when the writer
@@ -362,18 +344,7 @@ impl Direct {
             Err(std::sync::TryLockError::WouldBlock) => return Ok(None),
             Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
         };
-        if slot.is_none() {
-            let c = open(&self.path)?;
-            c.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
-            *slot = Some(c);
-        }
-        let Some(conn) = slot.as_mut() else {
-            return Err(StoreError::Corrupt("no writer connection".into()));
-        };
-        // A `try_write` whose closure panicked left its transaction open.
-        if !conn.is_autocommit() {
-            conn.execute_batch("ROLLBACK")?;
-        }
+        let conn = writer_of(&mut slot, &self.path)?;
         let began = conn
             .busy_timeout(Duration::ZERO)
             .and_then(|()| conn.execute_batch("BEGIN IMMEDIATE"));
@@ -384,34 +355,41 @@ impl Direct {
             return Err(e.into());
         }
         match began {
-            Ok(()) => {}
+            Ok(()) => self.finish(slot, f).map(Some),
             Err(rusqlite::Error::SqliteFailure(e, _))
                 if e.code == rusqlite::ErrorCode::DatabaseBusy =>
             {
-                return Ok(None);
+                Ok(None)
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => Err(e.into()),
         }
-        let out = match f(conn) {
-            Ok(v) => conn
-                .execute_batch("COMMIT")
-                .map(|()| v)
-                .map_err(StoreError::from),
-            Err(e) => Err(e),
+    }
+
+    /// Runs `f` in the transaction begun on the writer in `slot`, commits
+    /// it or rolls it back (a writer that cannot roll back is closed),
+    /// releases the writer, and counts the commit towards the next
+    /// checkpoint.
+    fn finish<T>(
+        &self,
+        mut slot: MutexGuard<'_, Option<Connection>>,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let Some(conn) = slot.as_ref() else {
+            return Err(StoreError::Corrupt("no writer connection".into()));
         };
-        if !conn.is_autocommit() {
-            // Failed, or the commit did not go through: nothing of it stays.
-            if let Err(e) = conn.execute_batch("ROLLBACK") {
-                *slot = None;
-                tracing::warn!(error = %e, "cannot roll back; the writer connection is closed");
-            }
+        let out = f(conn).and_then(|v| Ok(conn.execute_batch("COMMIT").map(|()| v)?));
+        if !conn.is_autocommit()
+            && let Err(e) = conn.execute_batch("ROLLBACK")
+        {
+            tracing::warn!(error = %e, "cannot roll back; the writer connection is closed");
+            *slot = None;
         }
         drop(slot);
         let out = out?;
         if self.commits.fetch_add(1, Ordering::Relaxed) % CHECKPOINT_EVERY == CHECKPOINT_EVERY - 1 {
             self.wake_checkpointer();
         }
-        Ok(Some(out))
+        Ok(out)
     }
 
     /// Asks the checkpoint thread for a passive checkpoint (starting it the
@@ -438,6 +416,27 @@ impl Direct {
             }
         });
     }
+}
+
+/// The writer connection in `slot`, opened on first use (the pool's
+/// settings, no automatic checkpoint); a transaction that a panicking
+/// closure left open is rolled back first.
+fn writer_of<'a>(
+    slot: &'a mut Option<Connection>,
+    path: &Path,
+) -> Result<&'a Connection, StoreError> {
+    if slot.is_none() {
+        let c = open(path)?;
+        c.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+        *slot = Some(c);
+    }
+    let Some(conn) = slot.as_ref() else {
+        return Err(StoreError::Corrupt("no writer connection".into()));
+    };
+    if !conn.is_autocommit() {
+        conn.execute_batch("ROLLBACK")?;
+    }
+    Ok(conn)
 }
 
 /// A connection to the file at `path` with the pool's settings (db.rs).
