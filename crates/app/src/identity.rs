@@ -10,6 +10,7 @@ use dangjian_store::repo::{audit, identity as repo, orgs};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Instant;
+use subtle::ConstantTimeEq;
 
 use crate::caches::Caller;
 
@@ -26,6 +27,24 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], AppError> {
 /// SHA-256 hex of a secret; only this is stored for sessions and tokens.
 pub fn secret_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// The id and secret of an API token written `dj_{id}_{secret}` (a
+/// positive decimal id, a secret of 64 lower-case hex digits), as
+/// [`App::create_token`] makes them; `None` for any other text, which is
+/// then looked up by the hash of the whole text (the tokens made before
+/// ids were part of the text).
+pub fn split_token(token: &str) -> Option<(i64, &str)> {
+    let (id, secret) = token.strip_prefix("dj_")?.split_once('_')?;
+    let digits = !id.is_empty() && id.len() <= 18 && id.bytes().all(|b| b.is_ascii_digit());
+    let hex = secret.len() == 64
+        && secret
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if !digits || !hex {
+        return None;
+    }
+    id.parse().ok().filter(|&id| id > 0).map(|id| (id, secret))
 }
 
 /// A password people can type from a printout: 16 characters without look-alikes.
@@ -713,14 +732,19 @@ impl App {
         Ok(())
     }
 
-    /// Creates an API token for a user; the token is shown once.
+    /// Creates an API token for a user; the token is shown once. Its text
+    /// is `dj_{id}_{secret}` (64 hex digits of secret): the lookup goes by
+    /// the id and then compares the secret's SHA-256 with the stored one in
+    /// constant time (see [`split_token`]); only that hash is stored.
     pub async fn create_token(&self, login: &str, name: &str) -> Result<String, AppError> {
         let u = repo::user_by_login(&self.db.conn, login)
             .await?
             .ok_or(AppError::NotFound("user"))?;
-        let token = format!("dj_{}", hex::encode(random_bytes::<32>()?));
+        let secret = hex::encode(random_bytes::<32>()?);
         let now = self.clock.now();
-        repo::insert_token(&self.db.conn, &secret_hash(&token), u.id, name, now, None).await?;
+        let id =
+            repo::insert_token(&self.db.conn, &secret_hash(&secret), u.id, name, now, None).await?;
+        let token = format!("dj_{id}_{secret}");
         self.record_audit(audit::Entry {
             user_id: Some(u.id),
             action: "token.create".into(),
@@ -734,14 +758,21 @@ impl App {
         Ok(token)
     }
 
-    /// The actor of a bearer token: SHA-256 of the token looked up (no
-    /// password hashing on this path), from the caller cache when it was
-    /// looked up in the last few seconds (see [`crate::caches`]).
+    /// The actor of a bearer token: the row named by the id in its text
+    /// with the secret's SHA-256 compared, or for an older token the row
+    /// of its text's SHA-256 (no password hashing on this path); from the
+    /// caller cache when it was looked up in the last few seconds (see
+    /// [`crate::caches`]).
     pub async fn token_actor(
         &self,
         token: &str,
         remote_addr: Option<String>,
     ) -> Result<Actor, AppError> {
+        // The cache key is the digest of the whole text, so a cached caller
+        // answers only the exact text that was checked. On a miss a token
+        // with its id in its text is looked up by the id and its secret's
+        // hash compared with the stored one; an older token (`dj_` and the
+        // secret only) is looked up by the hash of its whole text.
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let cache = &self.caches.tokens;
         let caller = match self.cached_caller(cache, &digest)? {
@@ -749,7 +780,20 @@ impl App {
             None => {
                 let generation = cache.generation();
                 // Token, user and grants in one query (was three).
-                let rows = repo::token_caller(&self.db, &hex::encode(digest)).await?;
+                let rows = match split_token(token) {
+                    Some((id, secret)) => {
+                        let hash = secret_hash(secret);
+                        let mut rows = repo::token_caller_by_id(&self.db, id).await?;
+                        let matches = rows.first().is_some_and(|r| {
+                            bool::from(r.key_hash.as_bytes().ct_eq(hash.as_bytes()))
+                        });
+                        if !matches {
+                            rows.clear();
+                        }
+                        rows
+                    }
+                    None => repo::token_caller(&self.db, &hex::encode(digest)).await?,
+                };
                 let c = self.caller_of(&rows)?;
                 cache.put(digest, c.clone(), generation, Instant::now());
                 c

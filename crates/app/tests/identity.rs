@@ -9,7 +9,7 @@ mod common;
 use chrono::Duration;
 use common::*;
 use dangjian_app::AppError;
-use dangjian_app::identity::secret_hash;
+use dangjian_app::identity::{secret_hash, split_token};
 use dangjian_domain::identity::Role;
 use dangjian_store::entities::{api_token, session, user};
 use sea_orm::EntityTrait;
@@ -262,10 +262,56 @@ async fn api_tokens_resolve_to_their_user_and_are_stored_hashed() {
         nu.user_id
     );
 
-    for bogus in ["dj_0000", "", &token[..token.len() - 1]] {
-        let r = fx.app.token_actor(bogus, None).await;
+    // The text is `dj_{id}_{secret}`; the id finds the row, the secret
+    // must match its hash. Another token's id with this secret, this id
+    // with another secret or a changed digit are all refused.
+    let (id, secret) = split_token(&token).expect("dj_{id}_{secret}");
+    let (second_id, second_secret) = split_token(&second).expect("split");
+    assert_eq!(secret.len(), 64);
+    assert_ne!(id, second_id);
+    let flipped = format!(
+        "dj_{id}_{}{}",
+        if secret.starts_with('0') { '1' } else { '0' },
+        &secret[1..]
+    );
+    for bogus in [
+        "dj_0000".to_string(),
+        String::new(),
+        token[..token.len() - 1].to_string(),
+        format!("dj_{second_id}_{secret}"),
+        format!("dj_{id}_{second_secret}"),
+        flipped,
+        format!("dj_{}_{secret}", id + 1000),
+        format!("dj_-{id}_{secret}"),
+        format!("dj_{id}_{}", secret.to_uppercase()),
+    ] {
+        let r = fx.app.token_actor(&bogus, None).await;
         assert!(matches!(r, Err(AppError::Unauthorized)), "{bogus:?}: {r:?}");
     }
+    // A token of the older form (no id in its text; its whole text hashed)
+    // still works, looked up by that hash.
+    let older = format!("dj_{}", "ab".repeat(32));
+    assert_eq!(split_token(&older), None);
+    dangjian_store::repo::identity::insert_token(
+        &fx.app.db.conn,
+        &secret_hash(&older),
+        nu.user_id,
+        "older",
+        fx.app.clock.now(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        fx.app.token_actor(&older, None).await.unwrap().user_id,
+        nu.user_id
+    );
+    assert!(matches!(
+        fx.app
+            .token_actor(&format!("dj_{id}_{}", "ab".repeat(32)), None)
+            .await,
+        Err(AppError::Unauthorized)
+    ));
     let r = fx.app.create_token("nobody", "x").await;
     assert!(matches!(r, Err(AppError::NotFound(_))), "{r:?}");
 
@@ -273,12 +319,16 @@ async fn api_tokens_resolve_to_their_user_and_are_stored_hashed() {
         .all(&fx.app.db.conn)
         .await
         .unwrap();
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 3);
     assert!(
         rows.iter()
-            .all(|t| t.token_hash != token && t.token_hash != second)
+            .all(|t| t.token_hash != token && t.token_hash != second && t.token_hash != secret)
     );
-    assert!(rows.iter().any(|t| t.token_hash == secret_hash(&token)));
+    // Only the secret's SHA-256 is stored, on the row the text names.
+    assert!(
+        rows.iter()
+            .any(|t| t.id == id && t.token_hash == secret_hash(secret))
+    );
     let audit = fx.audit_rows("token.create").await;
     assert_eq!(audit.len(), 2);
     assert!(audit.iter().all(|a| !a.detail.to_string().contains(&token)));

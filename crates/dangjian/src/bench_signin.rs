@@ -61,6 +61,17 @@ pub struct SigninArgs {
     /// its write. The surge latency is not measured in this mode.
     #[arg(long)]
     pub surge_closed: bool,
+    /// Diagnostic: give the members tokens of the older form, `dj_` and a
+    /// secret, looked up by the hash of the whole text (a descent of the
+    /// hash index) instead of by the id in the text.
+    #[arg(long)]
+    pub hashed_tokens: bool,
+    /// Diagnostic: members sign in in a random order instead of the
+    /// roster's (whose users and tokens were written in that order, so
+    /// their rows lie side by side and a lookup mostly finds its page
+    /// already read): what a hall of phones would do.
+    #[arg(long)]
+    pub random_order: bool,
     /// Work directory (default: a temp directory, removed afterwards).
     #[arg(long)]
     pub dir: Option<PathBuf>,
@@ -298,12 +309,22 @@ pub async fn run(args: SigninArgs) -> Result<(), Failure> {
             irepo::grant(&tx, u.id, branch_id, "member")
                 .await
                 .map_err(fail)?;
-            let rnd = dangjian_app::identity::random_bytes::<16>().map_err(fail)?;
-            let token = format!("dj_bench_{}", hex_of(&rnd));
-            irepo::insert_token(&tx, &secret_hash(&token), u.id, "bench", now, None)
-                .await
-                .map_err(fail)?;
-            tokens.push(token);
+            // As `App::create_token` makes them (`dj_{id}_{secret}`, looked
+            // up by id), or with `--hashed-tokens` as before ids were part
+            // of the text (looked up by the hash of the whole text).
+            let secret = hex_of(&dangjian_app::identity::random_bytes::<32>().map_err(fail)?);
+            if args.hashed_tokens {
+                let token = format!("dj_{secret}");
+                irepo::insert_token(&tx, &secret_hash(&token), u.id, "bench", now, None)
+                    .await
+                    .map_err(fail)?;
+                tokens.push(token);
+            } else {
+                let id = irepo::insert_token(&tx, &secret_hash(&secret), u.id, "bench", now, None)
+                    .await
+                    .map_err(fail)?;
+                tokens.push(format!("dj_{id}_{secret}"));
+            }
         }
         tx.commit().await.map_err(fail)?;
     }
@@ -397,6 +418,10 @@ pub async fn run(args: SigninArgs) -> Result<(), Failure> {
     eprintln!("{n} × GET /healthz, concurrency {concurrency}…");
     let health = drive(&client, n, concurrency, 200, health_req).await;
 
+    if args.random_order {
+        use rand::seq::SliceRandom;
+        tokens.shuffle(&mut rand::thread_rng());
+    }
     let bearers = Arc::new(
         tokens
             .iter()
@@ -471,6 +496,7 @@ pub async fn run(args: SigninArgs) -> Result<(), Failure> {
             json!({
                 "members": n, "concurrency": concurrency, "backend": "sqlite",
                 "window_s": window.as_secs(), "surge_closed": args.surge_closed,
+                "hashed_tokens": args.hashed_tokens, "random_order": args.random_order,
                 "healthz": health.json(), "signin": signin.json(), "surge": surge.json(),
                 "throughput_ratio": ratio,
                 "cpu_ratio": health.cpu_us() / signin.cpu_us().max(1e-9), "durable_signins": durable,

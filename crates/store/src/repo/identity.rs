@@ -156,6 +156,8 @@ pub async fn revoke_session<C: ConnectionTrait>(c: &C, id_hash: &str) -> Result<
     Ok(())
 }
 
+/// Stores an API token by its hash; returns its id (the `{id}` of the
+/// token's text, see `app::identity::create_token`).
 pub async fn insert_token<C: ConnectionTrait>(
     c: &C,
     token_hash: &str,
@@ -163,8 +165,8 @@ pub async fn insert_token<C: ConnectionTrait>(
     name: &str,
     now: DateTime<Utc>,
     expires_at: Option<DateTime<Utc>>,
-) -> Result<(), StoreError> {
-    api_token::ActiveModel {
+) -> Result<i64, StoreError> {
+    let t = api_token::ActiveModel {
         token_hash: Set(token_hash.to_string()),
         user_id: Set(user_id),
         name: Set(name.to_string()),
@@ -175,7 +177,7 @@ pub async fn insert_token<C: ConnectionTrait>(
     }
     .insert(c)
     .await?;
-    Ok(())
+    Ok(t.id)
 }
 
 pub async fn token<C: ConnectionTrait>(
@@ -383,6 +385,9 @@ pub struct CallerRow {
     pub disabled: bool,
     pub revoked: bool,
     pub expires_at: Option<DateTime<Utc>>,
+    /// The credential's stored hash (a lookup by token id must check the
+    /// presented secret against it).
+    pub key_hash: String,
     /// The session's CSRF token (`None` for a bearer token).
     pub csrf: Option<String>,
     pub role: Option<String>,
@@ -392,37 +397,74 @@ pub struct CallerRow {
     pub org_code: Option<String>,
 }
 
-/// The credential a caller presents: a bearer token or a web session.
+/// The credential a caller presents: a bearer token (by its hash, or by
+/// its id for a token whose text carries one) or a web session.
 #[derive(Debug, Clone, Copy)]
 enum Credential {
     Token,
     Session,
+    TokenId,
 }
 
 impl Credential {
-    /// The query behind [`token_caller`] and [`session_caller`] with its
-    /// one parameter as `?` (SQLite) or `$1` (PostgreSQL): the credential
-    /// by its hash (aliased `c`, with its CSRF token or a NULL), its user
-    /// and the user's grants with their organizations, in grant order.
-    /// Built once: the lookup precedes every request.
+    /// The query behind [`token_caller`], [`session_caller`] and
+    /// [`token_caller_by_id`] with its one parameter as `?` (SQLite) or
+    /// `$1` (PostgreSQL): the credential by its hash or id (aliased `c`,
+    /// with its stored hash and its CSRF token or a NULL), its user and the
+    /// user's grants with their organizations, in grant order. Built once:
+    /// the lookup precedes every request.
     fn sql(self, pg: bool) -> &'static str {
-        static SQL: LazyLock<[String; 4]> = LazyLock::new(|| {
-            let sql = |credential: &str, key: &str, csrf: &str, p: &str| {
+        static SQL: LazyLock<[String; 6]> = LazyLock::new(|| {
+            let sql = |credential: &str, hash: &str, key: &str, csrf: &str, p: &str| {
                 format!(
                     "SELECT u.id AS user_id, u.login, u.display_name, u.member_id, u.disabled, \
-                     c.revoked, c.expires_at, {csrf} AS csrf, g.role, g.org_id, \
-                     o.path AS org_path, o.name AS org_name, o.code AS org_code \
+                     c.revoked, c.expires_at, c.{hash} AS key_hash, {csrf} AS csrf, g.role, \
+                     g.org_id, o.path AS org_path, o.name AS org_name, o.code AS org_code \
                      FROM {credential} c JOIN users u ON u.id = c.user_id \
                      LEFT JOIN role_grants g ON g.user_id = u.id \
                      LEFT JOIN orgs o ON o.id = g.org_id \
                      WHERE c.{key} = {p} ORDER BY g.id"
                 )
             };
-            let token = |p| sql("api_tokens", "token_hash", "CAST(NULL AS TEXT)", p);
-            let session = |p| sql("sessions", "id_hash", "c.csrf", p);
-            [token("?"), token("$1"), session("?"), session("$1")]
+            let none = "CAST(NULL AS TEXT)";
+            let token = |p| sql("api_tokens", "token_hash", "token_hash", none, p);
+            let session = |p| sql("sessions", "id_hash", "id_hash", "c.csrf", p);
+            let token_id = |p| sql("api_tokens", "token_hash", "id", none, p);
+            [
+                token("?"),
+                token("$1"),
+                session("?"),
+                session("$1"),
+                token_id("?"),
+                token_id("$1"),
+            ]
         });
         &SQL[self as usize * 2 + usize::from(pg)]
+    }
+}
+
+/// What a credential is looked up by.
+#[derive(Debug, Clone, Copy)]
+enum Key<'a> {
+    Hash(&'a str),
+    Id(i64),
+}
+
+impl rusqlite::ToSql for Key<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            Key::Hash(h) => h.to_sql(),
+            Key::Id(i) => i.to_sql(),
+        }
+    }
+}
+
+impl From<Key<'_>> for sea_orm::Value {
+    fn from(k: Key<'_>) -> Self {
+        match k {
+            Key::Hash(h) => h.into(),
+            Key::Id(i) => i.into(),
+        }
     }
 }
 
@@ -433,13 +475,13 @@ impl Credential {
 async fn caller_rows(
     db: &Db,
     credential: Credential,
-    hash: &str,
+    key: Key<'_>,
 ) -> Result<Vec<CallerRow>, StoreError> {
     use sea_orm::{DbBackend, Statement};
     if let Some(d) = &db.direct {
         let query = |c: &rusqlite::Connection| -> Result<Vec<CallerRow>, StoreError> {
             let mut st = c.prepare_cached(credential.sql(false))?;
-            let rows = st.query_map([hash], |r| {
+            let rows = st.query_map([key], |r| {
                 Ok(CallerRow {
                     user_id: r.get(0)?,
                     login: r.get(1)?,
@@ -448,12 +490,13 @@ async fn caller_rows(
                     disabled: r.get(4)?,
                     revoked: r.get(5)?,
                     expires_at: r.get::<_, Option<Time>>(6)?.map(|t| t.0),
-                    csrf: r.get(7)?,
-                    role: r.get(8)?,
-                    org_id: r.get(9)?,
-                    org_path: r.get(10)?,
-                    org_name: r.get(11)?,
-                    org_code: r.get(12)?,
+                    key_hash: r.get(7)?,
+                    csrf: r.get(8)?,
+                    role: r.get(9)?,
+                    org_id: r.get(10)?,
+                    org_path: r.get(11)?,
+                    org_name: r.get(12)?,
+                    org_code: r.get(13)?,
                 })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -472,7 +515,7 @@ async fn caller_rows(
     let backend = db.conn.get_database_backend();
     let sql = credential.sql(backend == DbBackend::Postgres);
     Ok(
-        CallerRow::find_by_statement(Statement::from_sql_and_values(backend, sql, [hash.into()]))
+        CallerRow::find_by_statement(Statement::from_sql_and_values(backend, sql, [key.into()]))
             .all(&db.conn)
             .await?,
     )
@@ -484,12 +527,23 @@ async fn caller_rows(
 /// call per member, so this lookup is on its hot path). Empty when no
 /// token has this hash.
 pub async fn token_caller(db: &Db, token_hash: &str) -> Result<Vec<CallerRow>, StoreError> {
-    caller_rows(db, Credential::Token, token_hash).await
+    caller_rows(db, Credential::Token, Key::Hash(token_hash)).await
+}
+
+/// [`token_caller`] for a token whose text carries its id
+/// (`app::identity::create_token`): the row by its integer key, one B-tree
+/// descent instead of a descent of the hash index and then the table (on
+/// SQLite the hash index's leaf was the one random page of a sign-in's
+/// lookup, BENCHMARKS.md). The caller must compare the presented secret's
+/// hash with `key_hash`: the id alone proves nothing. Empty when no token
+/// has this id.
+pub async fn token_caller_by_id(db: &Db, id: i64) -> Result<Vec<CallerRow>, StoreError> {
+    caller_rows(db, Credential::TokenId, Key::Id(id)).await
 }
 
 /// The web session with this hash, its user and the user's grants, in one
 /// query (was three: session, user, grants) — what every page needs to
 /// know its caller. Empty when no session has this hash.
 pub async fn session_caller(db: &Db, id_hash: &str) -> Result<Vec<CallerRow>, StoreError> {
-    caller_rows(db, Credential::Session, id_hash).await
+    caller_rows(db, Credential::Session, Key::Hash(id_hash)).await
 }
