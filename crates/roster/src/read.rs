@@ -33,7 +33,40 @@ pub(crate) fn read_csv(bytes: &[u8]) -> Result<Table, FileError> {
     Ok(Table { headers, rows })
 }
 
+/// Columns of a roster worksheet at most (the roster has 13; extra
+/// columns are allowed, a sheet 16,384 wide is not).
+pub const XLSX_MAX_COLUMNS: u32 = 256;
+
+/// Rows of a worksheet (Excel's own limit).
+pub const XLSX_MAX_ROWS: u32 = 1_048_576;
+
+/// Cells, empty ones included, between a worksheet's first and last
+/// written cells at most: 1,000,000 rows of the 13 columns fit, with room.
+pub const XLSX_MAX_CELLS: usize = 20_000_000;
+
 pub(crate) fn read_xlsx(bytes: &[u8]) -> Result<Table, FileError> {
+    // calamine parses untrusted bytes; a panic inside it (the fuzz target
+    // found an arithmetic overflow on a crafted cell reference, which
+    // panics in a build with overflow checks) refuses the file instead of
+    // ending the request or the import.
+    std::panic::catch_unwind(|| read_xlsx_cells(bytes)).unwrap_or_else(|_| {
+        Err(FileError::new(
+            "XLSX 文件已损坏，无法读取",
+            "the XLSX file is damaged and cannot be read",
+        ))
+    })
+}
+
+/// The first worksheet cell by cell (calamine's cell reader). Not
+/// `worksheet_range`: that allocates every cell of the rectangle between
+/// the first and the last written cell, so a 7 KB file naming cells A1 and
+/// XFD1048576 asked for 17 billion cells (512 GiB), and the failed
+/// allocation aborted the whole server. Here a cell outside [`XLSX_MAX_COLUMNS`] or Excel's rows, or a
+/// sheet spanning more than [`XLSX_MAX_CELLS`], refuses the file; each row
+/// holds its cells up to its last written one, and the rows between the
+/// first and the last are all kept (blank ones too), so row numbers in
+/// errors are the file's.
+fn read_xlsx_cells(bytes: &[u8]) -> Result<Table, FileError> {
     use calamine::{Data, Reader, Xlsx};
     let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| {
         FileError::new(
@@ -41,44 +74,105 @@ pub(crate) fn read_xlsx(bytes: &[u8]) -> Result<Table, FileError> {
             format!("cannot open the XLSX file: {e}"),
         )
     })?;
-    let sheet = wb
-        .worksheet_range_at(0)
-        .ok_or_else(|| FileError::new("XLSX 文件没有工作表", "the XLSX file has no worksheet"))?
-        .map_err(|e| {
-            FileError::new(
-                format!("无法读取工作表：{e}"),
-                format!("cannot read the worksheet: {e}"),
-            )
+    let sheet =
+        wb.sheet_names().first().cloned().ok_or_else(|| {
+            FileError::new("XLSX 文件没有工作表", "the XLSX file has no worksheet")
         })?;
-    let cell = |d: &Data| -> String {
-        match d {
-            Data::Empty => String::new(),
-            Data::String(s) => s.clone(),
-            Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-            Data::Float(f) => f.to_string(),
-            Data::Int(i) => i.to_string(),
-            Data::Bool(b) => {
-                if *b {
-                    "是".into()
-                } else {
-                    "否".into()
-                }
-            }
-            Data::DateTime(dt) => dt
-                .as_datetime()
-                .map(|t| t.date().to_string())
-                .unwrap_or_default(),
-            Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
-            Data::Error(e) => format!("#{e:?}"),
-        }
+    let unreadable = |e: &dyn std::fmt::Display| {
+        FileError::new(
+            format!("无法读取工作表：{e}"),
+            format!("cannot read the worksheet: {e}"),
+        )
     };
-    let mut it = sheet.rows();
-    let headers = it
+    let mut reader = wb
+        .worksheet_cells_reader(&sheet)
+        .map_err(|e| unreadable(&e))?;
+    let mut cells: Vec<(u32, u32, String)> = Vec::new();
+    let (mut row_start, mut row_end, mut col_start) = (u32::MAX, 0u32, u32::MAX);
+    while let Some(c) = reader.next_cell().map_err(|e| unreadable(&e))? {
+        let (row, col) = c.get_position();
+        if row >= XLSX_MAX_ROWS || col >= XLSX_MAX_COLUMNS {
+            return Err(FileError::new(
+                format!(
+                    "工作表的单元格超出范围（第 {} 行第 {} 列）：名册最多 {XLSX_MAX_COLUMNS} 列",
+                    u64::from(row) + 1,
+                    u64::from(col) + 1
+                ),
+                format!(
+                    "a cell of the worksheet is out of range (row {}, column {}): a roster has at most {XLSX_MAX_COLUMNS} columns",
+                    u64::from(row) + 1,
+                    u64::from(col) + 1
+                ),
+            ));
+        }
+        let value = Data::from(c.get_value().clone());
+        if value == Data::Empty {
+            continue;
+        }
+        row_start = row_start.min(row);
+        row_end = row_end.max(row);
+        col_start = col_start.min(col);
+        cells.push((row, col, cell_text(&value)));
+    }
+    if cells.is_empty() {
+        return Ok(Table {
+            headers: Vec::new(),
+            rows: Vec::new(),
+        });
+    }
+    let span = (row_end - row_start) as usize + 1;
+    let widest = cells.iter().map(|c| c.1 - col_start).max().unwrap_or(0) as usize + 1;
+    if span.saturating_mul(widest) > XLSX_MAX_CELLS {
+        return Err(FileError::new(
+            format!("工作表过大：第一个到最后一个单元格之间超过 {XLSX_MAX_CELLS} 个单元格"),
+            format!(
+                "the worksheet is too large: more than {XLSX_MAX_CELLS} cells between its first and last cell"
+            ),
+        ));
+    }
+    let mut grid: Vec<Vec<String>> = vec![Vec::new(); span];
+    for (row, col, text) in cells {
+        let (r, c) = ((row - row_start) as usize, (col - col_start) as usize);
+        let line = &mut grid[r];
+        if line.len() <= c {
+            line.resize(c + 1, String::new());
+        }
+        line[c] = text;
+    }
+    let mut rows = grid.into_iter();
+    let headers = rows
         .next()
-        .map(|r| r.iter().map(|c| cell(c).trim().to_string()).collect())
+        .map(|r| r.iter().map(|c| c.trim().to_string()).collect())
         .unwrap_or_default();
-    let rows = it.map(|r| r.iter().map(cell).collect()).collect();
-    Ok(Table { headers, rows })
+    Ok(Table {
+        headers,
+        rows: rows.collect(),
+    })
+}
+
+/// A cell's value as the roster reads it.
+fn cell_text(d: &calamine::Data) -> String {
+    use calamine::Data;
+    match d {
+        Data::Empty => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Bool(b) => {
+            if *b {
+                "是".into()
+            } else {
+                "否".into()
+            }
+        }
+        Data::DateTime(dt) => dt
+            .as_datetime()
+            .map(|t| t.date().to_string())
+            .unwrap_or_default(),
+        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Error(e) => format!("#{e:?}"),
+    }
 }
 
 /// Rows of a file before it is read, for the progress bar and the choice of
@@ -210,6 +304,44 @@ mod tests {
         assert!(!row.is_blank());
         assert!(f.rows.next(1).expect("row").expect("readable").is_blank());
         assert!(f.rows.next(2).is_none());
+    }
+
+    #[test]
+    fn a_workbook_reads_as_its_rectangle_of_written_cells() {
+        let t = read_xlsx(include_bytes!(
+            "../../../fuzz/seeds/roster_xlsx/branch.xlsx"
+        ))
+        .expect("readable");
+        assert_eq!(t.headers.len(), 13, "{:?}", t.headers);
+        assert_eq!(t.headers[0], "姓名");
+        assert_eq!(t.rows.len(), 25);
+        assert!(t.rows.iter().all(|r| !r.is_empty() && r.len() <= 13));
+    }
+
+    /// Files that once ended the process: a crafted cell reference whose
+    /// column overflowed inside calamine (found by the fuzz target), a cell
+    /// at Excel's last column and row (the dense range asked for 17 billion
+    /// cells), a span of 1,048,576 rows × 256 columns. Each is refused with
+    /// a message, and nothing is allocated for the empty cells between.
+    #[test]
+    fn hostile_worksheets_are_refused_not_allocated() {
+        let overflow =
+            include_bytes!("../../../fuzz/seeds/roster_xlsx/regression-column-overflow.xlsx");
+        assert!(read_xlsx(overflow).is_err());
+
+        let e = read_xlsx(include_bytes!("../tests/data/far-cell.xlsx"))
+            .err()
+            .expect("refused");
+        assert!(e.message_zh.contains("第 1048576 行第 16384 列"), "{e:?}");
+        assert!(e.message_en.contains("row 1048576, column 16384"), "{e:?}");
+
+        let e = read_xlsx(include_bytes!("../tests/data/wide-span.xlsx"))
+            .err()
+            .expect("refused");
+        assert!(
+            e.message_en.starts_with("the worksheet is too large"),
+            "{e:?}"
+        );
     }
 
     #[test]
