@@ -29,6 +29,12 @@ pub fn secret_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// The text of API token `id` with `secret` (64 lower-case hex digits):
+/// `dj_{id}_{secret}`, which [`split_token`] reads back.
+pub fn token_text(id: i64, secret: &str) -> String {
+    format!("dj_{id}_{secret}")
+}
+
 /// The id and secret of an API token written `dj_{id}_{secret}` (a
 /// positive decimal id, a secret of 64 lower-case hex digits), as
 /// [`App::create_token`] makes them; `None` for any other text, which is
@@ -744,7 +750,7 @@ impl App {
         let now = self.clock.now();
         let id =
             repo::insert_token(&self.db.conn, &secret_hash(&secret), u.id, name, now, None).await?;
-        let token = format!("dj_{id}_{secret}");
+        let token = token_text(id, &secret);
         self.record_audit(audit::Entry {
             user_id: Some(u.id),
             action: "token.create".into(),

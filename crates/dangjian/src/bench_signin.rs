@@ -316,7 +316,7 @@ pub async fn run(args: SigninArgs) -> Result<(), Failure> {
             // As `App::create_token` makes them (`dj_{id}_{secret}`, looked
             // up by id), or with `--hashed-tokens` as before ids were part
             // of the text (looked up by the hash of the whole text).
-            let secret = hex_of(&dangjian_app::identity::random_bytes::<32>().map_err(fail)?);
+            let secret = hex::encode(dangjian_app::identity::random_bytes::<32>().map_err(fail)?);
             if args.hashed_tokens {
                 let token = format!("dj_{secret}");
                 irepo::insert_token(&tx, &secret_hash(&token), u.id, "bench", now, None)
@@ -327,7 +327,7 @@ pub async fn run(args: SigninArgs) -> Result<(), Failure> {
                 let id = irepo::insert_token(&tx, &secret_hash(&secret), u.id, "bench", now, None)
                     .await
                     .map_err(fail)?;
-                tokens.push(format!("dj_{id}_{secret}"));
+                tokens.push(dangjian_app::identity::token_text(id, &secret));
             }
         }
         tx.commit().await.map_err(fail)?;
@@ -602,8 +602,4 @@ fn process_cpu() -> Duration {
     cpu_time::ProcessTime::try_now()
         .map(|t| t.as_duration())
         .unwrap_or_default()
-}
-
-fn hex_of(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }

@@ -61,8 +61,9 @@ pub(crate) fn read_xlsx(bytes: &[u8]) -> Result<Table, FileError> {
 /// `worksheet_range`: that allocates every cell of the rectangle between
 /// the first and the last written cell, so a 7 KB file naming cells A1 and
 /// XFD1048576 asked for 17 billion cells (512 GiB), and the failed
-/// allocation aborted the whole server. Here a cell outside [`XLSX_MAX_COLUMNS`] or Excel's rows, or a
-/// sheet spanning more than [`XLSX_MAX_CELLS`], refuses the file; each row
+/// allocation aborted the whole server. Here a cell outside
+/// [`XLSX_MAX_COLUMNS`] or [`XLSX_MAX_ROWS`], or a sheet spanning more than
+/// [`XLSX_MAX_CELLS`], refuses the file; each row
 /// holds its cells up to its last written one, and the rows between the
 /// first and the last are all kept (blank ones too), so row numbers in
 /// errors are the file's.
@@ -94,12 +95,12 @@ fn read_xlsx_cells(bytes: &[u8]) -> Result<Table, FileError> {
         if row >= XLSX_MAX_ROWS || col >= XLSX_MAX_COLUMNS {
             return Err(FileError::new(
                 format!(
-                    "工作表的单元格超出范围（第 {} 行第 {} 列）：名册最多 {XLSX_MAX_COLUMNS} 列",
+                    "工作表的单元格超出范围（第 {} 行第 {} 列）：名册最多 {XLSX_MAX_COLUMNS} 列、{XLSX_MAX_ROWS} 行",
                     u64::from(row) + 1,
                     u64::from(col) + 1
                 ),
                 format!(
-                    "a cell of the worksheet is out of range (row {}, column {}): a roster has at most {XLSX_MAX_COLUMNS} columns",
+                    "a cell of the worksheet is out of range (row {}, column {}): a roster has at most {XLSX_MAX_COLUMNS} columns and {XLSX_MAX_ROWS} rows",
                     u64::from(row) + 1,
                     u64::from(col) + 1
                 ),
