@@ -31,7 +31,39 @@ impl MigratorTrait for Migrator {
             Box::new(M0010SignatureAlg),
             Box::new(M0011AdmissionAttachments),
             Box::new(M0012TransferWorkflow),
+            Box::new(M0013BidxByStatus),
         ]
+    }
+}
+
+/// The members' blind index in two halves that split the rows by status
+/// (issue 2, roster import figure; BENCHMARKS.md): active registrations in
+/// `uq_members_active_person` (m0001, the one-person-one-registration rule of
+/// DOMAIN.md §3), ended ones in the new partial `idx_members_bidx_past`. The
+/// full index `idx_members_bidx` held every row's key a second time; a
+/// lookup of any status now names both halves (`repo::members`), and a
+/// roster import, which writes active rows only, maintains one index instead
+/// of two.
+pub struct M0013BidxByStatus;
+
+impl MigrationName for M0013BidxByStatus {
+    fn name(&self) -> &str {
+        "m0013_bidx_by_status"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0013BidxByStatus {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let c = m.get_connection();
+        c.execute_unprepared(
+            "CREATE INDEX IF NOT EXISTS idx_members_bidx_past \
+             ON members (id_bidx) WHERE status <> 'active'",
+        )
+        .await?;
+        c.execute_unprepared("DROP INDEX IF EXISTS idx_members_bidx")
+            .await?;
+        Ok(())
     }
 }
 

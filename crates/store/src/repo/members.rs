@@ -3,8 +3,9 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait,
+    FromQueryResult, JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef,
+    Statement,
 };
 
 use crate::StoreError;
@@ -67,22 +68,52 @@ pub struct MemberWithPath {
     pub org_path: String,
 }
 
-/// Every registration (any status) whose blind index equals `bidx`, with org paths.
-pub async fn find_by_bidx<C: ConnectionTrait>(
-    c: &C,
-    bidx: &str,
-) -> Result<Vec<MemberWithPath>, StoreError> {
-    Ok(member::Entity::find()
+/// Registrations of any status whose blind index equals `bidx`. The blind
+/// index is in two partial indexes that split the rows by status (active:
+/// `uq_members_active_person`; ended: `idx_members_bidx_past`, migration
+/// m0013), so the condition names both halves: SQLite and PostgreSQL then
+/// look each half up in its index (SQLite's multi-index OR, PostgreSQL's
+/// bitmap OR); a bare `id_bidx = ?` would match neither partial index and
+/// scan the table.
+/// The status tests are SQL literals, not bound values: a planner proves
+/// that a partial index applies from the query's text (SQLite when it
+/// prepares the statement, PostgreSQL in a generic plan), and `status <> ?`
+/// proves nothing.
+fn bidx_any_status(bidx: &str) -> Condition {
+    let half = |status: &str| {
+        Condition::all()
+            .add(Expr::cust(format!("\"members\".\"status\" {status}")))
+            .add(member::Column::IdBidx.eq(bidx))
+    };
+    Condition::any()
+        .add(half("= 'active'"))
+        .add(half("<> 'active'"))
+}
+
+/// The query of [`find_by_bidx`].
+fn by_bidx(bidx: &str) -> sea_orm::Selector<sea_orm::SelectModel<MemberWithPath>> {
+    member::Entity::find()
         .select_only()
         .column(member::Column::Id)
         .column(member::Column::OrgId)
         .column(member::Column::Status)
         .column_as(org::Column::Path, "org_path")
         .join(JoinType::InnerJoin, member_org())
-        .filter(member::Column::IdBidx.eq(bidx))
+        .filter(bidx_any_status(bidx))
         .into_model::<MemberWithPath>()
-        .all(c)
-        .await?)
+}
+
+/// The statement [`find_by_bidx`] runs, for tests of its query plan.
+pub fn find_by_bidx_statement(backend: DbBackend, bidx: &str) -> Statement {
+    by_bidx(bidx).into_statement(backend)
+}
+
+/// Every registration (any status) whose blind index equals `bidx`, with org paths.
+pub async fn find_by_bidx<C: ConnectionTrait>(
+    c: &C,
+    bidx: &str,
+) -> Result<Vec<MemberWithPath>, StoreError> {
+    Ok(by_bidx(bidx).all(c).await?)
 }
 
 /// Members whose blind index equals `bidx` inside the subtree at `path`.
@@ -93,7 +124,7 @@ pub async fn find_by_bidx_in_subtree<C: ConnectionTrait>(
 ) -> Result<Vec<member::Model>, StoreError> {
     Ok(member::Entity::find()
         .join(JoinType::InnerJoin, member_org())
-        .filter(member::Column::IdBidx.eq(bidx))
+        .filter(bidx_any_status(bidx))
         .filter(in_subtree(org::Column::Path, path))
         .all(c)
         .await?)
@@ -209,10 +240,12 @@ pub async fn count_all<C: ConnectionTrait>(c: &C) -> Result<u64, StoreError> {
     Ok(member::Entity::find().count(c).await?)
 }
 
-/// Indexes of `members` on the blind index. A bulk load fills them in
-/// random key order, so on SQLite the roster import drops and rebuilds them
-/// within its transaction (`bulk::suspend_indexes`).
-pub const BIDX_INDEXES: &[&str] = &["idx_members_bidx", "uq_members_active_person"];
+/// The index of `members` on the blind index that a bulk load of active
+/// registrations fills, in random key order, so on SQLite the roster import
+/// drops it and builds it again within its transaction
+/// (`bulk::suspend_indexes`). The other half, `idx_members_bidx_past`,
+/// holds ended registrations only; an import adds nothing to it.
+pub const BIDX_INDEXES: &[&str] = &["uq_members_active_person"];
 
 /// Inserts many members at once and returns their ids in input order.
 pub async fn insert_many<C: ConnectionTrait>(
