@@ -68,21 +68,25 @@ pub struct MemberWithPath {
     pub org_path: String,
 }
 
-/// Registrations of any status whose blind index equals `bidx`. The blind
-/// index is in two partial indexes that split the rows by status (active:
-/// `uq_members_active_person`; ended: `idx_members_bidx_past`, migration
-/// m0013), so the condition names both halves: SQLite and PostgreSQL then
-/// look each half up in its index (SQLite's multi-index OR, PostgreSQL's
-/// bitmap OR); a bare `id_bidx = ?` would match neither partial index and
-/// scan the table.
-/// The status tests are SQL literals, not bound values: a planner proves
-/// that a partial index applies from the query's text (SQLite when it
-/// prepares the statement, PostgreSQL in a generic plan), and `status <> ?`
-/// proves nothing.
+/// A test of `members.status` written as an SQL literal, not a bound value.
+/// The blind index lives in two partial indexes that split the rows by
+/// status (active: `uq_members_active_person`; ended:
+/// `idx_members_bidx_past`, migration m0013), and a planner proves that a
+/// partial index applies from the query's text: PostgreSQL's generic plan
+/// of `status = $1` can use neither, and SQLite sees through a bound value
+/// only by preparing the statement again once it is bound.
+fn status_is(test: &str) -> Expr {
+    Expr::cust(format!("\"members\".\"status\" {test}"))
+}
+
+/// Registrations of any status whose blind index equals `bidx`: the
+/// condition names both halves, so SQLite (multi-index OR) and PostgreSQL
+/// (bitmap OR) look each half up in its index; a bare `id_bidx = ?` would
+/// match neither partial index and scan the table.
 fn bidx_any_status(bidx: &str) -> Condition {
-    let half = |status: &str| {
+    let half = |test: &str| {
         Condition::all()
-            .add(Expr::cust(format!("\"members\".\"status\" {status}")))
+            .add(status_is(test))
             .add(member::Column::IdBidx.eq(bidx))
     };
     Condition::any()
@@ -197,23 +201,35 @@ async fn active_bidx<C: ConnectionTrait, B: FromIterator<String>>(
     c: &C,
     only: Option<&[String]>,
 ) -> Result<B, StoreError> {
-    #[derive(FromQueryResult)]
-    struct Row {
-        id_bidx: String,
-    }
-    let mut q = member::Entity::find()
-        .select_only()
-        .column(member::Column::IdBidx)
-        .filter(member::Column::Status.eq("active"));
-    if let Some(only) = only {
-        q = q.filter(member::Column::IdBidx.is_in(only.to_vec()));
-    }
-    Ok(q.into_model::<Row>()
+    Ok(active_bidx_query(only)
         .all(c)
         .await?
         .into_iter()
         .map(|r| r.id_bidx)
         .collect())
+}
+
+/// A blind index read by [`active_bidx`].
+#[derive(FromQueryResult)]
+struct BidxRow {
+    id_bidx: String,
+}
+
+/// The query of [`active_bidx`].
+fn active_bidx_query(only: Option<&[String]>) -> sea_orm::Selector<sea_orm::SelectModel<BidxRow>> {
+    let mut q = member::Entity::find()
+        .select_only()
+        .column(member::Column::IdBidx)
+        .filter(status_is("= 'active'"));
+    if let Some(only) = only {
+        q = q.filter(member::Column::IdBidx.is_in(only.to_vec()));
+    }
+    q.into_model::<BidxRow>()
+}
+
+/// The statement [`active_bidx_in`] runs, for tests of its query plan.
+pub fn active_bidx_in_statement(backend: DbBackend, bidxs: &[String]) -> Statement {
+    active_bidx_query(Some(bidxs)).into_statement(backend)
 }
 
 /// Which of `bidxs` already have an active registration.
