@@ -1,8 +1,10 @@
 //! The `dangjian` command: wires configuration to the application and the web
 //! server. Subcommands stay thin: parse, open the app, call one use case, print.
 
-/// mimalloc instead of glibc's malloc for every Rust allocation (SQLite
-/// keeps the C allocator): see BENCHMARKS.md, sign-in surge.
+/// mimalloc instead of glibc's malloc for every Rust allocation; with the
+/// crate's `override` feature it also replaces `malloc` and `free` for the
+/// C code linked in (SQLite): see BENCHMARKS.md, sign-in surge and roster
+/// import.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
