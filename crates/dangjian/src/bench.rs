@@ -218,22 +218,9 @@ async fn import(rows: usize, dir: Option<PathBuf>, floor: bool, json: bool) -> R
         let mut rebuild = String::new();
         let mut sql = format!("ATTACH '{}' AS src; BEGIN;", ours_db.display());
         for name in dangjian_store::repo::members::BIDX_INDEXES {
-            use dangjian_store::sea_orm::{ConnectionTrait, DbBackend, Statement};
-            let row = app
-                .db
-                .conn
-                .query_one_raw(Statement::from_sql_and_values(
-                    DbBackend::Sqlite,
-                    "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
-                    [name.to_string().into()],
-                ))
+            let create = dangjian_store::repo::bulk::index_statement(&app.db.conn, name)
                 .await
                 .map_err(fail)?;
-            let create: Option<String> = row
-                .map(|r| r.try_get_by_index(0))
-                .transpose()
-                .map_err(fail)?
-                .flatten();
             if let Some(create) = create {
                 sql.push_str(&format!(" DROP INDEX main.\"{name}\";"));
                 rebuild.push_str(&format!(" {create};"));

@@ -383,24 +383,33 @@ pub async fn suspend_indexes<C: ConnectionTrait>(
 ) -> Result<SuspendedIndexes, StoreError> {
     let mut out = Vec::new();
     for name in names {
-        let row = c
-            .query_one_raw(Statement::from_sql_and_values(
-                DbBackend::Sqlite,
-                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
-                [Value::from(name.to_string())],
-            ))
-            .await?;
-        let Some(row) = row else { continue };
-        let sql = <Option<String> as TryGetable>::try_get_by(&row, 0usize)
-            .map_err(|e| StoreError::Corrupt(format!("{e:?}")))?;
-        // Indexes SQLite made itself (UNIQUE, PRIMARY KEY) have no statement
-        // and cannot be dropped.
-        let Some(sql) = sql else { continue };
+        let Some(sql) = index_statement(c, name).await? else {
+            continue;
+        };
         c.execute_unprepared(&format!("DROP INDEX \"{name}\""))
             .await?;
         out.push((name.to_string(), sql));
     }
     Ok(SuspendedIndexes(out))
+}
+
+/// SQLite: the `CREATE INDEX` statement of index `name`; `None` when there
+/// is no such index or SQLite made it itself (UNIQUE, PRIMARY KEY: no
+/// statement, and it cannot be dropped).
+pub async fn index_statement<C: ConnectionTrait>(
+    c: &C,
+    name: &str,
+) -> Result<Option<String>, StoreError> {
+    let row = c
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
+            [Value::from(name.to_string())],
+        ))
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    <Option<String> as TryGetable>::try_get_by(&row, 0usize)
+        .map_err(|e| StoreError::Corrupt(format!("{e:?}")))
 }
 
 /// Recreates the indexes [`suspend_indexes`] dropped (a unique index fails
